@@ -1,0 +1,30 @@
+#include "core/log.h"
+
+#include <cstdarg>
+
+namespace um::log {
+namespace {
+std::string g_program = "um";
+Level g_level = Level::Info;
+}  // namespace
+
+void set_program(std::string_view name) { g_program = name; }
+const std::string& program() { return g_program; }
+void set_level(Level l) { g_level = l; }
+Level level() { return g_level; }
+
+void write(Level l, const char* fmt, ...) {
+  if (l < g_level) return;
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  const char* tag = l == Level::Error ? "error: " : l == Level::Warn ? "warning: " : "";
+  // One write(2) per line so that concurrent writers do not interleave within a line.
+  std::string line = g_program + ": " + tag + buf;
+  if (line.empty() || line.back() != '\n') line += '\n';
+  fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace um::log

@@ -1,0 +1,20 @@
+# Shared setup for the Bats suites. Source with: load helpers
+: "${UM_BIN:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/bin}"
+: "${UM_GUEST_BIN:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/guest}"
+export UM_BIN UM_GUEST_BIN
+UMIMAGE="$UM_BIN/umimage"
+UMKERNEL="$UM_BIN/umkernel"
+UMCONSOLE="$UM_BIN/umconsole"
+UMSWITCH="$UM_BIN/umswitch"
+
+# An unprivileged account for the "runs without root" tests (created by scripts/deps.sh).
+UM_TEST_USER=umtest
+
+# Runs a command as the unprivileged test user when we are root, else as ourselves.
+as_user() {
+  if [ "$(id -u)" = 0 ]; then
+    setpriv --reuid="$UM_TEST_USER" --regid="$UM_TEST_USER" --init-groups env HOME="$BATS_TEST_TMPDIR" "$@"
+  else
+    "$@"
+  fi
+}
