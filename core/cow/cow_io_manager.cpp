@@ -1,5 +1,7 @@
 // libext2fs io_manager over CowImage, so ext2fs_open() works directly on a COW file.
-#include <et/com_err.h>
+extern "C" {
+#include <et/com_err.h>  // no extern "C" of its own
+}
 #include <ext2fs/ext2fs.h>
 
 #include <cstdlib>

@@ -6,8 +6,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/cow/cow_file.h"
 #include "core/log.h"
@@ -15,21 +15,30 @@
 namespace um::cow {
 namespace {
 
-// F_OFD_GETLK reports pid -1 for an OFD lock holder; /proc/locks names the creator.
-pid_t holder_from_proc_locks(int fd) {
+// F_OFD_GETLK and /proc/locks report pid -1 for an OFD lock holder; the holder's
+// /proc/PID/fdinfo/FD lists the lock ("lock:\t1: OFDLCK ADVISORY WRITE -1 fe:00:1234 0 EOF").
+// Only processes we may inspect are found (our own user's), which is the usual case.
+pid_t find_lock_holder(int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return -1;
   char want[64];
-  snprintf(want, sizeof want, "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
+  snprintf(want, sizeof want, " %02x:%02x:%lu ", major(st.st_dev), minor(st.st_dev),
            static_cast<unsigned long>(st.st_ino));
-  std::ifstream in("/proc/locks");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find("->") != std::string::npos) continue;  // a blocked waiter, not a holder
-    std::istringstream words(line);
-    std::string id, kind, mode, type, pid, dev;
-    if (!(words >> id >> kind >> mode >> type >> pid >> dev)) continue;
-    if (dev == want) return static_cast<pid_t>(atol(pid.c_str()));
+  std::error_code ec;
+  try {  // processes come and go while we look
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = proc.path().filename();
+    if (pid.empty() || !isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    std::error_code ec2;
+    for (const auto& info : std::filesystem::directory_iterator(proc.path() / "fdinfo", ec2)) {
+      std::ifstream in(info.path());
+      std::string line;
+      while (std::getline(in, line))
+        if (line.starts_with("lock:") && line.find(want) != std::string::npos)
+          return static_cast<pid_t>(atol(pid.c_str()));
+    }
+  }
+  } catch (const std::exception&) {
   }
   return -1;
 }
@@ -53,7 +62,7 @@ Status lock_file(int fd, bool write, const std::string& path) {
   q.l_whence = SEEK_SET;
   pid_t pid = -1;
   if (fcntl(fd, F_OFD_GETLK, &q) == 0 && q.l_type != F_UNLCK) pid = q.l_pid;
-  if (pid <= 0) pid = holder_from_proc_locks(fd);
+  if (pid <= 0) pid = find_lock_holder(fd);
   std::string who = pid > 0 ? "pid " + std::to_string(pid) : "another process";
   return Error::make(EAGAIN, path + " is locked by " + who + " (in use by a VM or another tool)");
 }
