@@ -65,6 +65,8 @@ Result<Header> parse_header(const void* data, size_t len);
 Result<Header> read_header(const std::string& path);
 // The packed big-endian v3 header (4128 bytes) for `h` (bitmap/data offsets are ignored).
 std::vector<uint8_t> encode_v3_header(const Header& h);
+// Counts the sectors whose bitmap bit is set (reads only the COW file; no backing checks).
+Result<uint64_t> count_written_sectors(const std::string& cow_path);
 // Fills in bitmap_offset/bitmap_len/data_offset from the other fields (UML's cow_sizes()).
 void compute_layout(Header& h);
 

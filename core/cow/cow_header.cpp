@@ -143,6 +143,23 @@ Result<Header> read_header(const std::string& path) {
   return h;
 }
 
+Result<uint64_t> count_written_sectors(const std::string& cow_path) {
+  Header h = UM_TRY(read_header(cow_path));
+  UniqueFd fd(::open(cow_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::from_errno("cannot open " + cow_path);
+  std::vector<uint8_t> bits(h.bitmap_len);
+  ssize_t n = pread(fd.get(), bits.data(), bits.size(), static_cast<off_t>(h.bitmap_offset));
+  if (n < 0) return Error::from_errno("cannot read the bitmap of " + cow_path);
+  uint64_t total = 0, count = h.sector_count();
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+    unsigned byte = bits[i];
+    uint64_t first = uint64_t{i} * 8;
+    if (first + 8 > count) byte &= (1u << (count > first ? count - first : 0)) - 1;
+    total += static_cast<uint64_t>(__builtin_popcount(byte));
+  }
+  return total;
+}
+
 std::vector<uint8_t> encode_v3_header(const Header& h) {
   std::vector<uint8_t> out(kHeaderV3Size, 0);
   put_be32(&out[0], kMagic);
