@@ -1,0 +1,28 @@
+// The umswitch daemon: control socket (uml_switch protocol), management socket, signals and
+// the epoll loop around the forwarding engine.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "umswitch/nat.h"
+
+namespace um::sw {
+
+struct DaemonOptions {
+  std::string ctl_path;
+  std::string mgmt_path;
+  bool hub = false;
+  int max_ports = 32;
+  uint32_t mac_age_seconds = 300;
+  std::string tap;
+  std::string pcap;
+  bool nat = false;
+  std::vector<Forward> forwards;
+  bool daemonize = false;
+  std::string pidfile;
+};
+
+// Runs until SIGTERM/SIGINT/SIGHUP; returns the process exit code.
+int run_daemon(DaemonOptions options);
+
+}  // namespace um::sw

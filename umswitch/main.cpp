@@ -1,0 +1,89 @@
+// umswitch: a virtual Ethernet switch for UML's daemon transport (uml_switch compatible).
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include "core/cli.h"
+#include "core/rundir.h"
+#include "umswitch/daemon.h"
+#include "umswitch/mgmt.h"
+
+namespace {
+
+// uml_switch spells its options with one dash (-unix, -hub, -tap, -daemon); accept those too
+// so umswitch is a drop-in replacement.
+std::vector<std::string> translate_legacy_options(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "-unix" || args[i] == "-hub" || args[i] == "-tap" || args[i] == "-daemon")
+      args[i] = "-" + args[i];
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace um;
+  CLI::App app{"umswitch - virtual Ethernet switch for User Mode Linux (uml_switch compatible)"};
+  cli::setup(app, "umswitch");
+  app.footer(
+      "Connect a UML kernel with eth0=daemon,MAC,unix,CTLPATH. The default control socket is\n"
+      "$UML_DIR/switch.ctl (UML_DIR defaults to ~/.uml), the management socket defaults to\n"
+      "the control socket path with .ctl replaced by .mgmt. See umswitch(1).");
+
+  sw::DaemonOptions opt;
+  std::vector<std::string> forwards;
+  app.add_option("--unix", opt.ctl_path, "control socket path (default $UML_DIR/switch.ctl)");
+  app.add_flag("--hub", opt.hub, "repeat every frame to every port instead of switching");
+  app.add_option("--max-ports", opt.max_ports, "maximum number of ports, tap and NAT included")
+      ->default_val(32)->check(CLI::Range(1, 4096));
+  app.add_option("--mac-age", opt.mac_age_seconds, "seconds before a learned MAC is forgotten")
+      ->default_val(300)->check(CLI::Range(1, 86400));
+  app.add_option("--tap", opt.tap, "also attach host tap device IFNAME as a port");
+  app.add_option("--pcap", opt.pcap, "write every frame to FILE in pcap format");
+  app.add_flag("--nat", opt.nat, "attach a NAT router (10.0.2.2, DHCP, DNS; libslirp)");
+  app.add_option("--forward", forwards,
+                 "with --nat: forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT inbound")
+      ->type_name("SPEC");
+  app.add_flag("--daemon", opt.daemonize, "go to the background once the sockets are ready");
+  app.add_option("--pidfile", opt.pidfile, "write the daemon's pid to FILE");
+  app.add_option("--mgmt", opt.mgmt_path, "management socket path (default: next to --unix)");
+
+  std::string ctl_path, ctl_command;
+  bool ctl_json = false;
+  CLI::App* ctl = app.add_subcommand("ctl", "query a running umswitch: ports, macs or stats");
+  ctl->add_option("CTLPATH", ctl_path, "control (or management) socket of the switch")->required();
+  ctl->add_option("COMMAND", ctl_command, "ports | macs | stats")
+      ->required()->check(CLI::IsMember({"ports", "macs", "stats"}));
+  ctl->add_flag("--json", ctl_json, "answer in JSON");
+
+  std::vector<std::string> args = translate_legacy_options(argc, argv);
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  if (int rc = cli::parse(app, static_cast<int>(cargs.size()), cargs.data()); rc >= 0) return rc;
+
+  if (ctl->parsed()) return sw::run_ctl(ctl_path, ctl_command, ctl_json);
+
+  if (!forwards.empty() && !opt.nat) {
+    fprintf(stderr, "umswitch: error: --forward needs --nat\n");
+    return kExitUsage;
+  }
+  for (const auto& f : forwards) {
+    auto parsed = sw::parse_forward(f);
+    if (!parsed) {
+      fprintf(stderr, "umswitch: error: %s\n", parsed.error().message.c_str());
+      return kExitUsage;
+    }
+    opt.forwards.push_back(parsed.value());
+  }
+  if (opt.ctl_path.empty()) {
+    std::string root = rundir::root();
+    if (mkdir(root.c_str(), 0700) != 0 && errno != EEXIST)
+      return cli::fail(Error::from_errno("cannot create run directory " + root));
+    opt.ctl_path = root + "/switch.ctl";
+  }
+  if (opt.mgmt_path.empty()) opt.mgmt_path = sw::default_mgmt_path(opt.ctl_path);
+  return sw::run_daemon(std::move(opt));
+}
