@@ -90,6 +90,9 @@ Status attach_backing(const std::string& cow_path, const std::string& backing_pa
 // as long as the open file description of `fd`.
 Status lock_file(int fd, bool write, const std::string& path);
 
+// Processes (among those we may inspect) holding a lock taken by lock_file() on `path`.
+std::vector<pid_t> lock_holders(const std::string& path);
+
 // Sector-level access to the virtual disk a COW file presents.
 class CowImage {
  public:

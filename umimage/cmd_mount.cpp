@@ -1,0 +1,132 @@
+// umimage mount IMG DIR: the image (or COW file) as a live host directory, over FUSE, rootless.
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "core/cli.h"
+#include "core/log.h"
+#include "umimage/command.h"
+#ifdef UM_HAVE_FUSE
+#include "umimage/fuse_ops.h"
+#endif
+#include "umimage/mount_table.h"
+
+namespace um::image {
+namespace {
+
+struct MountArgs {
+  std::string image, dir;
+  bool read_only = false, foreground = false, debug = false;
+};
+
+#ifdef UM_HAVE_FUSE
+
+// fuse_opt splits -o values at commas; a backslash escapes the next character.
+std::string escape_option(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ',' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+Result<std::string> canonical(const std::string& path, const char* what) {
+  char buf[PATH_MAX];
+  if (!realpath(path.c_str(), buf)) return Error::from_errno(std::string("cannot access ") + what + " " + path);
+  return std::string(buf);
+}
+
+// Owns the FUSE session pieces so that every exit path releases them in order.
+class FuseSession {
+ public:
+  ~FuseSession() {
+    if (mounted_) fuse_session_unmount(se_);
+    if (handlers_) fuse_remove_signal_handlers(se_);
+    if (se_) fuse_session_destroy(se_);
+    fuse_opt_free_args(&args_);
+  }
+  Status start(const MountArgs& a, const std::string& image, const std::string& dir,
+               fusefs::MountState& state) {
+    fuse_opt_add_arg(&args_, "umimage");
+    if (a.debug) fuse_opt_add_arg(&args_, "-d");
+    // auto_unmount: if this process dies, fusermount3 removes the mount instead of leaving a
+    // dead "Transport endpoint is not connected" directory behind.
+    std::string opts = "fsname=" + escape_option(image) + ",subtype=umimage,auto_unmount";
+    if (a.read_only) opts += ",ro";
+    fuse_opt_add_arg(&args_, "-o");
+    fuse_opt_add_arg(&args_, opts.c_str());
+    const fuse_lowlevel_ops& ops = fusefs::operations();
+    se_ = fuse_session_new(&args_, &ops, sizeof ops, &state);
+    if (!se_) return Error::make(EIO, "cannot start a FUSE session");
+    if (fuse_set_signal_handlers(se_) != 0) return Error::make(EIO, "cannot install signal handlers");
+    handlers_ = true;
+    if (fuse_session_mount(se_, dir.c_str()) != 0)
+      return Error::make(EIO, "cannot mount " + image + " on " + dir +
+                                  " (needs /dev/fuse and a working fusermount3)");
+    mounted_ = true;
+    return {};
+  }
+  int loop() { return fuse_session_loop(se_); }
+  void unmount() {
+    if (mounted_) fuse_session_unmount(se_);
+    mounted_ = false;
+  }
+
+ private:
+  fuse_args args_ = FUSE_ARGS_INIT(0, nullptr);
+  fuse_session* se_ = nullptr;
+  bool handlers_ = false, mounted_ = false;
+};
+
+int run_mount(const MountArgs& a) {
+  auto image = canonical(a.image, "image");
+  if (!image) return cli::fail(image.error());
+  auto dir = canonical(a.dir, "mount point");
+  if (!dir) return cli::fail(dir.error());
+  struct stat st;
+  if (stat(dir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return cli::fail(*dir + " is not a directory");
+  if (auto m = find_mount(*dir); m && m->fstype == "fuse.umimage")
+    return cli::fail(*dir + " is already an umimage mount (of " + m->source + ")");
+
+  auto fs = ext::ExtFs::open(*image, a.read_only ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite);
+  if (!fs) return cli::fail(fs.error());
+  fusefs::MountState state;
+  state.fs = fs->get();
+
+  int rc = kExitOk;
+  {
+    FuseSession session;
+    if (auto st = session.start(a, *image, *dir, state); !st) return cli::fail(st.error());
+    UM_DEBUG("mounted %s on %s", image->c_str(), dir->c_str());
+    // The mount is live before the parent returns, so scripts can use DIR right away.
+    fuse_daemonize(a.foreground ? 1 : 0);
+    if (session.loop() != 0) rc = kExitFailure;
+    if (auto st = fusefs::finish(state); !st) rc = cli::fail(st.error());
+    session.unmount();
+  }
+  fs->reset();  // closes the image; this releases its lock, which `umimage umount` waits for
+  return rc;
+}
+
+#else
+int run_mount(const MountArgs&) { return cli::fail("this umimage was built without FUSE (libfuse3-dev)"); }
+#endif
+
+Registrar reg("mount", "mount an image or COW file on a host directory (FUSE, no root needed)", 90,
+              [](CLI::App& sub) {
+  auto args = std::make_shared<MountArgs>();
+  sub.add_option("image", args->image, "ext2/3/4 image or UML COW file")->required();
+  sub.add_option("dir", args->dir, "existing directory to mount it on")->required();
+  sub.add_flag("--ro", args->read_only, "mount read-only");
+  sub.add_flag("-f,--foreground", args->foreground, "stay in the foreground until unmounted");
+  sub.add_flag("--fuse-debug", args->debug, "print FUSE requests (implies staying attached to stderr)");
+  sub.footer("Unmount with `umimage umount DIR`; the image is flushed and closed before that returns.");
+  return [args] { return run_mount(*args); };
+});
+
+}  // namespace
+}  // namespace um::image
