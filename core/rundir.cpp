@@ -28,6 +28,9 @@ std::string mconsole_path(const std::string& umid) { return vm_dir(umid) + "/mco
 std::string console_path(const std::string& umid, int n) {
   return vm_dir(umid) + "/con" + std::to_string(n);
 }
+std::string serial_path(const std::string& umid, int n) {
+  return vm_dir(umid) + "/ssl" + std::to_string(n);
+}
 
 Status validate_umid(const std::string& umid) {
   if (umid.empty() || umid.size() > 63)

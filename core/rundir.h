@@ -16,7 +16,8 @@ namespace um::rundir {
 std::string root();                                // without trailing slash
 std::string vm_dir(const std::string& umid);       // root()/umid
 std::string mconsole_path(const std::string& umid);
-std::string console_path(const std::string& umid, int n);
+std::string console_path(const std::string& umid, int n);  // <dir>/conN (shared console socket)
+std::string serial_path(const std::string& umid, int n);   // <dir>/sslN (shared serial line socket)
 
 // A umid is 1..63 chars of [A-Za-z0-9._-], not starting with '.'.
 Status validate_umid(const std::string& umid);
