@@ -1,0 +1,19 @@
+// Which libext2fs I/O manager serves an image file: unix_io for plain images, the UML COW
+// manager (core/cow) for COW files.
+#pragma once
+#include <ext2fs/ext2fs.h>
+
+#include <string>
+
+#include "core/error.h"
+
+namespace um::ext {
+
+struct ImageIo {
+  io_manager manager = nullptr;
+  bool plain = true;  // false for a COW file (its size is not the file system's)
+};
+
+Result<ImageIo> image_io_for(const std::string& path);
+
+}  // namespace um::ext
