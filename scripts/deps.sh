@@ -16,3 +16,6 @@ fi
 if [ "$(id -u)" = 0 ] && ! id umtest >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin umtest
 fi
+# Rootless FUSE (umimage mount): fusermount3 opens /dev/fuse as the calling user. Debian's udev
+# makes it 0666; containers often leave it 0600.
+if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then chmod 0666 /dev/fuse; fi
