@@ -12,6 +12,7 @@
 
 #include "core/cli.h"
 #include "core/cow/cow_file.h"
+#include "core/log.h"
 #include "umimage/command.h"
 #include "umimage/mount_table.h"
 
@@ -52,6 +53,7 @@ int run_umount(const std::string& dir_arg) {
   if (mount->fstype == "fuse.umimage")
     for (pid_t pid : cow::lock_holders(mount->source))
       if (pid != getpid() && is_umimage_alive(pid)) daemons.push_back(pid);
+  for (pid_t pid : daemons) UM_DEBUG("waiting for umimage pid %d to close %s", pid, mount->source.c_str());
   if (auto st = run_fusermount(dir); !st) return cli::fail(st.error());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (pid_t pid : daemons) {

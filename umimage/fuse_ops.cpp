@@ -78,7 +78,8 @@ void reply_entry(fuse_req_t req, Result<Ino> ino) {
   if (!ino) return reply_error(req, ino.error());
   fuse_entry_param e;
   if (!fill_entry(req, *ino, e)) return;
-  if (fuse_reply_entry(req, &e) == 0) add_lookup(state_of(req), *ino);
+  MountState& state = state_of(req);  // a reply frees req
+  if (fuse_reply_entry(req, &e) == 0) add_lookup(state, *ino);
 }
 
 void reply_status(fuse_req_t req, const Status& st) {
@@ -187,7 +188,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   fuse_entry_param e;
   if (!fill_entry(req, *ino, e)) return;
   fi->keep_cache = 1;
-  if (fuse_reply_create(req, &e, fi) == 0) add_lookup(state_of(req), *ino);
+  MountState& state = state_of(req);  // a reply frees req
+  if (fuse_reply_create(req, &e, fi) == 0) add_lookup(state, *ino);
 }
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
