@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# umimage cow: UML copy-on-write files, interoperating both ways with Debian's uml-utilities
+# (uml_mkcow makes COW files, uml_moo merges them). Edits go through `umimage mount`.
+load helpers
+
+setup() {
+  W="$BATS_TEST_TMPDIR"
+  cd "$W"
+  mkdir -p seed/etc mnt
+  echo "seed file" > seed/etc/motd
+  mke2fs -q -t ext4 -d seed root.img 64M
+  touch -d '2024-01-02 03:04:05' root.img
+}
+
+teardown() {
+  mountpoint -q "$W/mnt" && fusermount3 -u "$W/mnt" || true
+}
+
+fuse_or_skip() {
+  [ -c /dev/fuse ] && [ -r /dev/fuse ] || skip "no usable /dev/fuse here"
+  command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
+}
+
+# Mounts COW $1, makes a few edits, unmounts.
+edit_through() {
+  "$UMIMAGE" mount "$1" mnt
+  [ "$(cat mnt/etc/motd)" = "seed file" ]
+  echo "edited through the COW" > mnt/etc/motd
+  mkdir mnt/newdir
+  dd if=/dev/urandom of=mnt/newdir/blob bs=64k count=40 status=none
+  md5sum < mnt/newdir/blob > blob.md5
+  "$UMIMAGE" umount mnt
+}
+
+image_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
+
+@test "uml_mkcow COW: edited through umimage, merged by uml_moo; backing untouched, result clean" {
+  fuse_or_skip
+  uml_mkcow vm.cow root.img
+  before=$(md5sum < root.img)
+  edit_through vm.cow
+  [ "$(md5sum < root.img)" = "$before" ]
+  run "$UMIMAGE" cow info vm.cow
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"backing matches: yes"* ]]
+  [[ "$output" != *"sectors written: 0 "* ]]
+  uml_moo vm.cow merged.img
+  e2fsck -fn merged.img
+  [ "$(image_cat merged.img /etc/motd)" = "edited through the COW" ]
+  [ "$(image_cat merged.img /newdir/blob | md5sum)" = "$(cat blob.md5)" ]
+}
+
+@test "umimage cow create is byte-identical to uml_mkcow; cow merge equals uml_moo" {
+  fuse_or_skip
+  "$UMIMAGE" cow create vm.cow --backing root.img
+  uml_mkcow ref.cow root.img
+  cmp vm.cow ref.cow
+  edit_through vm.cow
+  "$UMIMAGE" cow merge vm.cow --output ours.img
+  uml_moo vm.cow theirs.img
+  cmp ours.img theirs.img
+  e2fsck -fn ours.img
+  [ "$(image_cat ours.img /etc/motd)" = "edited through the COW" ]
+  # sparse like uml_moo's output
+  [ "$(du -k ours.img | cut -f1)" -lt 40000 ]
+}
+
+@test "in-place merge (backing rewritten) matches uml_moo -d" {
+  fuse_or_skip
+  "$UMIMAGE" cow create vm.cow --backing root.img
+  edit_through vm.cow
+  cp -p --sparse=always root.img copy.img     # same size and mtime: a valid backing for -b
+  uml_moo -d -b "$W/copy.img" vm.cow
+  "$UMIMAGE" cow merge vm.cow
+  cmp root.img copy.img
+  e2fsck -fn root.img
+  [ "$(image_cat root.img /etc/motd)" = "edited through the COW" ]
+  # the COW no longer matches its (rewritten) backing
+  run "$UMIMAGE" cow info vm.cow
+  [[ "$output" == *"backing matches: no: backing file $W/root.img changed since the COW file was made"* ]]
+}
+
+@test "a touched backing file is refused with a clear error and nothing is modified" {
+  "$UMIMAGE" cow create vm.cow --backing root.img
+  touch -d '2025-05-05 05:05:05' root.img
+  sums=$(md5sum root.img vm.cow)
+  run "$UMIMAGE" cow merge vm.cow --output out.img
+  [ "$status" -eq 1 ]
+  [[ "$output" == "umimage: error: backing file $W/root.img changed since the COW file was made (mtime "* ]]
+  [ ! -e out.img ]
+  run "$UMIMAGE" cow merge vm.cow
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"changed since the COW file was made"* ]]
+  if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+    run "$UMIMAGE" mount vm.cow mnt
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"changed since the COW file was made"* ]]
+    run mountpoint -q mnt
+    [ "$status" -ne 0 ]
+  fi
+  # uml_moo agrees that the COW is stale
+  run uml_moo vm.cow moo.img
+  [ "$status" -ne 0 ]
+  [ "$(md5sum root.img vm.cow)" = "$sums" ]
+}
+
+@test "cow create/info: errors, --force, JSON" {
+  run "$UMIMAGE" cow create vm.cow
+  [ "$status" -eq 2 ]
+  run "$UMIMAGE" cow create vm.cow --backing missing.img
+  [ "$status" -eq 1 ]
+  [ "$output" = "umimage: error: cannot access backing file $W/missing.img: No such file or directory" ]
+  [ ! -e vm.cow ]
+  "$UMIMAGE" cow create vm.cow --backing root.img
+  run "$UMIMAGE" cow create vm.cow --backing root.img
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"vm.cow already exists"* ]]
+  "$UMIMAGE" cow create vm.cow --backing root.img --force
+  run "$UMIMAGE" cow create vm2.cow --backing vm.cow
+  [ "$status" -eq 1 ]
+  run "$UMIMAGE" cow info root.img
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"not a COW file"* ]]
+  [ "$(stat -c %s vm.cow)" -eq 67133440 ]
+  "$UMIMAGE" cow info --json vm.cow > info.json
+  python3 - "$W" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1] + "/info.json"))
+assert d["version"] == 3 and not d["broken_v3"], d
+assert d["backing_file"] == sys.argv[1] + "/root.img", d
+assert d["size"] == 64 << 20 and d["sector_size"] == 512 and d["alignment"] == 4096, d
+assert (d["bitmap_offset"], d["bitmap_len"], d["data_offset"]) == (8192, 16384, 24576), d
+assert d["sectors_written"] == 0 and d["sectors_total"] == 131072, d
+assert d["backing_matches"] is True and d["backing_error"] is None, d
+PY
+}
+
+@test "a COW in use is locked: a second user is told the holder's pid" {
+  fuse_or_skip
+  "$UMIMAGE" cow create vm.cow --backing root.img
+  "$UMIMAGE" mount vm.cow mnt
+  mkdir mnt2
+  run "$UMIMAGE" mount vm.cow mnt2
+  [ "$status" -eq 1 ]
+  [[ "$output" =~ vm.cow\ is\ locked\ by\ pid\ [0-9]+ ]]
+  run mountpoint -q mnt2
+  [ "$status" -ne 0 ]
+  run "$UMIMAGE" cow merge vm.cow --output out.img
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"is locked by pid"* ]]
+  # the backing is read-locked only: merging into it in place must wait for the COW's user
+  run "$UMIMAGE" cow merge vm.cow
+  [ "$status" -eq 1 ]
+  "$UMIMAGE" umount mnt
+  "$UMIMAGE" cow merge vm.cow --output out.img
+}
