@@ -1,0 +1,167 @@
+// Boot: disks, the root mount, /dev, consoles, and init as PID 1.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/cow/cow_file.h"
+#include "core/ext/ext_fs.h"
+#include "core/log.h"
+#include "umkernel/boot/cmdline.h"
+#include "umkernel/kernel/exec.h"
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/vfs/devices.h"
+#include "umkernel/vfs/extfs.h"
+#include "umkernel/vfs/procfs.h"
+#include "umkernel/vfs/synthetic.h"
+#include "umkernel/vfs/tty.h"
+
+namespace um::kernel {
+
+namespace {
+constexpr int kConsoles = 8;
+
+int channel_fd(const std::string& spec) {
+  if (spec.rfind("fd:", 0) != 0) return -1;
+  int fd = std::stoi(spec.substr(3));
+  return fcntl(fd, F_GETFD) == -1 ? -2 : fd;
+}
+}  // namespace
+
+Tty* Kernel::tty(int index) {
+  if (index == 0) return console_.get();
+  if (index < 0 || index >= static_cast<int>(ttys_.size())) return nullptr;
+  return ttys_[index].get();
+}
+
+bool Kernel::boot(const BootConfig& cfg, std::string* error) {
+  if (!cfg.strace.empty()) {
+    strace_ = cfg.strace == "-" ? stderr : fopen(cfg.strace.c_str(), "we");
+    if (!strace_) {
+      *error = "cannot open strace file " + cfg.strace + ": " + strerror(errno);
+      return false;
+    }
+  }
+  set_proc_memory_total(cfg.mem);
+  if (!cfg.hostname.empty()) set_hostname(cfg.hostname);
+
+  // Disks: the root one is mounted at /; the others wait for mount(2) (a later issue).
+  int root_index = cfg.root_dev.back() - 'a';
+  for (const DiskSpec& d : cfg.disks) {
+    if (d.index != root_index) continue;
+    if (!d.backing.empty()) {
+      if (auto r = cow::attach_backing(d.file, d.backing); !r) {
+        *error = "ubd" + std::to_string(d.index) + ": " + r.error().message;
+        return false;
+      }
+    }
+    bool ro = d.read_only || cfg.root_ro;
+    auto fs = ext::ExtFs::open(d.file, ro ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite);
+    if (!fs) {
+      *error = "ubd" + std::to_string(d.index) + ": " + fs.error().message;
+      return false;
+    }
+    auto sb = std::make_shared<ExtSuperBlock>(std::move(fs.value()), makedev(98, d.index * 16));
+    if (ro) sb->read_only = true;
+    root_mount_ = std::make_shared<Mount>();
+    root_mount_->sb = sb;
+    root_mount_->root = sb->inode(ext::kRootIno);
+    root_mount_->path = "/";
+    root_mount_->source = "/dev/ubd" + std::string(1, static_cast<char>('a' + d.index));
+    root_mount_->options = ro ? "ro" : "rw";
+    mounts_.push_back(root_mount_);
+  }
+
+  // Consoles: con0 is /dev/console and /dev/tty0, conN is /dev/ttyN.
+  for (int n = 0; n < kConsoles; n++) {
+    ChannelSpec ch;
+    if (auto it = cfg.consoles.find(n); it != cfg.consoles.end()) ch = it->second;
+    int in = channel_fd(ch.in), out = channel_fd(ch.out);
+    if (in == -2 || out == -2) {
+      *error = "con" + std::to_string(n) + ": host file descriptor in '" + (in == -2 ? ch.in : ch.out) + "' is not open";
+      return false;
+    }
+    if (in >= 0) fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
+    auto tty = std::make_unique<Tty>(n, in, out);
+    if (n == 0) console_ = std::move(tty);
+    else {
+      if (ttys_.empty()) ttys_.resize(kConsoles);
+      ttys_[n] = std::move(tty);
+    }
+  }
+
+  PathRef root{root_mount_, root_mount_->root, "/"};
+  // /dev is a devfs over the image's /dev directory, when there is one.
+  InodePtr dev_dir;
+  if (root_mount_->root->lookup("dev", dev_dir) == 0) {
+    Stat st;
+    if (dev_dir->getattr(st) == 0 && S_ISDIR(st.mode)) {
+      auto devfs = make_devfs(makedev(0, 5), kConsoles);
+      devfs->parent = root_mount_;
+      devfs->mountpoint = dev_dir;
+      devfs->path = "/dev";
+      mounts_.push_back(devfs);
+    }
+  }
+
+  // init: PID 1, root, with /dev/console on fds 0, 1 and 2.
+  std::string err;
+  pid_t host = platform::spawn_empty_process(&err);
+  if (host < 0) {
+    *error = "cannot start init: " + err;
+    return false;
+  }
+  auto p = std::make_shared<Process>();
+  p->pid = alloc_pid();
+  p->host_pid = host;
+  p->fds = std::make_shared<FdTable>();
+  p->fs = std::make_shared<FsContext>();
+  p->fs->root = root;
+  p->fs->cwd = root;
+  p->sighand = std::make_shared<SignalHandlers>();
+  p->start_time_ns = monotonic_ns();
+  p->mem.reset(open(("/proc/" + std::to_string(host) + "/mem").c_str(), O_RDWR | O_CLOEXEC));
+  if (!p->mem) {
+    *error = std::string("cannot open the guest's memory: ") + strerror(errno);
+    return false;
+  }
+  register_process(p);
+  Task* t = add_task(p->pid, host, p);
+  platform::get_regs(host, t->regs);
+
+  auto console_sb = std::make_shared<SyntheticSuperBlock>("devtmpfs", makedev(0, 6), 0x1373);
+  auto console_node = std::make_shared<DeviceNode>(console_sb.get(), 1, makedev(5, 1), 0600);
+  FilePtr con;
+  if (console_->open(*t, console_node, O_RDWR | O_NOCTTY, con) == 0) {
+    con->path = "/dev/console";
+    for (int fd = 0; fd < 3; fd++) p->fds->install(con, false);
+  }
+  console_keepalive_ = console_sb;
+
+  std::vector<std::string> env = {"HOME=/", "TERM=linux"};
+  for (auto& e : cfg.init_env) env.push_back(e);
+  std::vector<std::string> candidates;
+  if (!cfg.init.empty()) candidates.push_back(cfg.init);
+  else candidates = {"/sbin/init", "/etc/init", "/bin/init", "/bin/sh"};
+  int64_t r = -ENOENT;
+  std::string used;
+  for (auto& path : candidates) {
+    std::vector<std::string> argv = {path};
+    argv.insert(argv.end(), cfg.init_args.begin(), cfg.init_args.end());
+    r = do_execve(*t, AT_FDCWD, path, argv, env, 0);
+    if (r == 0) { used = path; break; }
+    if (r == kTaskGone) break;
+    if (!cfg.init.empty()) break;
+  }
+  if (r != 0) {
+    *error = cfg.init.empty() ? "no init found (tried /sbin/init, /etc/init, /bin/init, /bin/sh)"
+                              : "cannot run init " + cfg.init + ": " + strerror(static_cast<int>(r == kTaskGone ? ENOEXEC : -r));
+    return false;
+  }
+  UM_DEBUG("init %s started as host pid %d", used.c_str(), host);
+  platform::set_regs(host, t->regs);
+  platform::resume(host);
+  return true;
+}
+
+}  // namespace um::kernel

@@ -1,0 +1,174 @@
+#include "umkernel/boot/cmdline.h"
+
+#include "core/cli.h"
+
+namespace um::kernel {
+
+namespace {
+
+Result<ChannelSpec> parse_channel(const std::string& key, const std::string& spec) {
+  auto one = [&](const std::string& s) -> Result<std::string> {
+    if (s == "null") return s;
+    if (s.rfind("fd:", 0) == 0) {
+      std::string n = s.substr(3);
+      if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos || n.size() > 6)
+        return Error::make(EINVAL, key + ": bad channel '" + s + "' (fd:N expects a number)");
+      return s;
+    }
+    if (s == "pty" || s == "pts" || s.rfind("port:", 0) == 0 || s == "xterm" || s.rfind("tty:", 0) == 0 ||
+        s.rfind("file:", 0) == 0)
+      return Error::make(ENOTSUP, key + ": channel '" + s + "' is not supported yet (use fd:N or null)");
+    return Error::make(EINVAL, key + ": unknown channel '" + s + "' (expected fd:N or null)");
+  };
+  ChannelSpec c;
+  size_t comma = spec.find(',');
+  if (comma == std::string::npos) {
+    c.in = c.out = UM_TRY(one(spec));
+  } else {
+    c.in = UM_TRY(one(spec.substr(0, comma)));
+    c.out = UM_TRY(one(spec.substr(comma + 1)));
+  }
+  return c;
+}
+
+Result<DiskSpec> parse_disk(const std::string& key, const std::string& value) {
+  DiskSpec d;
+  // ubd<N><flags>: N is 0-15 or a-p.
+  std::string rest = key.substr(3);
+  if (rest.empty()) return Error::make(EINVAL, "'" + key + "': missing disk number (ubd0=...)");
+  char n = rest[0];
+  if (n >= '0' && n <= '9') {
+    d.index = n - '0';
+    rest = rest.substr(1);
+    if (!rest.empty() && rest[0] >= '0' && rest[0] <= '5' && d.index == 1) {
+      d.index = 10 + (rest[0] - '0');
+      rest = rest.substr(1);
+    }
+  } else if (n >= 'a' && n <= 'p') {
+    d.index = n - 'a';
+    rest = rest.substr(1);
+  } else {
+    return Error::make(EINVAL, "'" + key + "': disk number must be 0-15 or a-p");
+  }
+  for (char f : rest) {
+    switch (f) {
+      case 'r': d.read_only = true; break;
+      case 's': d.sync = true; break;
+      case 'd': d.no_cow = true; break;
+      case 'c': d.shared = true; break;
+      case 't': break;
+      default: return Error::make(EINVAL, "'" + key + "': unknown disk flag '" + std::string(1, f) + "' (flags: r s d c t)");
+    }
+  }
+  if (value.empty()) return Error::make(EINVAL, "'" + key + "=': missing image file");
+  size_t sep = value.find_first_of(",:");
+  d.file = value.substr(0, sep);
+  if (sep != std::string::npos) {
+    std::string more = value.substr(sep + 1);
+    size_t sep2 = more.find_first_of(",:");
+    d.backing = more.substr(0, sep2);
+  }
+  if (d.no_cow && !d.backing.empty()) return Error::make(EINVAL, "'" + key + "': the d flag cannot be used with a backing file");
+  return d;
+}
+
+}  // namespace
+
+std::string cmdline_help() {
+  return R"HELP(Usage: umkernel ubd0=IMAGE [OPTION=VALUE...] [-- ARGS FOR INIT]
+
+Boots a Linux guest from an ext2/3/4 disk image as an ordinary user process. Guest programs run
+natively as host processes; every system call they make is served by umkernel.
+
+Options (UML syntax):
+  ubd<N>[flags]=FILE[,BACKING]  disk N (0-15): an image or a COW file with its backing file.
+                                flags: r read-only, s synchronous, d never COW, c no locking
+  root=/dev/ubdX                the root disk (default /dev/ubda = ubd0)
+  ro | rw                       mount the root file system read-only or read-write (default rw)
+  init=PATH                     the first program (default: /sbin/init, /etc/init, /bin/init, /bin/sh)
+  mem=SIZE                      guest memory size reported to the guest (default 256M)
+  umid=NAME                     the machine's name (default: a random one)
+  con=CHAN | con<N>=CHAN        console channels: fd:N, fd:IN,fd:OUT or null (con0 defaults
+                                to fd:0,fd:1: umkernel's own stdin and stdout)
+  hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
+  strace=FILE                   log every guest system call to FILE ("-" for stderr)
+  quiet                         print only errors
+  -- ARGS...                    arguments passed to init
+  --help, --version
+
+umkernel exits with init's exit status (128+N if init was killed by signal N).
+)HELP";
+}
+
+Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
+  BootConfig c;
+  c.consoles[0] = ChannelSpec{"fd:0", "fd:1"};
+  bool root_set = false;
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      c.init_args.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      break;
+    }
+    if (a == "ro") { c.root_ro = true; continue; }
+    if (a == "rw") { c.root_ro = false; continue; }
+    if (a == "quiet") { c.quiet = true; continue; }
+    if (a == "noreboot" || a == "nosysemu" || a == "debug" || a == "single") continue;  // UML words we accept
+    size_t eq = a.find('=');
+    if (eq == std::string::npos)
+      return Error::make(EINVAL, "unknown option '" + a + "' (see --help)");
+    std::string key = a.substr(0, eq), value = a.substr(eq + 1);
+    if (key.rfind("ubd", 0) == 0) {
+      DiskSpec d = UM_TRY(parse_disk(key, value));
+      for (auto& o : c.disks)
+        if (o.index == d.index) return Error::make(EINVAL, "disk ubd" + std::to_string(d.index) + " given twice");
+      c.disks.push_back(d);
+    } else if (key == "mem") {
+      auto r = cli::parse_size(value);
+      if (!r) return Error::make(EINVAL, "mem=" + value + ": " + r.error().message);
+      if (*r < (16ull << 20)) return Error::make(EINVAL, "mem=" + value + ": at least 16M is needed");
+      c.mem = *r;
+    } else if (key == "init") {
+      if (value.empty() || value[0] != '/') return Error::make(EINVAL, "init=" + value + ": must be an absolute path");
+      c.init = value;
+    } else if (key == "root") {
+      if (value.rfind("/dev/ubd", 0) != 0 || value.size() != 9 || value[8] < 'a' || value[8] > 'p')
+        return Error::make(EINVAL, "root=" + value + ": expected /dev/ubda../dev/ubdp");
+      c.root_dev = value;
+      root_set = true;
+    } else if (key == "umid") {
+      c.umid = value;
+    } else if (key == "con" || key == "ssl") {
+      if (key == "ssl") return Error::make(ENOTSUP, "serial lines (ssl) are not supported yet");
+      ChannelSpec ch = UM_TRY(parse_channel(key, value));
+      for (int n = 0; n < 8; n++) c.consoles[n] = ch;
+    } else if (key.rfind("con", 0) == 0 && key.size() > 3 &&
+               key.find_first_not_of("0123456789", 3) == std::string::npos) {
+      int n = std::stoi(key.substr(3));
+      if (n > 7) return Error::make(EINVAL, key + ": consoles are con0..con7");
+      c.consoles[n] = UM_TRY(parse_channel(key, value));
+    } else if (key.rfind("ssl", 0) == 0) {
+      return Error::make(ENOTSUP, "serial lines (" + key + ") are not supported yet");
+    } else if (key == "strace") {
+      if (value.empty()) return Error::make(EINVAL, "strace= needs a file name or -");
+      c.strace = value;
+    } else if (key == "hostname") {
+      c.hostname = value;
+    } else if (key.rfind("eth", 0) == 0 || key.rfind("vec", 0) == 0) {
+      return Error::make(ENOTSUP, key + ": networking is not supported yet");
+    } else if (key == "console" || key == "loglevel" || key == "panic" || key == "uml_dir") {
+      continue;  // kernel parameters that have no meaning here
+    } else {
+      return Error::make(EINVAL, "unknown option '" + key + "=' (see --help)");
+    }
+  }
+  if (c.disks.empty()) return Error::make(EINVAL, "no root disk: give ubd0=IMAGE");
+  int root_index = c.root_dev.back() - 'a';
+  bool found = false;
+  for (auto& d : c.disks) found |= d.index == root_index;
+  if (!found)
+    return Error::make(EINVAL, (root_set ? c.root_dev : std::string("ubd0")) + ": no such disk was given");
+  return c;
+}
+
+}  // namespace um::kernel

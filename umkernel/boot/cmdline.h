@@ -1,0 +1,46 @@
+// The UML-style kernel command line: ubd0=root.img mem=256M init=/sbin/init umid=NAME
+// con0=fd:0,fd:1 strace=FILE quiet ro|rw root=/dev/ubda -- ARGS FOR INIT
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace um::kernel {
+
+struct DiskSpec {
+  int index = 0;             // ubdN
+  std::string file;          // image or COW file
+  std::string backing;       // backing file for a COW ("ubd0=cow,backing")
+  bool read_only = false;    // 'r' flag
+  bool sync = false;         // 's' flag
+  bool no_cow = false;       // 'd' flag
+  bool shared = false;       // 'c' flag: no host locking
+};
+
+struct ChannelSpec {
+  std::string in = "null", out = "null";  // "fd:N" or "null"
+};
+
+struct BootConfig {
+  std::vector<DiskSpec> disks;
+  bool root_ro = false;
+  std::string root_dev = "/dev/ubda";
+  std::string init;                 // empty: try /sbin/init, /etc/init, /bin/init, /bin/sh
+  std::vector<std::string> init_args;
+  std::vector<std::string> init_env;
+  uint64_t mem = 256ull << 20;
+  std::string umid;
+  std::map<int, ChannelSpec> consoles;
+  bool quiet = false;
+  std::string strace;               // "" off, "-" stderr, else a path
+  std::string hostname;
+};
+
+// Parses argv (without argv[0]). --help/--version are handled by the caller.
+Result<BootConfig> parse_cmdline(const std::vector<std::string>& args);
+std::string cmdline_help();
+
+}  // namespace um::kernel

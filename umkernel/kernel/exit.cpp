@@ -1,0 +1,93 @@
+// Process and task exit: zombies, reparenting to init, SIGCHLD and wait wake-ups, vfork
+// release, and the end of the whole machine when init exits.
+#include <sys/wait.h>
+
+#include "core/log.h"
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/user_memory.h"
+
+namespace um::kernel {
+
+namespace {
+
+void release_vfork_parent(Process& p) {
+  if (p.vfork_child && !p.vfork_released) {
+    p.vfork_released = true;
+    p.vfork_done.wake_all();
+  }
+}
+
+void notify_parent(Kernel& k, Process& p) {
+  auto parent = p.parent.lock();
+  if (!parent) return;
+  siginfo_t si{};
+  si.si_signo = SIGCHLD;
+  si.si_pid = p.pid;
+  si.si_uid = p.cred.uid;
+  if (WIFEXITED(p.exit_status)) {
+    si.si_code = CLD_EXITED;
+    si.si_status = WEXITSTATUS(p.exit_status);
+  } else {
+    si.si_code = WCOREDUMP(p.exit_status) ? CLD_DUMPED : CLD_KILLED;
+    si.si_status = WTERMSIG(p.exit_status);
+  }
+  const SigAction& act = parent->sighand->actions[SIGCHLD];
+  bool autoreap = act.handler == reinterpret_cast<uint64_t>(SIG_IGN) || (act.flags & SA_NOCLDWAIT);
+  if (p.exit_signal > 0) k.send_signal_to_process(*parent, p.exit_signal, &si);
+  if (autoreap && parent->pid != 0) {
+    p.reaped = true;
+    std::erase_if(parent->children, [&](auto& c) { return c.get() == &p; });
+  }
+  parent->child_wait.wake_all();
+}
+
+}  // namespace
+
+void Kernel::exit_task(Task& t, int wait_status) {
+  // Threads arrive with a later issue; for now a task is its process.
+  exit_process(*t.proc, wait_status);
+}
+
+void Kernel::exit_process(Process& p, int wait_status) {
+  if (p.zombie) return;
+  auto keep = process_by_pid(p.pid);  // p must outlive this function
+  p.zombie = true;
+  p.exit_status = wait_status;
+  for (Task* t : p.threads) {
+    if (t->state == TaskState::Dead) continue;
+    t->state = TaskState::Dead;
+    t->stop_waiting();
+    std::erase(runnable_, t);
+    t->in_runnable = false;
+    for (auto it = deadlines_.begin(); it != deadlines_.end();)
+      it = it->second == t ? deadlines_.erase(it) : std::next(it);
+    platform::kill_task(t->host_tid);
+  }
+  if (p.fds) {
+    auto fds = std::move(p.fds);  // closing may wake others (pipes); do it after marking dead
+    if (fds.use_count() == 1) fds->close_all();
+  }
+  p.fs.reset();
+  p.mem.reset();
+  release_vfork_parent(p);
+
+  if (p.pid == 1) {
+    init_exited_ = true;
+    exit_code_ = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+    return;
+  }
+  // Orphans go to init; zombies among them are init's to reap.
+  auto init = init_process();
+  for (auto& c : p.children) {
+    c->parent = init;
+    if (init) {
+      init->children.push_back(c);
+      if (c->zombie) init->child_wait.wake_all();
+    }
+  }
+  p.children.clear();
+  notify_parent(*this, p);
+  if (p.reaped) processes_.erase(p.pid);
+}
+
+}  // namespace um::kernel

@@ -1,0 +1,77 @@
+#include <algorithm>
+
+#include "umkernel/kernel/task.h"
+
+namespace um::kernel {
+
+bool Credentials::in_group(uint32_t g) const {
+  return g == fsgid || std::find(groups.begin(), groups.end(), g) != groups.end();
+}
+
+std::array<rlimit, RLIM_NLIMITS> Process::default_rlimits() {
+  std::array<rlimit, RLIM_NLIMITS> r;
+  for (auto& l : r) l = {RLIM_INFINITY, RLIM_INFINITY};
+  r[RLIMIT_STACK] = {8 << 20, RLIM_INFINITY};
+  r[RLIMIT_NOFILE] = {FdTable::kMaxFds, FdTable::kMaxFds};
+  r[RLIMIT_CORE] = {0, RLIM_INFINITY};
+  r[RLIMIT_NPROC] = {4096, 4096};
+  r[RLIMIT_SIGPENDING] = {4096, 4096};
+  r[RLIMIT_MEMLOCK] = {8 << 20, 8 << 20};
+  r[RLIMIT_MSGQUEUE] = {819200, 819200};
+  return r;
+}
+
+FilePtr FdTable::get(int fd) const {
+  if (fd < 0 || fd >= static_cast<int>(fds_.size())) return nullptr;
+  return fds_[fd].file;
+}
+
+int FdTable::install(FilePtr f, bool cloexec, int min_fd) {
+  if (min_fd < 0 || min_fd >= kMaxFds) return -EINVAL;
+  for (int fd = min_fd; fd < kMaxFds; fd++) {
+    if (fd >= static_cast<int>(fds_.size())) fds_.resize(fd + 1);
+    if (!fds_[fd].file) {
+      fds_[fd] = FdEntry{std::move(f), cloexec};
+      return fd;
+    }
+  }
+  return -EMFILE;
+}
+
+int FdTable::install_at(int fd, FilePtr f, bool cloexec) {
+  if (fd < 0 || fd >= kMaxFds) return -EBADF;
+  if (fd >= static_cast<int>(fds_.size())) fds_.resize(fd + 1);
+  FdEntry old = std::move(fds_[fd]);  // released after the new one is in place
+  fds_[fd] = FdEntry{std::move(f), cloexec};
+  return fd;
+}
+
+int FdTable::close(int fd) {
+  if (fd < 0 || fd >= static_cast<int>(fds_.size()) || !fds_[fd].file) return -EBADF;
+  FilePtr f = std::move(fds_[fd].file);
+  fds_[fd].cloexec = false;
+  while (!fds_.empty() && !fds_.back().file) fds_.pop_back();
+  f.reset();  // may wake pipe peers
+  return 0;
+}
+
+bool FdTable::cloexec(int fd) const {
+  return fd >= 0 && fd < static_cast<int>(fds_.size()) && fds_[fd].cloexec;
+}
+
+void FdTable::set_cloexec(int fd, bool on) {
+  if (fd >= 0 && fd < static_cast<int>(fds_.size())) fds_[fd].cloexec = on;
+}
+
+void FdTable::close_on_exec() {
+  for (int fd = 0; fd < static_cast<int>(fds_.size()); fd++)
+    if (fds_[fd].file && fds_[fd].cloexec) close(fd);
+}
+
+void FdTable::close_all() {
+  auto old = std::move(fds_);
+  fds_.clear();
+  old.clear();
+}
+
+}  // namespace um::kernel

@@ -1,0 +1,403 @@
+#include "umkernel/kernel/kernel.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/log.h"
+#include "umkernel/kernel/signals.h"
+#include "umkernel/kernel/strace.h"
+#include "umkernel/kernel/syscall_table.h"
+#include "umkernel/kernel/user_memory.h"
+#include "umkernel/vfs/tty.h"
+
+namespace um::kernel {
+
+namespace {
+Kernel* g_kernel = nullptr;
+}
+
+Kernel& kernel() { return *g_kernel; }
+
+int64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+int64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+WaitQueue::~WaitQueue() {
+  for (Task* t : waiters_) std::erase(t->waiting_on, this);
+}
+
+void WaitQueue::wake_all() {
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  for (Task* t : waiters) {
+    std::erase(t->waiting_on, this);
+    kernel().wake(*t);
+  }
+}
+
+Task::Task(int tid_, pid_t host, std::shared_ptr<Process> p) : tid(tid_), host_tid(host), proc(std::move(p)) {}
+Task::~Task() { stop_waiting(); }
+
+void Task::stop_waiting() {
+  for (WaitQueue* q : waiting_on) q->remove(this);
+  waiting_on.clear();
+}
+
+Kernel::Kernel() {
+  g_kernel = this;
+  boot_ns_ = monotonic_ns();
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  sigchld_fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = sigchld_fd_.get();
+  epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sigchld_fd_.get(), &ev);
+  unimplemented_seen_.assign(1024, false);
+}
+
+Kernel::~Kernel() {
+  shutdown_all();
+  if (strace_ && strace_ != stderr) fclose(strace_);
+  g_kernel = nullptr;
+}
+
+Task* Kernel::task_by_tid(int tid) {
+  auto it = tasks_by_tid_.find(tid);
+  return it == tasks_by_tid_.end() || it->second->state == TaskState::Dead ? nullptr : it->second.get();
+}
+
+std::shared_ptr<Process> Kernel::process_by_pid(int pid) {
+  auto it = processes_.find(pid);
+  return it == processes_.end() ? nullptr : it->second;
+}
+
+int Kernel::alloc_pid() {
+  // Linux-like: increasing, wrapping at pid_max, skipping ids still in use.
+  constexpr int kPidMax = 32768;
+  for (int tries = 0; tries < kPidMax; tries++) {
+    int pid = next_pid_++;
+    if (next_pid_ >= kPidMax) next_pid_ = 300;
+    if (!processes_.count(pid) && !tasks_by_tid_.count(pid)) return pid;
+  }
+  return -EAGAIN;
+}
+
+Task* Kernel::add_task(int tid, pid_t host_tid, std::shared_ptr<Process> proc) {
+  auto t = std::make_unique<Task>(tid, host_tid, proc);
+  Task* raw = t.get();
+  tasks_by_tid_[tid] = std::move(t);
+  tasks_by_host_[host_tid] = raw;
+  proc->threads.push_back(raw);
+  return raw;
+}
+
+void Kernel::note_unimplemented(long nr) {
+  if (nr >= 0 && nr < static_cast<long>(unimplemented_seen_.size())) {
+    if (unimplemented_seen_[nr]) return;
+    unimplemented_seen_[nr] = true;
+  }
+  const SyscallInfo* info = syscall_info(nr);
+  UM_WARN("unimplemented syscall %ld (%s) returns ENOSYS", nr, info && info->name ? info->name : "?");
+}
+
+// ---------------------------------------------------------------------------------------
+// Event sources
+
+bool Kernel::add_event_source(int fd, uint32_t events, EventSource* src) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+  sources_[fd] = src;
+  return true;
+}
+
+void Kernel::modify_event_source(int fd, uint32_t events, EventSource* src) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+  sources_[fd] = src;
+}
+
+void Kernel::remove_event_source(int fd) {
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  sources_.erase(fd);
+}
+
+// ---------------------------------------------------------------------------------------
+// Scheduling: parking, waking, deadlines
+
+void Kernel::park(Task& t) {
+  t.state = TaskState::Blocked;
+  if (t.sys_deadline_ns >= 0) deadlines_.emplace(t.sys_deadline_ns, &t);
+}
+
+void Kernel::set_deadline(Task& t, int64_t deadline_ns) { t.sys_deadline_ns = deadline_ns; }
+
+void Kernel::wake(Task& t) {
+  if (t.state != TaskState::Blocked || t.in_runnable) return;
+  t.stop_waiting();
+  if (t.sys_deadline_ns >= 0) {
+    auto range = deadlines_.equal_range(t.sys_deadline_ns);
+    for (auto it = range.first; it != range.second; ++it)
+      if (it->second == &t) { deadlines_.erase(it); break; }
+  }
+  t.in_runnable = true;
+  runnable_.push_back(&t);
+}
+
+void Kernel::run_runnable() {
+  while (!runnable_.empty()) {
+    auto batch = std::move(runnable_);
+    runnable_.clear();
+    for (Task* t : batch) {
+      t->in_runnable = false;
+      if (t->state != TaskState::Blocked) continue;
+      t->state = TaskState::Running;
+      if (t->interrupted) {
+        t->interrupted = false;
+        if (t->sys_remaining_addr && t->sys_deadline_ns >= 0) {
+          int64_t left = std::max<int64_t>(0, t->sys_deadline_ns - monotonic_ns());
+          timespec rem{left / 1000000000, left % 1000000000};
+          copy_to_user(*t, t->sys_remaining_addr, &rem, sizeof rem);
+        }
+        finish_syscall(*t, t->sys_partial > 0 ? t->sys_partial : t->sys_restartable ? kERestartSys : -EINTR);
+      } else {
+        run_syscall(*t);
+      }
+    }
+  }
+}
+
+void Kernel::run_timers() {
+  int64_t now = monotonic_ns();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    Task* t = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    // The handler sees its deadline has passed when it re-runs.
+    if (t->state == TaskState::Blocked && !t->in_runnable) {
+      t->stop_waiting();
+      t->in_runnable = true;
+      runnable_.push_back(t);
+    }
+  }
+}
+
+int Kernel::next_timeout_ms() {
+  if (!runnable_.empty()) return 0;
+  if (deadlines_.empty()) return -1;
+  int64_t delta = deadlines_.begin()->first - monotonic_ns();
+  if (delta <= 0) return 0;
+  return static_cast<int>(std::min<int64_t>((delta + 999999) / 1000000, 60000));
+}
+
+// ---------------------------------------------------------------------------------------
+// The loop
+
+int Kernel::run() {
+  epoll_event events[16];
+  while (!init_exited_ && !halting_) {
+    bool progressed = false;
+    int status;
+    pid_t pid;
+    // Collect guest stops. Spin briefly when guests are active: a ptrace stop usually
+    // follows a resume within microseconds, and sleeping in epoll costs a wake-up.
+    for (int spin = 0; spin < 64; spin++) {
+      pid = waitpid(-1, &status, __WALL | WNOHANG);
+      if (pid > 0) {
+        handle_stop(pid, status);
+        progressed = true;
+        spin = 0;
+        if (init_exited_ || halting_) break;
+        continue;
+      }
+      if (pid < 0 && errno == ECHILD) break;
+      if (!runnable_.empty() || tasks_by_host_.empty()) break;
+    }
+    run_timers();
+    run_runnable();
+    if (init_exited_ || halting_) break;
+    if (progressed) continue;
+    int n = epoll_wait(epoll_.get(), events, 16, next_timeout_ms());
+    for (int i = 0; i < n; i++) {
+      int fd = events[i].data.fd;
+      if (fd == sigchld_fd_.get()) {
+        signalfd_siginfo si;
+        while (read(fd, &si, sizeof si) == sizeof si) {
+        }
+        continue;
+      }
+      auto it = sources_.find(fd);
+      if (it != sources_.end()) it->second->on_event(events[i].events);
+    }
+    run_runnable();
+  }
+  shutdown_all();
+  return exit_code_;
+}
+
+void Kernel::handle_stop(pid_t host_tid, int status) {
+  auto it = tasks_by_host_.find(host_tid);
+  if (it == tasks_by_host_.end()) return;  // a host process we already forgot
+  Task& t = *it->second;
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    reap_host(host_tid, status);
+    return;
+  }
+  if (!WIFSTOPPED(status)) return;
+  if (t.state == TaskState::Dead) {
+    platform::kill_task(host_tid);
+    return;
+  }
+  int sig = WSTOPSIG(status);
+  if (sig == (SIGTRAP | 0x80)) {
+    handle_syscall(t);
+    return;
+  }
+  if (!platform::get_regs(host_tid, t.regs)) return;
+  if ((status >> 16) != 0) {  // a ptrace event outside host_syscall: nothing to do
+    resume_task(t);
+    return;
+  }
+  if (sig == platform::kInterruptSignal) {
+    t.interrupt_sent = false;
+    resume_task(t);
+    return;
+  }
+  if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
+      sig == SIGSYS) {
+    handle_fault(t, sig);
+    return;
+  }
+  // Any other host signal is not the guest's business.
+  resume_task(t);
+}
+
+void Kernel::handle_fault(Task& t, int host_sig) {
+  siginfo_t info{};
+  ptrace(PTRACE_GETSIGINFO, t.host_tid, nullptr, &info);
+  info.si_signo = host_sig;
+  force_signal(t, host_sig, &info);
+  resume_task(t);
+}
+
+void Kernel::handle_syscall(Task& t) {
+  if (!platform::get_regs(t.host_tid, t.regs)) return;
+  t.sys_nr = static_cast<long>(t.regs.orig_rax);
+  t.sys_args[0] = t.regs.rdi;
+  t.sys_args[1] = t.regs.rsi;
+  t.sys_args[2] = t.regs.rdx;
+  t.sys_args[3] = t.regs.r10;
+  t.sys_args[4] = t.regs.r8;
+  t.sys_args[5] = t.regs.r9;
+  t.sys_progress = 0;
+  t.sys_partial = 0;
+  t.sys_remaining_addr = 0;
+  t.sys_deadline_ns = -1;
+  t.sys_restartable = true;
+  t.interrupted = false;
+  t.uninterruptible = false;
+  run_syscall(t);
+}
+
+void Kernel::run_syscall(Task& t) {
+  const SyscallInfo* info = syscall_info(t.sys_nr);
+  int64_t r;
+  if (info && info->handler) {
+    r = info->handler(t);
+  } else {
+    note_unimplemented(t.sys_nr);
+    r = -ENOSYS;
+  }
+  if (r == kTaskGone) return;
+  if (r == kBlock) {
+    // A signal may already be waiting: then do not sleep at all.
+    if (!t.uninterruptible && has_deliverable_signal(t)) {
+      t.stop_waiting();
+      t.sys_deadline_ns = -1;
+      finish_syscall(t, t.sys_restartable ? kERestartSys : -EINTR);
+      return;
+    }
+    park(t);
+    return;
+  }
+  if (strace_) strace_syscall(strace_, t, r);
+  if (r == kNoReturn) {
+    t.sys_nr = -1;
+    resume_task(t);
+    return;
+  }
+  finish_syscall(t, r);
+}
+
+void Kernel::finish_syscall(Task& t, int64_t result) {
+  if (strace_ && (result == kERestartSys || result == -EINTR)) strace_syscall(strace_, t, result);
+  t.regs.rax = static_cast<uint64_t>(result);
+  t.sys_nr = -1;
+  t.stop_waiting();
+  resume_task(t);
+}
+
+void Kernel::resume_task(Task& t) {
+  if (t.state == TaskState::Dead) return;
+  if (!deliver_signals(t)) return;  // the task died or stopped
+  if (t.state != TaskState::Running) return;
+  platform::set_regs(t.host_tid, t.regs);
+  platform::resume(t.host_tid);
+}
+
+void Kernel::reap_host(pid_t host_tid, int status) {
+  auto it = tasks_by_host_.find(host_tid);
+  if (it == tasks_by_host_.end()) return;
+  Task* t = it->second;
+  tasks_by_host_.erase(it);
+  if (t->state != TaskState::Dead) {
+    // The host killed our task behind our back (OOM killer, a stray kill -9).
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+    UM_WARN("guest task %d (host pid %d) died on the host (signal %d)", t->tid, host_tid, sig);
+    exit_process(*t->proc, sig);
+  }
+  std::erase(t->proc->threads, t);
+  tasks_by_tid_.erase(t->tid);
+}
+
+void Kernel::shutdown_all() {
+  for (auto& [host, t] : tasks_by_host_) {
+    t->state = TaskState::Dead;
+    platform::kill_task(host);
+  }
+  for (auto& [host, t] : tasks_by_host_) {
+    int st;
+    waitpid(host, &st, __WALL);
+  }
+  tasks_by_host_.clear();
+  for (auto& m : mounts_) if (m->sb) m->sb->sync();
+}
+
+void Kernel::halt(int exit_code) {
+  halting_ = true;
+  exit_code_ = exit_code;
+}
+
+}  // namespace um::kernel

@@ -1,0 +1,138 @@
+// The kernel: owns every task, process and mount, and runs the event loop that serves guest
+// system calls. One host thread does all of it; guest tasks run natively and in parallel on
+// the host's cores between their system calls. A guest that blocks is parked (see
+// WaitQueue), never the loop.
+#pragma once
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/unique_fd.h"
+#include "umkernel/kernel/task.h"
+
+namespace um::kernel {
+
+// Special handler results (outside the -4095..-1 errno range and all valid results).
+constexpr int64_t kBlock = INT64_MIN + 1;     // the task was parked; re-run the handler on wake
+constexpr int64_t kNoReturn = INT64_MIN + 2;  // registers were set by the handler (execve...)
+constexpr int64_t kTaskGone = INT64_MIN + 3;  // the task exited; do not resume it
+// Linux's internal restart codes.
+constexpr int64_t kERestartSys = -512;
+constexpr int64_t kERestartNoIntr = -513;
+constexpr int64_t kERestartNoHand = -514;
+
+struct BootConfig;
+class Tty;
+
+int64_t monotonic_ns();
+int64_t realtime_ns();
+
+// Something other than a guest task that the loop waits on: console input, sockets...
+struct EventSource {
+  virtual ~EventSource() = default;
+  virtual void on_event(uint32_t events) = 0;
+};
+
+class Kernel {
+ public:
+  Kernel();
+  ~Kernel();
+
+  // Boots: mounts root, starts init. Returns false with a message on failure.
+  bool boot(const BootConfig& cfg, std::string* error);
+  // Runs until init exits or the guest halts; returns umkernel's exit status.
+  int run();
+
+  // --- tasks and processes ---
+  Task* task_by_tid(int tid);
+  std::shared_ptr<Process> process_by_pid(int pid);
+  const std::map<int, std::shared_ptr<Process>>& processes() const { return processes_; }
+  int alloc_pid();
+  Task* add_task(int tid, pid_t host_tid, std::shared_ptr<Process> proc);
+  void register_process(std::shared_ptr<Process> p) { processes_[p->pid] = p; }
+  void reap_process(int pid) { processes_.erase(pid); }
+  std::shared_ptr<Process> init_process() { return process_by_pid(1); }
+  int64_t boot_time_ns() const { return boot_ns_; }
+
+  // --- scheduling ---
+  void park(Task& t);                 // the task waits on its queues/deadline
+  void wake(Task& t);                 // makes a parked task runnable (re-runs its syscall)
+  void set_deadline(Task& t, int64_t deadline_ns);
+
+  // --- signals ---
+  void send_signal_to_process(Process& p, int sig, const siginfo_t* info = nullptr);
+  void send_signal_to_task(Task& t, int sig, const siginfo_t* info = nullptr);
+  int send_signal_to_group(int pgid, int sig, const siginfo_t* info = nullptr);  // 0 or -ESRCH
+  bool signal_ignored(Process& p, int sig);
+
+  // --- lifecycle ---
+  // Ends the whole process with the given wait status (exit_group, fatal signal).
+  void exit_process(Process& p, int wait_status);
+  void exit_task(Task& t, int wait_status);
+  void halt(int exit_code);           // reboot(2): power off / halt / restart
+  void resume_after_stop(Task& t) { resume_task(t); }
+  void request_restart() { halting_ = true; restart_ = true; exit_code_ = 0; }
+  bool restart_requested() const { return restart_; }
+  bool halting() const { return halting_; }
+
+  // --- event loop helpers ---
+  bool add_event_source(int fd, uint32_t events, EventSource* src);
+  void modify_event_source(int fd, uint32_t events, EventSource* src);
+  void remove_event_source(int fd);
+
+  // --- VFS ---
+  std::shared_ptr<Mount> root_mount() { return root_mount_; }
+  std::vector<std::shared_ptr<Mount>>& mounts() { return mounts_; }
+  std::shared_ptr<Mount> mount_at(const PathRef& where);  // the mount covering `where`, if any
+  Tty* console() { return console_.get(); }
+  Tty* tty(int index);
+
+  // Logs an unimplemented syscall once per number.
+  void note_unimplemented(long nr);
+  std::string strace_path;
+
+ private:
+  void handle_stop(pid_t host_tid, int status);
+  void handle_syscall(Task& t);
+  void run_syscall(Task& t);          // dispatches t.sys_nr and finishes or parks
+  void finish_syscall(Task& t, int64_t result);
+  void resume_task(Task& t);          // delivers pending signals, writes regs, resumes
+  void handle_fault(Task& t, int host_sig);
+  void run_runnable();
+  void run_timers();
+  void reap_host(pid_t host_tid, int status);
+  void shutdown_all();
+  int next_timeout_ms();
+
+  std::map<int, std::shared_ptr<Process>> processes_;
+  std::unordered_map<int, std::unique_ptr<Task>> tasks_by_tid_;
+  std::unordered_map<pid_t, Task*> tasks_by_host_;
+  int next_pid_ = 1;
+  std::vector<Task*> runnable_;
+  std::multimap<int64_t, Task*> deadlines_;
+  UniqueFd epoll_, sigchld_fd_;
+  std::unordered_map<int, EventSource*> sources_;
+  std::shared_ptr<Mount> root_mount_;
+  std::vector<std::shared_ptr<Mount>> mounts_;
+  std::unique_ptr<Tty> console_;
+  std::shared_ptr<SuperBlock> console_keepalive_;
+  std::vector<std::unique_ptr<Tty>> ttys_;
+  std::vector<bool> unimplemented_seen_;
+  int64_t boot_ns_ = 0;
+  bool halting_ = false;
+  bool restart_ = false;
+  int exit_code_ = 0;
+  bool init_exited_ = false;
+  FILE* strace_ = nullptr;
+  friend class Strace;
+};
+
+Kernel& kernel();
+
+}  // namespace um::kernel

@@ -1,0 +1,25 @@
+// Guest signals are emulated: umkernel keeps dispositions, masks and pending sets, and
+// delivers a signal by building a Linux x86-64 rt_sigframe on the guest stack and pointing
+// the guest at its handler, exactly as Linux does; rt_sigreturn undoes it.
+#pragma once
+#include <signal.h>
+
+#include "umkernel/kernel/task.h"
+
+namespace um::kernel {
+
+enum class DefaultAction { Term, Core, Ignore, Stop, Cont };
+DefaultAction default_action(int sig);
+
+// Delivers what is deliverable to `t` before it returns to user mode. Returns false if the
+// task must not be resumed (it died or stopped).
+bool deliver_signals(Task& t);
+bool has_deliverable_signal(Task& t);
+// A synchronous fault: delivered even if blocked or ignored (then it kills, as Linux does).
+void force_signal(Task& t, int sig, const siginfo_t* info);
+// rt_sigreturn: restores registers, mask and FP state from the frame on the stack.
+int64_t sigreturn(Task& t);
+// SIGCONT side effects on a stopped process; SIGKILL also resumes.
+void continue_process(Process& p);
+
+}  // namespace um::kernel

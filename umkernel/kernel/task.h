@@ -1,0 +1,175 @@
+// Kernel objects for processes: Task (one host thread, one guest thread), Process (a thread
+// group), and what processes share or copy across fork: credentials, fd table, fs context,
+// signal handlers.
+#pragma once
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/unique_fd.h"
+#include "umkernel/kernel/wait_queue.h"
+#include "umkernel/platform/ptrace.h"
+#include "umkernel/vfs/vfs.h"
+
+namespace um::kernel {
+
+class Process;
+
+struct Credentials {
+  uint32_t uid = 0, euid = 0, suid = 0, fsuid = 0;
+  uint32_t gid = 0, egid = 0, sgid = 0, fsgid = 0;
+  std::vector<uint32_t> groups;
+  bool in_group(uint32_t g) const;
+};
+
+struct FdEntry {
+  FilePtr file;
+  bool cloexec = false;
+};
+
+class FdTable {
+ public:
+  static constexpr int kMaxFds = 1024;
+  FilePtr get(int fd) const;
+  // Installs `f` at the lowest free fd >= min_fd; returns the fd or -EMFILE.
+  int install(FilePtr f, bool cloexec, int min_fd = 0);
+  int install_at(int fd, FilePtr f, bool cloexec);  // dup2 semantics (closes what was there)
+  int close(int fd);
+  bool cloexec(int fd) const;
+  void set_cloexec(int fd, bool on);
+  void close_on_exec();
+  void close_all();
+  int max_fd() const { return static_cast<int>(fds_.size()) - 1; }
+  const std::vector<FdEntry>& entries() const { return fds_; }
+
+ private:
+  std::vector<FdEntry> fds_;
+};
+
+struct FsContext {
+  PathRef root, cwd;
+  uint32_t umask = 022;
+};
+
+struct SigAction {
+  uint64_t handler = 0;  // SIG_DFL (0), SIG_IGN (1) or a guest address
+  uint64_t flags = 0;
+  uint64_t restorer = 0;
+  uint64_t mask = 0;
+};
+
+struct SignalHandlers {
+  std::array<SigAction, 65> actions{};  // indexed by signal number 1..64
+};
+
+struct PendingSignal {
+  int sig;
+  siginfo_t info;
+};
+
+// Signal numbers as bits: bit (sig-1).
+inline uint64_t sigbit(int sig) { return 1ull << (sig - 1); }
+constexpr uint64_t kUnblockable = (1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1));
+
+enum class TaskState {
+  Running,   // executing guest code on the host, or about to be resumed
+  Blocked,   // parked inside a syscall, waiting on queues and/or a deadline
+  Stopped,   // job-control stop
+  Dead,      // exited; its host thread is gone or going
+};
+
+class Task {
+ public:
+  Task(int tid, pid_t host_tid, std::shared_ptr<Process> proc);
+  ~Task();
+
+  int tid;                      // guest thread id
+  pid_t host_tid;               // host thread id of the traced host process/thread
+  std::shared_ptr<Process> proc;
+  TaskState state = TaskState::Running;
+
+  platform::Regs regs{};        // guest registers as of the last stop
+  bool regs_dirty = false;
+
+  // The syscall in progress (kept while parked so that it can be re-run on wake-up).
+  long sys_nr = -1;
+  uint64_t sys_args[6]{};
+  uint64_t sys_progress = 0;    // partial progress of a blocked syscall (bytes written...)
+  int64_t sys_partial = 0;      // what to return if a signal cuts it short after progress
+  uint64_t sys_remaining_addr = 0;  // nanosleep's rem: written with the time left if interrupted
+  int64_t sys_deadline_ns = -1; // absolute CLOCK_MONOTONIC deadline of a parked syscall
+  bool sys_restartable = true;  // ERESTARTSYS semantics (SA_RESTART decides) vs EINTR
+  bool interrupted = false;     // woken by a signal rather than by its event
+  bool uninterruptible = false; // signals do not cut this wait short (vfork)
+  std::vector<WaitQueue*> waiting_on;
+  bool in_runnable = false;
+  bool interrupt_sent = false;  // a host interrupt signal is on its way
+
+  uint64_t blocked = 0;         // signal mask
+  uint64_t saved_mask = 0;      // restored after rt_sigsuspend's handler
+  bool has_saved_mask = false;
+  std::deque<PendingSignal> pending;
+  uint64_t pending_set = 0;
+  uint64_t altstack_sp = 0, altstack_size = 0;
+  int altstack_flags = SS_DISABLE;
+
+  uint64_t clear_child_tid = 0;
+  bool vfork_parent_waiting = false;
+
+  void wait_on(WaitQueue& q) { q.add(this); waiting_on.push_back(&q); }
+  void stop_waiting();
+  uint64_t arg(int i) const { return sys_args[i]; }
+};
+
+class Process {
+ public:
+  int pid = 0;                  // guest pid (== tgid)
+  int pgid = 0, sid = 0;
+  std::weak_ptr<Process> parent;
+  std::vector<std::shared_ptr<Process>> children;
+  std::vector<Task*> threads;
+  pid_t host_pid = 0;           // host pid of the thread-group leader
+  UniqueFd mem;                 // /proc/<host_pid>/mem
+  Credentials cred;
+  std::shared_ptr<FdTable> fds;
+  std::shared_ptr<FsContext> fs;
+  std::shared_ptr<SignalHandlers> sighand;
+  std::deque<PendingSignal> shared_pending;
+  uint64_t shared_pending_set = 0;
+
+  // Memory layout bookkeeping for brk.
+  uint64_t brk_start = 0, brk_cur = 0, brk_mapped = 0;
+
+  std::string comm;             // executable name (up to 15 chars)
+  std::string exe_path;
+  std::vector<std::string> cmdline, environ;
+  int64_t start_time_ns = 0;
+
+  bool zombie = false;
+  bool reaped = false;
+  int exit_status = 0;          // wait status encoding
+  int exit_signal = SIGCHLD;    // sent to the parent when we die
+  bool stopped = false;         // job control
+  int stop_report = 0;          // pending stop/continue report for wait (0 = none)
+  int last_stop_sig = 0;
+  WaitQueue child_wait;         // parents wait4() here for our children
+  WaitQueue vfork_done;
+  bool vfork_child = false;
+  bool vfork_released = true;
+  int tty_index = -1;           // controlling terminal (console index), -1 = none
+
+  uint64_t utime_ns = 0, stime_ns = 0;
+  int nice = 0;
+  std::array<rlimit, RLIM_NLIMITS> rlimits = default_rlimits();
+  static std::array<rlimit, RLIM_NLIMITS> default_rlimits();
+};
+
+}  // namespace um::kernel

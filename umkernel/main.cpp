@@ -1,0 +1,60 @@
+// umkernel: a Linux-compatible kernel that runs as an ordinary user process.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/log.h"
+#include "core/version.h"
+#include "umkernel/boot/cmdline.h"
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/vfs/tty.h"
+
+using namespace um::kernel;
+
+int main(int argc, char** argv) {
+  um::log::set_program("umkernel");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (auto& a : args) {
+    if (a == "--") break;
+    if (a == "--help" || a == "-h") {
+      fputs(cmdline_help().c_str(), stdout);
+      return 0;
+    }
+    if (a == "--version") {
+      printf("umkernel %s\n", UM_VERSION);
+      return 0;
+    }
+    if (a.rfind("-", 0) == 0) {
+      fprintf(stderr, "umkernel: error: unknown option '%s'\nTry 'umkernel --help' for more information.\n", a.c_str());
+      return 2;
+    }
+  }
+  auto cfg = parse_cmdline(args);
+  if (!cfg) {
+    fprintf(stderr, "umkernel: error: %s\nTry 'umkernel --help' for more information.\n", cfg.error().message.c_str());
+    return 2;
+  }
+  if (cfg->quiet) um::log::set_level(um::log::Level::Error);
+  signal(SIGPIPE, SIG_IGN);
+  int status;
+  bool restart;
+  {
+    Kernel kernel;
+    std::string error;
+    if (!kernel.boot(*cfg, &error)) {
+      fprintf(stderr, "umkernel: error: %s\n", error.c_str());
+      return 1;
+    }
+    status = kernel.run();
+    restart = kernel.restart_requested();
+    if (kernel.console()) kernel.console()->restore_host();
+  }
+  if (restart) {
+    // reboot(2): boot again from scratch in the same host process, as UML does.
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "umkernel: error: cannot restart: %s\n", strerror(errno));
+    return 1;
+  }
+  return status;
+}

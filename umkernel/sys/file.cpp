@@ -1,0 +1,371 @@
+// File descriptors: read, write and friends, dup, fcntl, pipes, ioctl, getdents.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+
+#include <cstring>
+#include <vector>
+
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/user_memory.h"
+#include "umkernel/sys/syscalls.h"
+#include "umkernel/vfs/pipe.h"
+
+namespace um::kernel {
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+
+std::vector<char>& scratch(size_t n) {
+  static std::vector<char> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf;
+}
+
+int64_t block_on(Task& t, File& f) {
+  WaitQueue* q = f.wait_queue();
+  if (!q) return -EAGAIN;
+  t.wait_on(*q);
+  return kBlock;
+}
+
+int64_t do_read(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
+  FilePtr f = t.proc->fds->get(fd);
+  if (!f) return -EBADF;
+  if ((f->flags() & O_ACCMODE) == O_WRONLY || (f->flags() & O_PATH)) return -EBADF;
+  if (static_cast<int64_t>(count) < 0) return -EINVAL;
+  if (count == 0) return 0;
+  uint64_t done = 0;
+  while (done < count) {
+    size_t n = std::min<uint64_t>(count - done, kChunk);
+    auto& tmp = scratch(n);
+    int64_t pos = off ? *off + static_cast<int64_t>(done) : 0;
+    int64_t r = f->read(t, tmp.data(), n, off ? &pos : nullptr);
+    if (r == -EAGAIN && done == 0) return f->nonblocking() ? -EAGAIN : block_on(t, *f);
+    if (r < 0) return done ? static_cast<int64_t>(done) : r;
+    if (r > 0 && copy_to_user(t, buf + done, tmp.data(), r) < 0) return done ? static_cast<int64_t>(done) : -EFAULT;
+    done += r;
+    // Only regular files are read in several pieces; pipes and ttys return what they have.
+    if (r < static_cast<int64_t>(n) || !f->seekable()) break;
+  }
+  return static_cast<int64_t>(done);
+}
+
+int64_t write_buffer(Task& t, File& f, const char* data, uint64_t count, int64_t* off) {
+  // Blocking writes to pipes continue where they stopped when woken (t.sys_progress).
+  uint64_t done = off ? 0 : t.sys_progress;
+  while (done < count) {
+    int64_t pos = off ? *off + static_cast<int64_t>(done) : 0;
+    int64_t r = f.write(t, data + done, count - done, off ? &pos : nullptr);
+    if (r == -EAGAIN) {
+      if (f.nonblocking()) return done ? static_cast<int64_t>(done) : -EAGAIN;
+      t.sys_progress = done;
+      t.sys_partial = static_cast<int64_t>(done);
+      return block_on(t, f);
+    }
+    if (r < 0) return done ? static_cast<int64_t>(done) : r;
+    if (r == 0) break;
+    done += r;
+  }
+  return static_cast<int64_t>(done);
+}
+
+int64_t do_write(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
+  FilePtr f = t.proc->fds->get(fd);
+  if (!f) return -EBADF;
+  if (!f->writable() || (f->flags() & O_PATH)) return -EBADF;
+  if (static_cast<int64_t>(count) < 0) return -EINVAL;
+  if (count == 0) return 0;
+  if (!f->seekable() || count <= kChunk) {
+    // One piece: pipes need the whole buffer to keep PIPE_BUF atomicity and partial resumes.
+    std::vector<char> data(count);
+    if (copy_from_user(t, data.data(), buf, count) < 0) return -EFAULT;
+    return write_buffer(t, *f, data.data(), count, off);
+  }
+  uint64_t done = 0;
+  auto& tmp = scratch(kChunk);
+  while (done < count) {
+    size_t n = std::min<uint64_t>(count - done, kChunk);
+    if (copy_from_user(t, tmp.data(), buf + done, n) < 0) return done ? static_cast<int64_t>(done) : -EFAULT;
+    int64_t pos = off ? *off + static_cast<int64_t>(done) : 0;
+    int64_t r = f->write(t, tmp.data(), n, off ? &pos : nullptr);
+    if (r < 0) return done ? static_cast<int64_t>(done) : r;
+    done += r;
+    if (r < static_cast<int64_t>(n)) break;
+  }
+  return static_cast<int64_t>(done);
+}
+
+int64_t read_iov(Task& t, uint64_t iov_addr, int64_t cnt, std::vector<iovec>& iov, uint64_t& total) {
+  if (cnt < 0 || cnt > 1024) return -EINVAL;
+  iov.resize(static_cast<size_t>(cnt));
+  if (cnt && copy_from_user(t, iov.data(), iov_addr, cnt * sizeof(iovec)) < 0) return -EFAULT;
+  total = 0;
+  for (auto& v : iov) {
+    if (static_cast<int64_t>(v.iov_len) < 0) return -EINVAL;
+    total += v.iov_len;
+    if (total > (1ull << 31)) return -EINVAL;
+  }
+  return 0;
+}
+
+int64_t do_readv(Task& t, int fd, uint64_t iov_addr, int64_t cnt, int64_t* off) {
+  std::vector<iovec> iov;
+  uint64_t total;
+  if (int64_t r = read_iov(t, iov_addr, cnt, iov, total); r < 0) return r;
+  FilePtr f = t.proc->fds->get(fd);
+  if (!f) return -EBADF;
+  if ((f->flags() & O_ACCMODE) == O_WRONLY) return -EBADF;
+  if (total == 0) return 0;
+  std::vector<char> buf(total);
+  int64_t pos = off ? *off : 0;
+  int64_t r = f->read(t, buf.data(), total, off ? &pos : nullptr);
+  if (r == -EAGAIN) return f->nonblocking() ? -EAGAIN : block_on(t, *f);
+  if (r <= 0) return r;
+  uint64_t done = 0;
+  for (auto& v : iov) {
+    if (done >= static_cast<uint64_t>(r)) break;
+    size_t n = std::min<uint64_t>(v.iov_len, r - done);
+    if (copy_to_user(t, reinterpret_cast<uint64_t>(v.iov_base), buf.data() + done, n) < 0) return -EFAULT;
+    done += n;
+  }
+  return r;
+}
+
+int64_t do_writev(Task& t, int fd, uint64_t iov_addr, int64_t cnt, int64_t* off) {
+  std::vector<iovec> iov;
+  uint64_t total;
+  if (int64_t r = read_iov(t, iov_addr, cnt, iov, total); r < 0) return r;
+  FilePtr f = t.proc->fds->get(fd);
+  if (!f) return -EBADF;
+  if (!f->writable()) return -EBADF;
+  if (total == 0) return 0;
+  std::vector<char> buf(total);
+  uint64_t done = 0;
+  for (auto& v : iov) {
+    if (copy_from_user(t, buf.data() + done, reinterpret_cast<uint64_t>(v.iov_base), v.iov_len) < 0) return -EFAULT;
+    done += v.iov_len;
+  }
+  return write_buffer(t, *f, buf.data(), total, off);
+}
+
+}  // namespace
+
+int64_t sys_read(Task& t) { return do_read(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), nullptr); }
+int64_t sys_write(Task& t) { return do_write(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), nullptr); }
+
+int64_t sys_pread64(Task& t) {
+  int64_t off = static_cast<int64_t>(t.arg(3));
+  if (off < 0) return -EINVAL;
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (f && !f->seekable()) return -ESPIPE;
+  return do_read(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), &off);
+}
+int64_t sys_pwrite64(Task& t) {
+  int64_t off = static_cast<int64_t>(t.arg(3));
+  if (off < 0) return -EINVAL;
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (f && !f->seekable()) return -ESPIPE;
+  return do_write(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), &off);
+}
+int64_t sys_readv(Task& t) { return do_readv(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), nullptr); }
+int64_t sys_writev(Task& t) { return do_writev(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), nullptr); }
+int64_t sys_preadv(Task& t) {
+  int64_t off = static_cast<int64_t>(t.arg(3));
+  if (off < 0) return -EINVAL;
+  return do_readv(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), &off);
+}
+int64_t sys_pwritev(Task& t) {
+  int64_t off = static_cast<int64_t>(t.arg(3));
+  if (off < 0) return -EINVAL;
+  return do_writev(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), &off);
+}
+
+int64_t sys_lseek(Task& t) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (!f) return -EBADF;
+  return f->seek(static_cast<int64_t>(t.arg(1)), static_cast<int>(t.arg(2)));
+}
+
+int64_t sys_close(Task& t) { return t.proc->fds->close(static_cast<int>(t.arg(0))); }
+
+int64_t sys_dup(Task& t) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (!f) return -EBADF;
+  return t.proc->fds->install(f, false);
+}
+
+int64_t sys_dup2(Task& t) {
+  int oldfd = static_cast<int>(t.arg(0)), newfd = static_cast<int>(t.arg(1));
+  FilePtr f = t.proc->fds->get(oldfd);
+  if (!f) return -EBADF;
+  if (oldfd == newfd) return newfd;
+  return t.proc->fds->install_at(newfd, f, false);
+}
+
+int64_t sys_dup3(Task& t) {
+  int oldfd = static_cast<int>(t.arg(0)), newfd = static_cast<int>(t.arg(1));
+  int flags = static_cast<int>(t.arg(2));
+  if (flags & ~O_CLOEXEC) return -EINVAL;
+  if (oldfd == newfd) return -EINVAL;
+  FilePtr f = t.proc->fds->get(oldfd);
+  if (!f) return -EBADF;
+  return t.proc->fds->install_at(newfd, f, flags & O_CLOEXEC);
+}
+
+int64_t sys_fcntl(Task& t) {
+  int fd = static_cast<int>(t.arg(0));
+  int cmd = static_cast<int>(t.arg(1));
+  uint64_t arg = t.arg(2);
+  FdTable& fds = *t.proc->fds;
+  FilePtr f = fds.get(fd);
+  if (!f) return -EBADF;
+  switch (cmd) {
+    case F_DUPFD: return fds.install(f, false, static_cast<int>(arg));
+    case F_DUPFD_CLOEXEC: return fds.install(f, true, static_cast<int>(arg));
+    case F_GETFD: return fds.cloexec(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD: fds.set_cloexec(fd, arg & FD_CLOEXEC); return 0;
+    case F_GETFL: return f->flags() & ~O_CLOEXEC;
+    case F_SETFL: f->set_status_flags(static_cast<int>(arg)); return 0;
+    case F_GETPIPE_SZ: case F_SETPIPE_SZ: return f->seekable() ? -EBADF : static_cast<int64_t>(PipeBuffer::kCapacity);
+    case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+      kernel().note_unimplemented(72 /* fcntl record locks */);
+      return -ENOLCK;
+    case F_GETOWN: case F_SETOWN: case F_GETSIG: case F_SETSIG:
+      return 0;
+    default: return -EINVAL;
+  }
+}
+
+int64_t sys_pipe2(Task& t) {
+  int flags = static_cast<int>(t.arg(1));
+  if (flags & ~(O_NONBLOCK | O_CLOEXEC | O_DIRECT)) return -EINVAL;
+  FilePtr r, w;
+  make_pipe(flags, r, w, nullptr);
+  FdTable& fds = *t.proc->fds;
+  int rfd = fds.install(r, flags & O_CLOEXEC);
+  if (rfd < 0) return rfd;
+  int wfd = fds.install(w, flags & O_CLOEXEC);
+  if (wfd < 0) { fds.close(rfd); return wfd; }
+  int pair[2] = {rfd, wfd};
+  if (copy_to_user(t, t.arg(0), pair, sizeof pair) < 0) {
+    fds.close(rfd);
+    fds.close(wfd);
+    return -EFAULT;
+  }
+  return 0;
+}
+
+int64_t sys_pipe(Task& t) {
+  t.sys_args[1] = 0;
+  return sys_pipe2(t);
+}
+
+int64_t sys_ioctl(Task& t) {
+  int fd = static_cast<int>(t.arg(0));
+  unsigned long req = t.arg(1);
+  FdTable& fds = *t.proc->fds;
+  FilePtr f = fds.get(fd);
+  if (!f) return -EBADF;
+  switch (req) {
+    case FIOCLEX: fds.set_cloexec(fd, true); return 0;
+    case FIONCLEX: fds.set_cloexec(fd, false); return 0;
+    case FIONBIO: {
+      int on;
+      if (get_user(t, t.arg(2), on) < 0) return -EFAULT;
+      f->set_status_flags(on ? (f->flags() | O_NONBLOCK) : (f->flags() & ~O_NONBLOCK));
+      return 0;
+    }
+    case FIOASYNC: return 0;
+    default: break;
+  }
+  int64_t r = f->ioctl(t, req, t.arg(2));
+  return r;
+}
+
+int64_t sys_fsync(Task& t) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (!f) return -EBADF;
+  return f->inode() ? f->inode()->fsync() : 0;
+}
+int64_t sys_fdatasync(Task& t) { return sys_fsync(t); }
+
+int64_t sys_ftruncate(Task& t) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (!f) return -EBADF;
+  int64_t len = static_cast<int64_t>(t.arg(1));
+  if (len < 0) return -EINVAL;
+  if (!f->writable() || !f->inode()) return -EINVAL;
+  Stat st;
+  if (int64_t r = f->inode()->getattr(st); r < 0) return r;
+  if (S_ISDIR(st.mode)) return -EISDIR;
+  if (!S_ISREG(st.mode)) return -EINVAL;
+  AttrChange c;
+  c.set_size = true;
+  c.size = static_cast<uint64_t>(len);
+  return f->inode()->setattr(c);
+}
+
+namespace {
+int64_t do_getdents(Task& t, bool is64) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (!f) return -EBADF;
+  uint64_t buf = t.arg(1);
+  size_t cap = std::min<uint64_t>(t.arg(2), 1 << 20);
+  std::vector<char> out(cap);
+  size_t used = 0;
+  bool too_small = false;
+  uint64_t next_pos = static_cast<uint64_t>(f->pos);
+  int64_t r = f->getdents(static_cast<uint64_t>(f->pos), [&](std::string_view name, uint64_t ino, unsigned type, uint64_t next) {
+    size_t reclen = is64 ? (19 + name.size() + 1 + 7) & ~size_t{7} : (18 + name.size() + 2 + 7) & ~size_t{7};
+    if (used + reclen > cap) {
+      if (used == 0) too_small = true;
+      return false;
+    }
+    char* p = out.data() + used;
+    memset(p, 0, reclen);
+    uint64_t off = next;
+    uint16_t rl = static_cast<uint16_t>(reclen);
+    memcpy(p, &ino, 8);
+    memcpy(p + 8, &off, 8);
+    memcpy(p + 16, &rl, 2);
+    if (is64) {
+      p[18] = static_cast<char>(type);
+      memcpy(p + 19, name.data(), name.size());
+    } else {
+      memcpy(p + 18, name.data(), name.size());
+      p[reclen - 1] = static_cast<char>(type);
+    }
+    used += reclen;
+    next_pos = next;
+    return true;
+  });
+  if (r < 0) return r;
+  if (too_small) return -EINVAL;
+  if (used && copy_to_user(t, buf, out.data(), used) < 0) return -EFAULT;
+  f->pos = static_cast<int64_t>(next_pos);
+  return static_cast<int64_t>(used);
+}
+}  // namespace
+
+int64_t sys_getdents64(Task& t) { return do_getdents(t, true); }
+int64_t sys_getdents(Task& t) { return do_getdents(t, false); }
+
+int64_t sys_close_range(Task& t) {
+  unsigned first = static_cast<unsigned>(t.arg(0)), last = static_cast<unsigned>(t.arg(1));
+  unsigned flags = static_cast<unsigned>(t.arg(2));
+  if (first > last || (flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE))) return -EINVAL;
+  FdTable& fds = *t.proc->fds;
+  int top = std::min<int64_t>(last, fds.max_fd());
+  for (int fd = static_cast<int>(first); fd <= top; fd++) {
+    if (!fds.get(fd)) continue;
+    if (flags & CLOSE_RANGE_CLOEXEC) fds.set_cloexec(fd, true);
+    else fds.close(fd);
+  }
+  return 0;
+}
+
+}  // namespace um::kernel

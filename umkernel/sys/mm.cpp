@@ -1,0 +1,129 @@
+// Memory: the guest's address space lives in its host process; umkernel checks every request
+// (nothing may touch the stub page) and applies it there with a host syscall run through the
+// stub. File mappings are filled from the guest's file systems.
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <vector>
+
+#include "core/log.h"
+#include "umkernel/kernel/exec.h"
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/user_memory.h"
+#include "umkernel/platform/stub.h"
+#include "umkernel/sys/syscalls.h"
+
+namespace um::kernel {
+
+namespace {
+constexpr uint64_t kPage = 4096;
+uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+bool bad_range(uint64_t addr, uint64_t len) {
+  return len == 0 || addr + len < addr || addr + len > stub::kTaskSize || stub::overlaps_stub(addr, len);
+}
+}  // namespace
+
+int64_t sys_brk(Task& t) {
+  Process& p = *t.proc;
+  uint64_t want = t.arg(0);
+  if (want < p.brk_start || want > p.brk_start + (1ull << 40)) return static_cast<int64_t>(p.brk_cur);
+  uint64_t end = page_up(want);
+  if (end > p.brk_mapped) {
+    int64_t r = guest_mmap(t, p.brk_mapped, end - p.brk_mapped, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
+    if (r < 0 || static_cast<uint64_t>(r) != p.brk_mapped) return static_cast<int64_t>(p.brk_cur);
+    p.brk_mapped = end;
+  } else if (end < p.brk_mapped) {
+    guest_host_syscall(t, SYS_munmap, end, p.brk_mapped - end);
+    p.brk_mapped = end;
+  }
+  p.brk_cur = want;
+  return static_cast<int64_t>(want);
+}
+
+int64_t sys_mmap(Task& t) {
+  uint64_t addr = t.arg(0), len = t.arg(1);
+  int prot = static_cast<int>(t.arg(2)), flags = static_cast<int>(t.arg(3));
+  int fd = static_cast<int>(t.arg(4));
+  uint64_t off = t.arg(5);
+  if (len == 0 || (off & (kPage - 1)) || page_up(len) == 0) return -EINVAL;
+  int type = flags & MAP_TYPE;
+  if (type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_SHARED_VALIDATE) return -EINVAL;
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
+  bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+  if (fixed && bad_range(addr, page_up(len))) return addr & (kPage - 1) ? -EINVAL : -ENOMEM;
+  // Only flags that mean the same thing for an anonymous host mapping pass through.
+  int host_flags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_NORESERVE |
+                            MAP_POPULATE | MAP_STACK | MAP_32BIT);
+  if (flags & MAP_ANONYMOUS) {
+    host_flags |= MAP_ANONYMOUS | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED);
+    return guest_mmap(t, addr, len, prot, host_flags);
+  }
+  FilePtr f = t.proc->fds->get(fd);
+  if (!f) return -EBADF;
+  if (!f->readable() || !f->inode()) return -EACCES;
+  Stat st;
+  if (int64_t r = f->inode()->getattr(st); r < 0) return r;
+  if (S_ISCHR(st.mode)) {  // /dev/zero and friends: anonymous memory
+    host_flags |= MAP_ANONYMOUS | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED);
+    return guest_mmap(t, addr, len, prot, host_flags);
+  }
+  if (!S_ISREG(st.mode)) return -ENODEV;
+  if (type != MAP_PRIVATE && (prot & PROT_WRITE)) {
+    // Writable shared file mappings need write-back to the image: a later issue.
+    kernel().note_unimplemented(SYS_mmap);
+    return -ENODEV;
+  }
+  int64_t r = guest_mmap(t, addr, len, prot, host_flags | MAP_PRIVATE | MAP_ANONYMOUS);
+  if (r < 0) return r;
+  uint64_t base = static_cast<uint64_t>(r);
+  if (static_cast<int64_t>(off) < st.size) {
+    uint64_t n = std::min<uint64_t>(len, static_cast<uint64_t>(st.size) - off);
+    std::vector<char> buf(std::min<uint64_t>(n, 1 << 20));
+    uint64_t done = 0;
+    while (done < n) {
+      size_t c = std::min<uint64_t>(n - done, buf.size());
+      int64_t got = f->inode()->read(off + done, buf.data(), c);
+      if (got <= 0) break;
+      if (copy_to_user(t, base + done, buf.data(), got) < 0) break;
+      done += got;
+    }
+  }
+  return r;
+}
+
+int64_t sys_munmap(Task& t) {
+  uint64_t addr = t.arg(0), len = t.arg(1);
+  if ((addr & (kPage - 1)) || bad_range(addr, page_up(len))) return -EINVAL;
+  return guest_host_syscall(t, SYS_munmap, addr, len);
+}
+
+int64_t sys_mprotect(Task& t) {
+  uint64_t addr = t.arg(0), len = t.arg(1);
+  if (addr & (kPage - 1)) return -EINVAL;
+  if (len == 0) return 0;
+  if (bad_range(addr, page_up(len))) return -ENOMEM;
+  return guest_host_syscall(t, SYS_mprotect, addr, len, t.arg(2));
+}
+
+int64_t sys_mremap(Task& t) {
+  uint64_t old_addr = t.arg(0), old_len = t.arg(1), new_len = t.arg(2), flags = t.arg(3), new_addr = t.arg(4);
+  if (stub::overlaps_stub(old_addr, page_up(old_len))) return -EINVAL;
+  if ((flags & MREMAP_FIXED) && bad_range(new_addr, page_up(new_len))) return -EINVAL;
+  int64_t r = guest_host_syscall(t, SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
+  return r;
+}
+
+int64_t sys_madvise(Task& t) {
+  uint64_t addr = t.arg(0), len = t.arg(1);
+  if (len && stub::overlaps_stub(addr, page_up(len))) return -EINVAL;
+  return guest_host_syscall(t, SYS_madvise, addr, len, t.arg(2));
+}
+
+int64_t sys_msync(Task& t) {
+  // Private copies only (shared writable file mappings are refused): nothing to write back.
+  if (t.arg(0) & (kPage - 1)) return -EINVAL;
+  return 0;
+}
+
+}  // namespace um::kernel

@@ -1,0 +1,192 @@
+// Signals: dispositions, masks, sending, waiting, sigreturn.
+#include <signal.h>
+
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/signals.h"
+#include "umkernel/kernel/user_memory.h"
+#include "umkernel/sys/syscalls.h"
+
+namespace um::kernel {
+
+namespace {
+
+// The kernel's struct sigaction for x86-64 (not glibc's).
+struct KSigAction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+siginfo_t user_info(Task& t, int sig) {
+  siginfo_t si{};
+  si.si_signo = sig;
+  si.si_code = SI_USER;
+  si.si_pid = t.proc->pid;
+  si.si_uid = t.proc->cred.uid;
+  return si;
+}
+
+bool may_signal(Task& t, Process& target, int sig) {
+  const Credentials& c = t.proc->cred;
+  if (c.euid == 0) return true;
+  if (sig == SIGCONT && target.sid == t.proc->sid) return true;
+  const Credentials& d = target.cred;
+  return c.euid == d.uid || c.euid == d.suid || c.uid == d.uid || c.uid == d.suid;
+}
+
+}  // namespace
+
+int64_t sys_rt_sigaction(Task& t) {
+  int sig = static_cast<int>(t.arg(0));
+  if (t.arg(3) != 8) return -EINVAL;
+  if (sig < 1 || sig > 64) return -EINVAL;
+  SigAction& a = t.proc->sighand->actions[sig];
+  if (t.arg(2)) {
+    KSigAction old{a.handler, a.flags, a.restorer, a.mask};
+    if (put_user(t, t.arg(2), old) < 0) return -EFAULT;
+  }
+  if (t.arg(1)) {
+    if (sig == SIGKILL || sig == SIGSTOP) return -EINVAL;
+    KSigAction n;
+    if (get_user(t, t.arg(1), n) < 0) return -EFAULT;
+    a = SigAction{n.handler, n.flags, n.restorer, n.mask & ~kUnblockable};
+    // Setting SIG_IGN (or SIG_DFL where the default ignores) discards what is pending.
+    if (kernel().signal_ignored(*t.proc, sig)) {
+      Process& p = *t.proc;
+      p.shared_pending_set &= ~sigbit(sig);
+      std::erase_if(p.shared_pending, [&](auto& s) { return s.sig == sig; });
+      for (Task* th : p.threads) {
+        th->pending_set &= ~sigbit(sig);
+        std::erase_if(th->pending, [&](auto& s) { return s.sig == sig; });
+      }
+    }
+  }
+  return 0;
+}
+
+int64_t sys_rt_sigprocmask(Task& t) {
+  int how = static_cast<int>(t.arg(0));
+  if (t.arg(3) != 8) return -EINVAL;
+  uint64_t old = t.blocked;
+  if (t.arg(1)) {
+    uint64_t set;
+    if (get_user(t, t.arg(1), set) < 0) return -EFAULT;
+    switch (how) {
+      case SIG_BLOCK: t.blocked |= set; break;
+      case SIG_UNBLOCK: t.blocked &= ~set; break;
+      case SIG_SETMASK: t.blocked = set; break;
+      default: return -EINVAL;
+    }
+    t.blocked &= ~kUnblockable;
+  }
+  if (t.arg(2) && put_user(t, t.arg(2), old) < 0) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_rt_sigreturn(Task& t) { return sigreturn(t); }
+
+int64_t sys_kill(Task& t) {
+  int pid = static_cast<int>(t.arg(0)), sig = static_cast<int>(t.arg(1));
+  if (sig < 0 || sig > 64) return -EINVAL;
+  Kernel& k = kernel();
+  siginfo_t si = user_info(t, sig);
+  std::vector<std::shared_ptr<Process>> targets;
+  if (pid > 0) {
+    auto p = k.process_by_pid(pid);
+    if (!p || p->zombie) return -ESRCH;
+    targets.push_back(p);
+  } else {
+    int pgid = pid == 0 ? t.proc->pgid : -pid;
+    for (auto& [id, p] : k.processes()) {
+      if (p->zombie) continue;
+      if (pid == -1 ? (p->pid != 1 && p.get() != t.proc.get()) : p->pgid == pgid) targets.push_back(p);
+    }
+    if (targets.empty()) return -ESRCH;
+  }
+  int sent = 0;
+  for (auto& p : targets) {
+    if (!may_signal(t, *p, sig)) continue;
+    sent++;
+    // init only gets the signals it has handlers for (Linux protects PID 1).
+    if (p->pid == 1 && (sig == SIGKILL || p->sighand->actions[sig].handler <= 1)) continue;
+    if (sig) k.send_signal_to_process(*p, sig, &si);
+  }
+  return sent ? 0 : -EPERM;
+}
+
+static int64_t signal_thread(Task& t, int tgid, int tid, int sig) {
+  if (sig < 0 || sig > 64 || tid <= 0) return -EINVAL;
+  Task* target = kernel().task_by_tid(tid);
+  if (!target || (tgid > 0 && target->proc->pid != tgid)) return -ESRCH;
+  if (!may_signal(t, *target->proc, sig)) return -EPERM;
+  if (sig == 0) return 0;
+  siginfo_t si = user_info(t, sig);
+  si.si_code = SI_TKILL;
+  kernel().send_signal_to_task(*target, sig, &si);
+  return 0;
+}
+
+int64_t sys_tgkill(Task& t) {
+  int tgid = static_cast<int>(t.arg(0));
+  if (tgid <= 0) return -EINVAL;
+  return signal_thread(t, tgid, static_cast<int>(t.arg(1)), static_cast<int>(t.arg(2)));
+}
+int64_t sys_tkill(Task& t) { return signal_thread(t, 0, static_cast<int>(t.arg(0)), static_cast<int>(t.arg(1))); }
+
+int64_t sys_rt_sigpending(Task& t) {
+  if (t.arg(1) > 8) return -EINVAL;
+  uint64_t set = (t.pending_set | t.proc->shared_pending_set) & t.blocked;
+  return copy_to_user(t, t.arg(0), &set, t.arg(1));
+}
+
+int64_t sys_rt_sigsuspend(Task& t) {
+  if (t.arg(1) != 8) return -EINVAL;
+  if (t.sys_progress == 0) {
+    uint64_t mask;
+    if (get_user(t, t.arg(0), mask) < 0) return -EFAULT;
+    t.saved_mask = t.blocked;
+    t.has_saved_mask = true;
+    t.blocked = mask & ~kUnblockable;
+    t.sys_progress = 1;
+  }
+  t.sys_restartable = false;
+  return kBlock;  // only a signal ends it: -EINTR, and the handler runs with the old mask saved
+}
+
+int64_t sys_pause(Task& t) {
+  t.sys_restartable = false;
+  return kBlock;
+}
+
+int64_t sys_sigaltstack(Task& t) {
+  bool on = t.altstack_flags != SS_DISABLE && t.regs.rsp > t.altstack_sp &&
+            t.regs.rsp <= t.altstack_sp + t.altstack_size;
+  if (t.arg(1)) {
+    stack_t old{};
+    old.ss_sp = reinterpret_cast<void*>(t.altstack_sp);
+    old.ss_size = t.altstack_size;
+    old.ss_flags = t.altstack_flags == SS_DISABLE ? SS_DISABLE : (on ? SS_ONSTACK : 0);
+    if (put_user(t, t.arg(1), old) < 0) return -EFAULT;
+  }
+  if (t.arg(0)) {
+    stack_t ns;
+    if (get_user(t, t.arg(0), ns) < 0) return -EFAULT;
+    if (on) return -EPERM;
+    int flags = ns.ss_flags & ~(1 << 31) /* SS_AUTODISARM */;
+    if (flags == SS_DISABLE) {
+      t.altstack_flags = SS_DISABLE;
+      t.altstack_sp = t.altstack_size = 0;
+    } else if (flags == 0 || flags == SS_ONSTACK) {
+      if (ns.ss_size < 2048) return -ENOMEM;
+      t.altstack_sp = reinterpret_cast<uint64_t>(ns.ss_sp);
+      t.altstack_size = ns.ss_size;
+      t.altstack_flags = 0;
+    } else {
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+}  // namespace um::kernel

@@ -1,0 +1,158 @@
+// Time: clocks read from the host (the guest runs on the host's CPUs and clock), sleeping as
+// parked tasks with deadlines.
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/times.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/user_memory.h"
+#include "umkernel/sys/syscalls.h"
+
+namespace um::kernel {
+
+namespace {
+
+bool valid_ts(const timespec& ts) { return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000; }
+int64_t to_ns(const timespec& ts) { return ts.tv_sec * 1000000000ll + ts.tv_nsec; }
+
+// CPU time of the guest process, from its host process (clock ticks).
+void host_times(const Process& p, uint64_t& utime, uint64_t& stime) {
+  utime = stime = 0;
+  if (!p.host_pid || p.zombie) return;
+  std::ifstream f("/proc/" + std::to_string(p.host_pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), {});
+  size_t k = s.rfind(')');
+  if (k == std::string::npos) return;
+  std::istringstream in(s.substr(k + 2));
+  std::string field;
+  for (int i = 3; i <= 15 && in >> field; i++) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+}
+
+int64_t get_clock(Task& t, int clk, timespec& ts) {
+  switch (clk) {
+    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE:
+    case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_TAI:
+      clock_gettime(clk, &ts);
+      return 0;
+    case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID: {
+      uint64_t u, s;
+      host_times(*t.proc, u, s);
+      int64_t ns = static_cast<int64_t>(u + s) * 10000000;
+      ts = {ns / 1000000000, ns % 1000000000};
+      return 0;
+    }
+    default:
+      return -EINVAL;
+  }
+}
+
+int64_t sleep_until(Task& t, int64_t deadline_mono) {
+  if (monotonic_ns() >= deadline_mono) return 0;
+  t.sys_deadline_ns = deadline_mono;
+  t.sys_restartable = false;
+  return kBlock;
+}
+
+}  // namespace
+
+int64_t sys_clock_gettime(Task& t) {
+  timespec ts;
+  if (int64_t r = get_clock(t, static_cast<int>(t.arg(0)), ts); r < 0) return r;
+  return put_user(t, t.arg(1), ts);
+}
+
+int64_t sys_clock_getres(Task& t) {
+  timespec ts;
+  if (int64_t r = get_clock(t, static_cast<int>(t.arg(0)), ts); r < 0) return r;
+  if (!t.arg(1)) return 0;
+  timespec res{0, 1};
+  int clk = static_cast<int>(t.arg(0));
+  if (clk == CLOCK_REALTIME_COARSE || clk == CLOCK_MONOTONIC_COARSE) res = {0, 4000000};
+  return put_user(t, t.arg(1), res);
+}
+
+int64_t sys_gettimeofday(Task& t) {
+  if (t.arg(0)) {
+    timeval tv;
+    gettimeofday(&tv, nullptr);
+    if (put_user(t, t.arg(0), tv) < 0) return -EFAULT;
+  }
+  if (t.arg(1)) {
+    struct timezone tz{0, 0};
+    if (put_user(t, t.arg(1), tz) < 0) return -EFAULT;
+  }
+  return 0;
+}
+
+int64_t sys_time(Task& t) {
+  time_t now = realtime_ns() / 1000000000;
+  if (t.arg(0) && put_user(t, t.arg(0), now) < 0) return -EFAULT;
+  return now;
+}
+
+int64_t sys_nanosleep(Task& t) {
+  if (t.sys_deadline_ns < 0) {
+    timespec req;
+    if (get_user(t, t.arg(0), req) < 0) return -EFAULT;
+    if (!valid_ts(req)) return -EINVAL;
+    t.sys_deadline_ns = monotonic_ns() + to_ns(req);
+  }
+  t.sys_remaining_addr = t.arg(1);
+  return sleep_until(t, t.sys_deadline_ns);
+}
+
+int64_t sys_clock_nanosleep(Task& t) {
+  int clk = static_cast<int>(t.arg(0));
+  int flags = static_cast<int>(t.arg(1));
+  if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC && clk != CLOCK_BOOTTIME && clk != CLOCK_TAI)
+    return clk == CLOCK_THREAD_CPUTIME_ID ? -EINVAL : -ENOTSUP;
+  if (t.sys_deadline_ns < 0) {
+    timespec req;
+    if (get_user(t, t.arg(2), req) < 0) return -EFAULT;
+    if (!valid_ts(req)) return -EINVAL;
+    if (flags & TIMER_ABSTIME) {
+      timespec now;
+      clock_gettime(clk, &now);
+      t.sys_deadline_ns = monotonic_ns() + (to_ns(req) - to_ns(now));
+    } else {
+      t.sys_deadline_ns = monotonic_ns() + to_ns(req);
+    }
+  }
+  if (!(flags & TIMER_ABSTIME)) t.sys_remaining_addr = t.arg(3);
+  return sleep_until(t, t.sys_deadline_ns);
+}
+
+int64_t sys_times(Task& t) {
+  uint64_t u, s;
+  host_times(*t.proc, u, s);
+  if (t.arg(0)) {
+    struct tms tm{static_cast<clock_t>(u), static_cast<clock_t>(s),
+                  static_cast<clock_t>(t.proc->utime_ns / 10000000), 0};
+    if (put_user(t, t.arg(0), tm) < 0) return -EFAULT;
+  }
+  return (monotonic_ns() - kernel().boot_time_ns()) / 10000000;
+}
+
+int64_t sys_getrusage(Task& t) {
+  int who = static_cast<int>(t.arg(0));
+  if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD) return -EINVAL;
+  struct rusage ru{};
+  if (who != RUSAGE_CHILDREN) {
+    uint64_t u, s;
+    host_times(*t.proc, u, s);
+    ru.ru_utime = {static_cast<time_t>(u / 100), static_cast<suseconds_t>((u % 100) * 10000)};
+    ru.ru_stime = {static_cast<time_t>(s / 100), static_cast<suseconds_t>((s % 100) * 10000)};
+  } else {
+    uint64_t ns = t.proc->utime_ns;
+    ru.ru_utime = {static_cast<time_t>(ns / 1000000000), static_cast<suseconds_t>((ns % 1000000000) / 1000)};
+  }
+  return put_user(t, t.arg(1), ru);
+}
+
+}  // namespace um::kernel

@@ -1,0 +1,107 @@
+#include "umkernel/vfs/devices.h"
+
+#include <sys/random.h>
+#include <sys/sysmacros.h>
+
+#include <cstring>
+
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/vfs/synthetic.h"
+#include "umkernel/vfs/tty.h"
+
+namespace um::kernel {
+
+namespace {
+
+enum class Kind { Null, Zero, Full, Random };
+
+class MemDeviceFile : public File {
+ public:
+  MemDeviceFile(InodePtr inode, int flags, Kind k) : File(std::move(inode), flags), kind_(k) {}
+  int64_t read(Task&, void* buf, size_t n, int64_t*) override {
+    switch (kind_) {
+      case Kind::Null: return 0;
+      case Kind::Zero: case Kind::Full: memset(buf, 0, n); return static_cast<int64_t>(n);
+      case Kind::Random: {
+        size_t done = 0;
+        while (done < n) {
+          ssize_t r = getrandom(static_cast<char*>(buf) + done, n - done, 0);
+          if (r <= 0) break;
+          done += r;
+        }
+        return static_cast<int64_t>(done);
+      }
+    }
+    return 0;
+  }
+  int64_t write(Task&, const void*, size_t n, int64_t*) override {
+    return kind_ == Kind::Full ? -ENOSPC : static_cast<int64_t>(n);
+  }
+  int64_t seek(int64_t, int) override { return pos = 0; }
+
+ private:
+  Kind kind_;
+};
+
+}  // namespace
+
+int64_t open_char_device(Task& t, InodePtr inode, uint64_t rdev, int flags, FilePtr& out) {
+  unsigned maj = major(rdev), min = minor(rdev);
+  if (maj == 1) {
+    Kind k;
+    switch (min) {
+      case 3: k = Kind::Null; break;
+      case 5: k = Kind::Zero; break;
+      case 7: k = Kind::Full; break;
+      case 8: case 9: k = Kind::Random; break;
+      default: return -ENXIO;
+    }
+    out = std::make_shared<MemDeviceFile>(std::move(inode), flags, k);
+    return 0;
+  }
+  Tty* tty = nullptr;
+  if (maj == 5 && min == 0) {  // /dev/tty: the controlling terminal
+    if (t.proc->tty_index < 0) return -ENXIO;
+    tty = kernel().tty(t.proc->tty_index);
+    flags |= O_NOCTTY;
+  } else if (maj == 5 && min == 1) {
+    tty = kernel().console();
+    flags |= O_NOCTTY;  // /dev/console never becomes a controlling terminal implicitly
+  } else if (maj == 4 && min < 64) {
+    tty = kernel().tty(static_cast<int>(min));
+  }
+  if (!tty) return -ENXIO;
+  return tty->open(t, std::move(inode), flags, out);
+}
+
+std::shared_ptr<Mount> make_devfs(uint64_t dev_id, int consoles) {
+  auto sb = std::make_shared<SyntheticSuperBlock>("devtmpfs", dev_id, 0x01021994);
+  auto root = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino());
+  auto dev = [&](const char* name, unsigned maj, unsigned min, uint32_t perm) {
+    root->add(name, std::make_shared<DeviceNode>(sb.get(), sb->next_ino(), makedev(maj, min), perm));
+  };
+  dev("null", 1, 3, 0666);
+  dev("zero", 1, 5, 0666);
+  dev("full", 1, 7, 0666);
+  dev("random", 1, 8, 0666);
+  dev("urandom", 1, 9, 0666);
+  dev("tty", 5, 0, 0666);
+  dev("console", 5, 1, 0600);
+  for (int i = 0; i < consoles; i++) dev(("tty" + std::to_string(i)).c_str(), 4, i, 0620);
+  auto link = [&](const char* name, std::string target) {
+    root->add(name, std::make_shared<SyntheticSymlink>(sb.get(), sb->next_ino(),
+                                                       [target](Task&) { return target; }));
+  };
+  link("fd", "/proc/self/fd");
+  link("stdin", "/proc/self/fd/0");
+  link("stdout", "/proc/self/fd/1");
+  link("stderr", "/proc/self/fd/2");
+  auto m = std::make_shared<Mount>();
+  m->sb = sb;
+  m->root = root;
+  m->source = "devtmpfs";
+  m->options = "rw,nosuid";
+  return m;
+}
+
+}  // namespace um::kernel

@@ -1,0 +1,28 @@
+// The ext2/3/4 file system of a ubd disk, served through core's libext2fs layer.
+#pragma once
+#include <memory>
+#include <unordered_map>
+
+#include "core/ext/ext_fs.h"
+#include "umkernel/vfs/vfs.h"
+
+namespace um::kernel {
+
+class ExtSuperBlock : public SuperBlock {
+ public:
+  explicit ExtSuperBlock(std::unique_ptr<ext::ExtFs> fs, uint64_t dev);
+  std::string type() const override { return fs_type_; }
+  int64_t statfs(struct statfs& out) override;
+  int64_t sync() override;
+  InodePtr inode(ext::Ino ino);  // the one shared Inode object for `ino`
+  ext::ExtFs& fs() { return *fs_; }
+
+ private:
+  std::unique_ptr<ext::ExtFs> fs_;
+  std::unordered_map<ext::Ino, std::weak_ptr<Inode>> cache_;
+  std::string fs_type_;
+};
+
+int64_t errno_of(const Error& e);
+
+}  // namespace um::kernel

@@ -1,0 +1,127 @@
+#include "umkernel/vfs/pipe.h"
+
+#include <poll.h>
+
+#include <cstring>
+#include <map>
+
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/user_memory.h"
+#include <sys/ioctl.h>
+
+namespace um::kernel {
+
+namespace {
+
+class PipeFile : public File {
+ public:
+  PipeFile(InodePtr inode, int flags, std::shared_ptr<PipeBuffer> p, bool reader)
+      : File(std::move(inode), flags), pipe_(std::move(p)), reader_(reader) {
+    (reader_ ? pipe_->readers : pipe_->writers)++;
+  }
+  ~PipeFile() override {
+    if (reader_) {
+      if (--pipe_->readers == 0) pipe_->writeq.wake_all();
+    } else {
+      if (--pipe_->writers == 0) pipe_->readq.wake_all();
+    }
+  }
+  bool seekable() const override { return false; }
+  int64_t seek(int64_t, int) override { return -ESPIPE; }
+
+  int64_t read(Task&, void* buf, size_t n, int64_t* off) override {
+    if (off) return -ESPIPE;
+    if (!reader_) return -EBADF;
+    PipeBuffer& p = *pipe_;
+    if (n == 0) return 0;
+    if (p.available() == 0) return p.writers == 0 ? 0 : -EAGAIN;
+    size_t c = std::min(n, p.available());
+    memcpy(buf, p.data.data() + p.head, c);
+    p.head += c;
+    if (p.head == p.data.size()) {
+      p.data.clear();
+      p.head = 0;
+    } else if (p.head > PipeBuffer::kCapacity) {
+      p.data.erase(0, p.head);
+      p.head = 0;
+    }
+    p.writeq.wake_all();
+    return static_cast<int64_t>(c);
+  }
+
+  int64_t write(Task& t, const void* buf, size_t n, int64_t* off) override {
+    if (off) return -ESPIPE;
+    if (reader_) return -EBADF;
+    PipeBuffer& p = *pipe_;
+    if (p.readers == 0) {
+      siginfo_t si{};
+      si.si_code = SI_USER;
+      kernel().send_signal_to_task(t, SIGPIPE, &si);
+      return -EPIPE;
+    }
+    size_t space = PipeBuffer::kCapacity - p.available();
+    // Writes of up to PIPE_BUF bytes are atomic: all or nothing.
+    if (space == 0 || (n <= 4096 && space < n)) return -EAGAIN;
+    size_t c = std::min(n, space);
+    p.data.append(static_cast<const char*>(buf), c);
+    p.readq.wake_all();
+    return static_cast<int64_t>(c);
+  }
+
+  unsigned poll() override {
+    PipeBuffer& p = *pipe_;
+    unsigned r = 0;
+    if (reader_) {
+      if (p.available() > 0) r |= POLLIN | POLLRDNORM;
+      if (p.writers == 0) r |= POLLHUP;
+    } else {
+      if (p.available() < PipeBuffer::kCapacity) r |= POLLOUT | POLLWRNORM;
+      if (p.readers == 0) r |= POLLERR;
+    }
+    return r;
+  }
+  WaitQueue* wait_queue() override { return reader_ ? &pipe_->readq : &pipe_->writeq; }
+  int64_t ioctl(Task& t, unsigned long req, uint64_t arg) override {
+    if (req != FIONREAD) return -ENOTTY;
+    int n = static_cast<int>(pipe_->available());
+    return put_user(t, arg, n);
+  }
+  std::shared_ptr<PipeBuffer> pipe() { return pipe_; }
+
+ private:
+  std::shared_ptr<PipeBuffer> pipe_;
+  bool reader_;
+};
+
+std::map<const Inode*, std::weak_ptr<PipeBuffer>>& fifos() {
+  static std::map<const Inode*, std::weak_ptr<PipeBuffer>> m;
+  return m;
+}
+
+}  // namespace
+
+void make_pipe(int flags, FilePtr& read_end, FilePtr& write_end, InodePtr inode) {
+  auto p = std::make_shared<PipeBuffer>();
+  read_end = std::make_shared<PipeFile>(inode, O_RDONLY | (flags & O_NONBLOCK), p, true);
+  write_end = std::make_shared<PipeFile>(inode, O_WRONLY | (flags & O_NONBLOCK), p, false);
+}
+
+int64_t open_fifo(Task& t, InodePtr inode, int flags, FilePtr& out) {
+  auto& w = fifos()[inode.get()];
+  auto p = w.lock();
+  if (!p) {
+    p = std::make_shared<PipeBuffer>();
+    w = p;
+  }
+  int acc = flags & O_ACCMODE;
+  if (acc == O_RDWR) return -EINVAL;  // keep it simple: one direction per open
+  bool reader = acc == O_RDONLY;
+  if (!reader && p->readers == 0 && (flags & O_NONBLOCK)) return -ENXIO;
+  out = std::make_shared<PipeFile>(inode, flags, p, reader);
+  // Wake the other side: an open for reading waits for a writer and vice versa (see fs.cpp).
+  p->readq.wake_all();
+  p->writeq.wake_all();
+  return 0;
+}
+
+}  // namespace um::kernel

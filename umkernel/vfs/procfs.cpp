@@ -1,0 +1,251 @@
+#include "umkernel/vfs/procfs.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/vfs/synthetic.h"
+
+namespace um::kernel {
+
+namespace {
+
+uint64_t g_mem_total = 256ull << 20;
+std::string g_hostname = "(none)";
+
+struct ProcFs {
+  std::shared_ptr<SyntheticSuperBlock> sb;
+};
+
+char state_letter(const Process& p) {
+  if (p.zombie) return 'Z';
+  if (p.stopped) return 'T';
+  for (Task* t : p.threads)
+    if (t->state == TaskState::Running) return 'R';
+  return 'S';
+}
+
+// Resident memory of the guest process, from its host process (pages).
+uint64_t rss_pages(const Process& p) {
+  if (p.zombie || !p.host_pid) return 0;
+  std::ifstream f("/proc/" + std::to_string(p.host_pid) + "/statm");
+  uint64_t size = 0, rss = 0;
+  f >> size >> rss;
+  return rss;
+}
+
+uint64_t vsize_pages(const Process& p) {
+  if (p.zombie || !p.host_pid) return 0;
+  std::ifstream f("/proc/" + std::to_string(p.host_pid) + "/statm");
+  uint64_t size = 0;
+  f >> size;
+  return size;
+}
+
+std::string join0(const std::vector<std::string>& v) {
+  std::string s;
+  for (auto& a : v) { s += a; s += '\0'; }
+  return s;
+}
+
+int64_t ticks(int64_t ns) { return ns / 10000000; }  // USER_HZ = 100
+
+std::string stat_line(const Process& p) {
+  auto parent = p.parent.lock();
+  std::ostringstream o;
+  int tty_nr = p.tty_index >= 0 ? (4 << 8) | p.tty_index : 0;
+  o << p.pid << " (" << p.comm << ") " << state_letter(p) << ' ' << (parent ? parent->pid : 0) << ' '
+    << p.pgid << ' ' << p.sid << ' ' << tty_nr << " -1 0 0 0 0 0 " << ticks(p.utime_ns) << ' '
+    << ticks(p.stime_ns) << " 0 0 20 0 " << p.threads.size() << " 0 "
+    << ticks(p.start_time_ns - kernel().boot_time_ns()) << ' ' << vsize_pages(p) * 4096 << ' '
+    << rss_pages(p) << " 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+    << (WIFEXITED(p.exit_status) ? p.exit_status : 0) << '\n';
+  return o.str();
+}
+
+std::string status_text(const Process& p) {
+  auto parent = p.parent.lock();
+  std::ostringstream o;
+  static const char* names[] = {"R (running)", "S (sleeping)", "T (stopped)", "Z (zombie)"};
+  char s = state_letter(p);
+  const char* st = s == 'R' ? names[0] : s == 'S' ? names[1] : s == 'T' ? names[2] : names[3];
+  const Credentials& c = p.cred;
+  o << "Name:\t" << p.comm << "\nUmask:\t0" << std::oct << (p.fs ? p.fs->umask : 022) << std::dec
+    << "\nState:\t" << st << "\nTgid:\t" << p.pid << "\nNgid:\t0\nPid:\t" << p.pid
+    << "\nPPid:\t" << (parent ? parent->pid : 0) << "\nTracerPid:\t0\nUid:\t" << c.uid << '\t'
+    << c.euid << '\t' << c.suid << '\t' << c.fsuid << "\nGid:\t" << c.gid << '\t' << c.egid << '\t'
+    << c.sgid << '\t' << c.fsgid << "\nFDSize:\t64\nGroups:\t";
+  for (auto g : c.groups) o << g << ' ';
+  o << "\nVmSize:\t" << vsize_pages(p) * 4 << " kB\nVmRSS:\t" << rss_pages(p) * 4
+    << " kB\nThreads:\t" << p.threads.size() << '\n';
+  return o.str();
+}
+
+std::string mounts_text() {
+  std::ostringstream o;
+  for (auto& m : kernel().mounts()) {
+    std::string opts = m->options.empty() ? (m->sb->read_only ? "ro" : "rw") : m->options;
+    if (m->sb->read_only && opts.rfind("ro", 0) != 0) opts = "ro";
+    o << m->source << ' ' << (m->path.empty() ? "/" : m->path) << ' ' << m->sb->type() << ' '
+      << opts << " 0 0\n";
+  }
+  return o.str();
+}
+
+std::string meminfo_text() {
+  uint64_t used = 0;
+  for (auto& [pid, p] : kernel().processes()) used += rss_pages(*p) * 4096;
+  uint64_t total = g_mem_total;
+  uint64_t free = used < total ? total - used : 0;
+  std::ostringstream o;
+  o << "MemTotal:       " << total / 1024 << " kB\nMemFree:        " << free / 1024
+    << " kB\nMemAvailable:   " << free / 1024
+    << " kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\n"
+       "SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n";
+  return o.str();
+}
+
+std::string uptime_text() {
+  double up = (monotonic_ns() - kernel().boot_time_ns()) / 1e9;
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.2f %.2f\n", up, up * sysconf(_SC_NPROCESSORS_ONLN) * 0.99);
+  return buf;
+}
+
+std::string loadavg_text() {
+  int running = 0, total = 0, last = 0;
+  for (auto& [pid, p] : kernel().processes()) {
+    if (p->zombie) continue;
+    total++;
+    last = std::max(last, pid);
+    if (state_letter(*p) == 'R') running++;
+  }
+  char buf[96];
+  snprintf(buf, sizeof buf, "0.00 0.00 0.00 %d/%d %d\n", running, total, last);
+  return buf;
+}
+
+std::string cpuinfo_text() {
+  // The guest runs on the host's CPUs natively, so their description is the truth.
+  std::ifstream f("/proc/cpuinfo");
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class ProcDirBuilder {
+ public:
+  explicit ProcDirBuilder(SyntheticSuperBlock* sb) : sb_(sb) {}
+  std::shared_ptr<SyntheticDir> dir(InodePtr parent) {
+    auto d = std::make_shared<SyntheticDir>(sb_, sb_->next_ino(), 0555);
+    d->parent = parent;
+    return d;
+  }
+  InodePtr file(GeneratedFile::Generator g, uint32_t perm = 0444) {
+    return std::make_shared<GeneratedFile>(sb_, sb_->next_ino(), std::move(g), perm);
+  }
+  InodePtr link(SyntheticSymlink::Target t) {
+    return std::make_shared<SyntheticSymlink>(sb_, sb_->next_ino(), std::move(t));
+  }
+  SyntheticSuperBlock* sb_;
+};
+
+// Builds /proc/PID for one process; weak references so that a vanished process reads ESRCH-ish.
+InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Process> wp) {
+  ProcDirBuilder b(sb);
+  auto d = b.dir(root);
+  auto with = [wp](auto fn) {
+    return [wp, fn]() -> std::string {
+      auto p = wp.lock();
+      return p ? fn(*p) : std::string();
+    };
+  };
+  d->add("stat", b.file(with([](Process& p) { return stat_line(p); })));
+  d->add("status", b.file(with([](Process& p) { return status_text(p); })));
+  d->add("cmdline", b.file(with([](Process& p) { return p.zombie ? std::string() : join0(p.cmdline); })));
+  d->add("environ", b.file(with([](Process& p) { return join0(p.environ); }), 0400));
+  d->add("comm", b.file(with([](Process& p) { return p.comm + "\n"; })));
+  d->add("mounts", b.file([] { return mounts_text(); }));
+  d->add("exe", b.link([wp](Task&) { auto p = wp.lock(); return p ? p->exe_path : std::string(); }));
+  d->add("cwd", b.link([wp](Task&) { auto p = wp.lock(); return p && p->fs ? p->fs->cwd.path : std::string(); }));
+  d->add("root", b.link([wp](Task&) { auto p = wp.lock(); return p && p->fs ? std::string("/") : std::string(); }));
+  auto fd = b.dir(d);
+  fd->set_dynamic([sb, wp]() {
+    std::vector<std::pair<std::string, InodePtr>> out;
+    auto p = wp.lock();
+    if (!p || !p->fds) return out;
+    ProcDirBuilder fb(sb);
+    const auto& e = p->fds->entries();
+    for (size_t i = 0; i < e.size(); i++) {
+      if (!e[i].file) continue;
+      std::weak_ptr<File> wf = e[i].file;
+      out.emplace_back(std::to_string(i), fb.link([wf, i](Task&) {
+        auto f = wf.lock();
+        if (!f) return std::string();
+        if (!f->path.empty()) return f->path;
+        return std::string(f->inode() ? "anon_inode:[file]" : "pipe:[") + std::to_string(i) + (f->inode() ? "" : "]");
+      }));
+    }
+    return out;
+  });
+  d->add("fd", fd);
+  return d;
+}
+
+}  // namespace
+
+void set_proc_memory_total(uint64_t bytes) { g_mem_total = bytes; }
+uint64_t proc_memory_total() { return g_mem_total; }
+std::string hostname() { return g_hostname; }
+void set_hostname(const std::string& h) { g_hostname = h; }
+
+std::shared_ptr<Mount> make_procfs(uint64_t dev_id) {
+  auto sb = std::make_shared<SyntheticSuperBlock>("proc", dev_id, 0x9fa0);
+  ProcDirBuilder b(sb.get());
+  auto root = b.dir(nullptr);
+  SyntheticSuperBlock* raw = sb.get();
+  root->add("self", b.link([](Task& t) { return std::to_string(t.proc->pid); }));
+  root->add("thread-self", b.link([](Task& t) { return std::to_string(t.proc->pid) + "/task/" + std::to_string(t.tid); }));
+  root->add("meminfo", b.file([] { return meminfo_text(); }));
+  root->add("uptime", b.file([] { return uptime_text(); }));
+  root->add("loadavg", b.file([] { return loadavg_text(); }));
+  root->add("cpuinfo", b.file([] { return cpuinfo_text(); }));
+  root->add("mounts", b.link([](Task&) { return std::string("self/mounts"); }));
+  root->add("version", b.file([] { return std::string("Linux version 6.1.0-um (umkernel) #1 SMP\n"); }));
+  root->add("filesystems", b.file([] { return std::string("nodev\tproc\nnodev\tdevtmpfs\n\text2\n\text3\n\text4\n"); }));
+  root->add("stat", b.file([] {
+    std::ostringstream o;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o << "cpu  0 0 0 0 0 0 0 0 0 0\n";
+    for (long i = 0; i < cpus; i++) o << "cpu" << i << " 0 0 0 0 0 0 0 0 0 0\n";
+    o << "btime " << (realtime_ns() - (monotonic_ns() - kernel().boot_time_ns())) / 1000000000 << "\n";
+    o << "processes " << kernel().processes().size() << "\n";
+    return o.str();
+  }));
+  std::weak_ptr<Inode> wroot = root;
+  // /proc/PID entries are made on demand and cached per process.
+  auto cache = std::make_shared<std::map<int, std::pair<std::weak_ptr<Process>, InodePtr>>>();
+  root->set_dynamic([raw, wroot, cache]() {
+    std::vector<std::pair<std::string, InodePtr>> out;
+    auto r = wroot.lock();
+    for (auto& [pid, p] : kernel().processes()) {
+      if (p->reaped) continue;
+      auto& slot = (*cache)[pid];
+      if (slot.first.lock() != p || !slot.second) slot = {p, make_pid_dir(raw, r, p)};
+      out.emplace_back(std::to_string(pid), slot.second);
+    }
+    for (auto it = cache->begin(); it != cache->end();)
+      it = it->second.first.expired() ? cache->erase(it) : std::next(it);
+    return out;
+  });
+  auto m = std::make_shared<Mount>();
+  m->sb = sb;
+  m->root = root;
+  m->source = "proc";
+  m->options = "rw,nosuid,nodev,noexec";
+  return m;
+}
+
+}  // namespace um::kernel

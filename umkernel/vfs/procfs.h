@@ -1,0 +1,16 @@
+// procfs: process and system information computed from umkernel's own state (guest pids,
+// guest mounts, guest memory), never the host's.
+#pragma once
+#include <memory>
+
+#include "umkernel/vfs/vfs.h"
+
+namespace um::kernel {
+
+std::shared_ptr<Mount> make_procfs(uint64_t dev_id);
+void set_proc_memory_total(uint64_t bytes);
+uint64_t proc_memory_total();
+std::string hostname();
+void set_hostname(const std::string& h);
+
+}  // namespace um::kernel

@@ -1,0 +1,93 @@
+// Building blocks for in-memory file systems (devfs, procfs): directories whose entries are
+// fixed or computed, files whose content is generated when opened, and symlinks.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "umkernel/vfs/vfs.h"
+
+namespace um::kernel {
+
+class SyntheticSuperBlock : public SuperBlock {
+ public:
+  SyntheticSuperBlock(std::string type, uint64_t dev, uint32_t magic) : type_(std::move(type)), magic_(magic) { dev_id = dev; }
+  std::string type() const override { return type_; }
+  int64_t statfs(struct statfs& out) override;
+  uint64_t next_ino() { return next_ino_++; }
+
+ private:
+  std::string type_;
+  uint32_t magic_;
+  uint64_t next_ino_ = 2;
+};
+
+// Common attributes of synthetic inodes.
+class SyntheticInode : public Inode {
+ public:
+  SyntheticInode(SuperBlock* sb, uint64_t ino, uint32_t mode) : Inode(sb, ino), mode_(mode) {
+    clock_gettime(CLOCK_REALTIME, &time_);
+  }
+  int64_t getattr(Stat& st) override;
+  int64_t setattr(const AttrChange& c) override;
+  uint32_t mode_;
+  uint32_t uid_ = 0, gid_ = 0;
+  uint64_t rdev_ = 0;
+  timespec time_{};
+  virtual int64_t size() { return 0; }
+};
+
+// A directory with a fixed set of children plus optionally computed ones.
+class SyntheticDir : public SyntheticInode {
+ public:
+  using Lister = std::function<std::vector<std::pair<std::string, InodePtr>>()>;
+  SyntheticDir(SuperBlock* sb, uint64_t ino, uint32_t perm = 0755)
+      : SyntheticInode(sb, ino, S_IFDIR | perm) {}
+  void add(const std::string& name, InodePtr child) { children_[name] = std::move(child); }
+  void set_dynamic(Lister l) { dynamic_ = std::move(l); }
+  int64_t lookup(std::string_view name, InodePtr& out) override;
+  int64_t readdir(uint64_t pos, const DirFiller& fill) override;
+  InodePtr parent;  // for ".."; null = self
+
+ private:
+  std::vector<std::pair<std::string, InodePtr>> entries();
+  std::map<std::string, InodePtr, std::less<>> children_;
+  Lister dynamic_;
+};
+
+// A read-only (or write-accepting) file whose content is generated at open time.
+class GeneratedFile : public SyntheticInode {
+ public:
+  using Generator = std::function<std::string()>;
+  GeneratedFile(SuperBlock* sb, uint64_t ino, Generator g, uint32_t perm = 0444)
+      : SyntheticInode(sb, ino, S_IFREG | perm), gen_(std::move(g)) {}
+  int64_t open(Task& t, int flags, FilePtr& out) override;
+  std::string generate() { return gen_(); }
+
+ private:
+  Generator gen_;
+};
+
+class SyntheticSymlink : public SyntheticInode {
+ public:
+  using Target = std::function<std::string(Task&)>;
+  SyntheticSymlink(SuperBlock* sb, uint64_t ino, Target t)
+      : SyntheticInode(sb, ino, S_IFLNK | 0777), target_(std::move(t)) {}
+  int64_t readlink(std::string& out) override { return -EINVAL; }
+  int64_t readlink_for(Task& t, std::string& out) override {
+    out = target_(t);
+    return out.empty() ? -ENOENT : 0;
+  }
+
+ private:
+  Target target_;
+};
+
+class DeviceNode : public SyntheticInode {
+ public:
+  DeviceNode(SuperBlock* sb, uint64_t ino, uint64_t rdev, uint32_t perm = 0666)
+      : SyntheticInode(sb, ino, S_IFCHR | perm) { rdev_ = rdev; }
+};
+
+}  // namespace um::kernel

@@ -1,0 +1,157 @@
+// The virtual file system: inodes of every file system behind one interface, mounts, and
+// open file descriptions. All results are >= 0 or -errno (kernel convention).
+#pragma once
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "umkernel/kernel/wait_queue.h"
+
+namespace um::kernel {
+
+class Task;
+class Inode;
+class File;
+struct Mount;
+using InodePtr = std::shared_ptr<Inode>;
+using FilePtr = std::shared_ptr<File>;
+
+struct Stat {
+  uint64_t dev = 0, ino = 0;
+  uint32_t mode = 0, nlink = 1, uid = 0, gid = 0;
+  uint64_t rdev = 0;
+  int64_t size = 0, blksize = 4096, blocks = 0;
+  timespec atime{}, mtime{}, ctime{}, btime{};
+};
+
+struct AttrChange {
+  bool set_mode = false, set_uid = false, set_gid = false, set_atime = false,
+       set_mtime = false, set_size = false;
+  uint32_t mode = 0, uid = 0, gid = 0;
+  uint64_t size = 0;
+  timespec atime{}, mtime{};
+};
+
+class SuperBlock {
+ public:
+  virtual ~SuperBlock() = default;
+  virtual std::string type() const = 0;
+  virtual int64_t statfs(struct statfs& out) = 0;
+  virtual int64_t sync() { return 0; }
+  uint64_t dev_id = 0;
+  bool read_only = false;
+};
+
+using DirFiller = std::function<bool(std::string_view name, uint64_t ino, unsigned type, uint64_t next)>;
+
+class Inode : public std::enable_shared_from_this<Inode> {
+ public:
+  Inode(SuperBlock* sb, uint64_t ino) : sb_(sb), ino_(ino) {}
+  virtual ~Inode() = default;
+  SuperBlock* sb() const { return sb_; }
+  uint64_t ino() const { return ino_; }
+
+  virtual int64_t getattr(Stat& st) = 0;
+  virtual int64_t setattr(const AttrChange&) { return -EPERM; }
+
+  // Directory operations. `out` receives the new or found inode.
+  virtual int64_t lookup(std::string_view name, InodePtr& out) { return -ENOTDIR; }
+  virtual int64_t mknod(std::string_view name, uint32_t mode, uint32_t uid, uint32_t gid,
+                        uint64_t rdev, InodePtr& out) { return -EPERM; }
+  virtual int64_t mkdir(std::string_view name, uint32_t mode, uint32_t uid, uint32_t gid) { return -EPERM; }
+  virtual int64_t symlink(std::string_view name, std::string_view target, uint32_t uid, uint32_t gid) { return -EPERM; }
+  virtual int64_t link(std::string_view name, Inode& target) { return -EPERM; }
+  virtual int64_t unlink(std::string_view name) { return -EPERM; }
+  virtual int64_t rmdir(std::string_view name) { return -EPERM; }
+  virtual int64_t rename(std::string_view oldname, Inode& newdir, std::string_view newname,
+                         unsigned flags) { return -EXDEV; }
+  // Iterates entries from cookie `pos`; the filler returns false when its buffer is full.
+  virtual int64_t readdir(uint64_t pos, const DirFiller& fill) { return -ENOTDIR; }
+  virtual int64_t readlink(std::string& out) { return -EINVAL; }
+  // Symlinks whose target is computed per task (/proc/self, /proc/PID/cwd...).
+  virtual int64_t readlink_for(Task& t, std::string& out) { return readlink(out); }
+
+  // Opens this inode: makes the open file description for it.
+  virtual int64_t open(Task& t, int flags, FilePtr& out);
+
+  // Regular file data.
+  virtual int64_t read(uint64_t off, void* buf, size_t n) { return -EINVAL; }
+  virtual int64_t write(uint64_t off, const void* buf, size_t n) { return -EINVAL; }
+  virtual int64_t truncate(uint64_t size) { return -EINVAL; }
+  virtual int64_t fsync() { return 0; }
+  virtual void opened() {}   // an open file description now refers to this inode
+  virtual void closed() {}   // ... and no longer does
+
+ protected:
+  SuperBlock* sb_;
+  uint64_t ino_;
+};
+
+// An open file description (what fds point at; shared across dup and fork).
+class File : public std::enable_shared_from_this<File> {
+ public:
+  File(InodePtr inode, int flags) : inode_(std::move(inode)), flags_(flags) {
+    if (inode_) inode_->opened();
+  }
+  virtual ~File();
+
+  Inode* inode() const { return inode_.get(); }
+  const InodePtr& inode_ptr() const { return inode_; }
+  int flags() const { return flags_; }
+  void set_status_flags(int f);  // F_SETFL: O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME
+  bool readable() const { return (flags_ & O_ACCMODE) != O_WRONLY || (flags_ & O_PATH); }
+  bool writable() const { return (flags_ & O_ACCMODE) != O_RDONLY; }
+  bool nonblocking() const { return flags_ & O_NONBLOCK; }
+
+  // Data transfer with host buffers. `off` is the position to use (pread) or nullptr to use
+  // and advance the file position. -EAGAIN means "would block": the syscall layer parks
+  // blocking callers on wait_queue().
+  virtual int64_t read(Task& t, void* buf, size_t n, int64_t* off);
+  virtual int64_t write(Task& t, const void* buf, size_t n, int64_t* off);
+  virtual int64_t seek(int64_t off, int whence);
+  virtual int64_t ioctl(Task& t, unsigned long req, uint64_t arg) { return -ENOTTY; }
+  virtual int64_t getdents(uint64_t pos, const DirFiller& fill);
+  // Readiness for poll/select (POLLIN, POLLOUT, POLLHUP, POLLERR...).
+  virtual unsigned poll() { return 0x001 | 0x004; }  // POLLIN | POLLOUT
+  virtual WaitQueue* wait_queue() { return nullptr; }
+  virtual bool is_tty() const { return false; }
+  virtual bool seekable() const { return true; }
+
+  // The path it was opened by, for /proc/PID/fd, fchdir and *at() calls.
+  std::shared_ptr<Mount> mount;
+  std::string path;
+  int64_t pos = 0;
+
+ protected:
+  InodePtr inode_;
+  int flags_;
+};
+
+struct Mount {
+  std::shared_ptr<SuperBlock> sb;
+  InodePtr root;
+  std::shared_ptr<Mount> parent;   // null for the root mount
+  InodePtr mountpoint;             // inode in parent covered by this mount
+  std::string path;                // where it is mounted, for /proc/mounts
+  std::string source, options;
+};
+
+// A position in the tree: a mount plus an inode in it.
+struct PathRef {
+  std::shared_ptr<Mount> mnt;
+  InodePtr inode;
+  std::string path;  // absolute, as seen from the process root
+  explicit operator bool() const { return inode != nullptr; }
+  bool same(const PathRef& o) const { return mnt == o.mnt && inode == o.inode; }
+};
+
+inline unsigned dtype_of(uint32_t mode) { return (mode & S_IFMT) >> 12; }
+
+}  // namespace um::kernel
