@@ -35,21 +35,25 @@ int main(int argc, char** argv) {
 
   sw::DaemonOptions opt;
   std::vector<std::string> forwards;
-  app.add_option("--unix", opt.ctl_path, "control socket path (default $UML_DIR/switch.ctl)");
+  app.add_option("--unix", opt.ctl_path, "control socket path (default $UML_DIR/switch.ctl)")
+      ->type_name("PATH");
   app.add_flag("--hub", opt.hub, "repeat every frame to every port instead of switching");
   app.add_option("--max-ports", opt.max_ports, "maximum number of ports, tap and NAT included")
-      ->default_val(32)->check(CLI::Range(1, 4096));
+      ->type_name("N")->default_val(32)->check(CLI::Range(1, 4096));
   app.add_option("--mac-age", opt.mac_age_seconds, "seconds before a learned MAC is forgotten")
-      ->default_val(300)->check(CLI::Range(1, 86400));
-  app.add_option("--tap", opt.tap, "also attach host tap device IFNAME as a port");
-  app.add_option("--pcap", opt.pcap, "write every frame to FILE in pcap format");
+      ->type_name("SECONDS")->default_val(300)->check(CLI::Range(1, 86400));
+  app.add_option("--tap", opt.tap, "also attach host tap device IFNAME as a port")
+      ->type_name("IFNAME");
+  app.add_option("--pcap", opt.pcap, "write every frame to FILE in pcap format")
+      ->type_name("FILE");
   app.add_flag("--nat", opt.nat, "attach a NAT router (10.0.2.2, DHCP, DNS; libslirp)");
   app.add_option("--forward", forwards,
                  "with --nat: forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT inbound")
       ->type_name("SPEC");
   app.add_flag("--daemon", opt.daemonize, "go to the background once the sockets are ready");
-  app.add_option("--pidfile", opt.pidfile, "write the daemon's pid to FILE");
-  app.add_option("--mgmt", opt.mgmt_path, "management socket path (default: next to --unix)");
+  app.add_option("--pidfile", opt.pidfile, "write the daemon's pid to FILE")->type_name("FILE");
+  app.add_option("--mgmt", opt.mgmt_path, "management socket path (default: next to --unix)")
+      ->type_name("PATH");
 
   std::string ctl_path, ctl_command;
   bool ctl_json = false;

@@ -106,18 +106,20 @@ std::string describe_address(const sockaddr_un& addr) {
   if (!is_abstract(addr)) return std::string(addr.sun_path, strnlen(addr.sun_path, sizeof addr.sun_path));
   size_t end = sizeof addr.sun_path;
   while (end > 1 && addr.sun_path[end - 1] == 0) --end;
-  std::string out = "@";
+  bool printable = true;
   for (size_t i = 1; i < end; ++i) {
     auto c = static_cast<unsigned char>(addr.sun_path[i]);
-    if (c >= 0x21 && c <= 0x7e && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[8];
-      snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    }
+    printable = printable && c >= 0x21 && c <= 0x7e;
   }
-  return out;
+  if (printable) return "@" + std::string(addr.sun_path + 1, end - 1);
+  // Binary names (UML's pid/usec struct): hex of the leading bytes is enough to tell them apart.
+  std::string out = "@0x";
+  for (size_t i = 0; i < std::min<size_t>(end, 16); ++i) {
+    char hex[4];
+    snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(addr.sun_path[i]));
+    out += hex;
+  }
+  return end > 16 ? out + "..." : out;
 }
 
 std::string format_mac(uint64_t key) {

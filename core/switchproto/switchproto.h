@@ -72,8 +72,8 @@ std::vector<uint8_t> encode_request_v3(const sockaddr_un& data_addr, uint32_t ty
 // bytes for abstract names (UML binds them that way), path length + 1 for pathnames.
 socklen_t address_length(const sockaddr_un& addr);
 bool is_abstract(const sockaddr_un& addr);
-// Printable form: the path, or "@name" for abstract names (non-printable bytes as \xNN,
-// trailing zero bytes omitted).
+// Printable form: the path, "@name" for printable abstract names, else "@0x" + hex of the
+// leading bytes.
 std::string describe_address(const sockaddr_un& addr);
 
 // ---- Ethernet frames ----------------------------------------------------------------------

@@ -149,10 +149,11 @@ void usage_script() {
       "                           (and is addressed to DST)\n"
       "  silent NAME [MS]         no frame arrives at NAME within MS (default 300)\n"
       "  raw NAME LEN             send a datagram of LEN bytes (malformed frames)\n"
+      "  flood NAME DST COUNT     COUNT 1000-byte frames as fast as the switch takes them\n"
       "  close NAME               leave: close the control stream and the data socket\n"
       "  vanish NAME              close only the data socket (peer died, stream lingers)\n"
-      "  garbage HEX              open a control connection, send HEX, expect the switch\n"
-      "                           to close it without a reply\n"
+      "  garbage HEX [MS]         open a control connection, send HEX, expect the switch\n"
+      "                           to close it without a reply within MS (default 3000)\n"
       "  sleep MS\n",
       stderr);
 }
@@ -210,6 +211,13 @@ int run_script(const std::string& ctl) {
     } else if (cmd == "raw") {
       std::vector<uint8_t> d(std::stoul(b), 0xab);
       peer(a).send_raw(d.data(), d.size());  // oversize sends may fail locally too; fine
+    } else if (cmd == "flood") {
+      // COUNT frames of 1000 bytes as fast as the switch takes them (blocking sends).
+      Peer& p = peer(a);
+      auto f = p.frame_to(mac_of(b), 1000);
+      unsigned long count = std::stoul(c);
+      for (unsigned long k = 0; k < count; ++k)
+        if (!p.send_raw(f.data(), f.size())) fail(std::string("send failed: ") + strerror(errno));
     } else if (cmd == "close") {
       peers.erase(a);
     } else if (cmd == "vanish") {
@@ -220,7 +228,7 @@ int run_script(const std::string& ctl) {
       auto bytes = parse_hex(a);
       if (send(fd->get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) != ssize_t(bytes.size())) fail("send failed");
       pollfd p{fd->get(), POLLIN, 0};
-      if (poll(&p, 1, 3000) != 1) fail("switch kept the garbage connection open");
+      if (poll(&p, 1, b.empty() ? 3000 : std::stoi(b)) != 1) fail("switch kept the garbage connection open");
       char buf[256];
       ssize_t n = recv(fd->get(), buf, sizeof buf, 0);
       if (n > 0) fail("switch replied " + std::to_string(n) + " bytes to garbage");
