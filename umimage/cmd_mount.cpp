@@ -1,5 +1,6 @@
 // umimage mount IMG DIR: the image (or COW file) as a live host directory, over FUSE, rootless.
 #include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,7 +105,12 @@ int run_mount(const MountArgs& a) {
     UM_DEBUG("mounted %s on %s", image->c_str(), dir->c_str());
     // The mount is live before the parent returns, so scripts can use DIR right away.
     fuse_daemonize(a.foreground ? 1 : 0);
-    if (session.loop() != 0) rc = kExitFailure;
+    // libfuse reports an exit by SIGTERM/SIGINT/SIGHUP as the signal number: a clean stop.
+    int loop = session.loop();
+    if (loop != 0 && loop != SIGTERM && loop != SIGINT && loop != SIGHUP) {
+      UM_ERROR("FUSE session ended with error %d", loop);
+      rc = kExitFailure;
+    }
     if (auto st = fusefs::finish(state); !st) rc = cli::fail(st.error());
     session.unmount();
   }

@@ -3,6 +3,7 @@
 #include "umimage/fuse_ops.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -176,7 +177,11 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t n
   reply_status(req, fs_of(req).rename(to_ext(parent), name, to_ext(newparent), newname, flags));
 }
 
-void op_open(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  // libfuse enables FUSE_CAP_ATOMIC_O_TRUNC, so O_TRUNC arrives here, not as a setattr.
+  if (fi->flags & O_TRUNC) {
+    if (auto st = fs_of(req).truncate(to_ext(ino), 0); !st) return reply_error(req, st.error());
+  }
   fi->keep_cache = 1;  // nothing but this mount changes the image
   fuse_reply_open(req, fi);
 }
