@@ -154,3 +154,60 @@ PY
   "$UMIMAGE" umount mnt
   "$UMIMAGE" cow merge vm.cow --output out.img
 }
+
+# A busybox root file system whose /init prints /etc/greeting, writes /from-uml, holds the disk
+# for a few seconds (so the host can see UML's lock) and powers off cleanly.
+make_uml_root() {
+  mkdir -p useed/bin useed/proc useed/etc
+  cp /bin/busybox useed/bin/busybox
+  cat > useed/init <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo "GREETING: $(/bin/busybox cat /etc/greeting)"
+echo "written by uml" > /from-uml
+/bin/busybox sync
+/bin/busybox sleep 5
+/bin/busybox mount -o remount,ro /
+echo UML-INIT-DONE
+/bin/busybox poweroff -f
+INIT
+  chmod 755 useed/init
+  echo "seed greeting" > useed/etc/greeting
+  mke2fs -q -t ext4 -d useed uml.img 64M
+}
+
+@test "UML boots from an umimage COW, sees umimage's edit, its writes land in the COW, its lock is honoured" {
+  fuse_or_skip
+  [ -x /usr/bin/linux ] || skip "user-mode-linux not installed"
+  [ -x /bin/busybox ] || skip "busybox-static not installed"
+  make_uml_root
+  before=$(md5sum < uml.img)
+  "$UMIMAGE" cow create vm.cow --backing uml.img
+  "$UMIMAGE" mount vm.cow mnt
+  echo "hello from umimage" > mnt/etc/greeting
+  "$UMIMAGE" umount mnt
+
+  TMPDIR="$W" timeout 90 linux ubd0=vm.cow mem=64M rw init=/init umid="umimage-cow-$$" \
+    con=null ssl=null con0=null,fd:1 </dev/null >uml.log 2>&1 &
+  uml=$!
+  locked=""
+  for _ in $(seq 1 150); do
+    run "$UMIMAGE" cow merge vm.cow --output probe.img
+    if [ "$status" -ne 0 ] && [[ "$output" == *"vm.cow is locked by pid "* ]]; then locked=1; break; fi
+    rm -f probe.img
+    sleep 0.1
+  done
+  wait "$uml" || true
+  cat uml.log
+  [ -n "$locked" ]
+  grep -q "GREETING: hello from umimage" uml.log
+  grep -q UML-INIT-DONE uml.log
+  [ "$(md5sum < uml.img)" = "$before" ]
+  "$UMIMAGE" mount --ro vm.cow mnt
+  [ "$(cat mnt/from-uml)" = "written by uml" ]
+  "$UMIMAGE" umount mnt
+  "$UMIMAGE" cow merge vm.cow --output ours.img
+  uml_moo vm.cow theirs.img
+  cmp ours.img theirs.img
+  e2fsck -fn ours.img
+}
