@@ -47,6 +47,17 @@ Status write_all(int fd, const uint8_t* buf, size_t len, uint64_t off, const std
 
 bool all_zero(const uint8_t* p, size_t n) { return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1)); }
 
+// True when [pos, pos+len) has no COW sectors and is a hole in the backing file: nothing to
+// read or write (a big sparse image merges in the time its data takes).
+bool chunk_is_hole(CowImage& cow, uint64_t pos, uint64_t len) {
+  const uint64_t ss = cow.header().sector_size;
+  for (uint64_t s = pos / ss; s * ss < pos + len; ++s)
+    if (cow.sector_written(s)) return false;
+  off_t data = lseek(cow.backing_fd(), static_cast<off_t>(pos), SEEK_DATA);
+  if (data < 0) return errno == ENXIO;  // no data after pos at all
+  return static_cast<uint64_t>(data) >= pos + len;
+}
+
 // Writes the whole virtual disk to `out`, leaving all-zero sectors as holes (except the last,
 // which fixes the length, like uml_moo).
 Status write_merged(CowImage& cow, int out, const std::string& out_path) {
@@ -55,6 +66,10 @@ Status write_merged(CowImage& cow, int out, const std::string& out_path) {
   Progress progress("merging", size);
   for (uint64_t pos = 0; pos < size; pos += kChunk) {
     size_t len = static_cast<size_t>(std::min<uint64_t>(kChunk, size - pos));
+    if (pos + len < size && chunk_is_hole(cow, pos, len)) {
+      progress.update(pos + len);
+      continue;
+    }
     UM_TRY(cow.read(pos, buf.data(), len));
     size_t i = 0;
     while (i < len) {
