@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/vfs/tty.h"
 
 namespace um::kernel {
 
@@ -70,6 +71,22 @@ void Kernel::exit_process(Process& p, int wait_status) {
   p.fs.reset();
   p.mem.reset();
   release_vfork_parent(p);
+  if (p.alarm_timer) cancel_timer(p.alarm_timer);
+  // A session leader's exit hangs up its terminal: the session loses it (Linux's
+  // disassociate_ctty), and the foreground group gets SIGHUP and SIGCONT.
+  if (p.sid == p.pid && p.tty_index >= 0) {
+    if (Tty* tty = this->tty(p.tty_index); tty && tty->session == p.sid) {
+      int fg = tty->pgrp;
+      tty->session = 0;
+      tty->pgrp = 0;
+      if (fg > 0) {
+        send_signal_to_group(fg, SIGHUP);
+        send_signal_to_group(fg, SIGCONT);
+      }
+    }
+    for (auto& [pid, q] : processes_)
+      if (q->sid == p.sid) q->tty_index = -1;
+  }
 
   if (p.pid == 1) {
     init_exited_ = true;

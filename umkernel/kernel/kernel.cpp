@@ -116,8 +116,8 @@ void Kernel::note_unimplemented(long nr) {
     if (unimplemented_seen_[nr]) return;
     unimplemented_seen_[nr] = true;
   }
-  const SyscallInfo* info = syscall_info(nr);
-  UM_WARN("unimplemented syscall %ld (%s) returns ENOSYS", nr, info && info->name ? info->name : "?");
+  const char* name = syscall_name(nr);
+  UM_WARN("unimplemented syscall %ld (%s) returns ENOSYS", nr, name ? name : "unknown");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -190,8 +190,24 @@ void Kernel::run_runnable() {
   }
 }
 
+uint64_t Kernel::add_timer(int64_t deadline_ns, std::function<void()> fn) {
+  uint64_t id = next_timer_id_++;
+  timers_.emplace(deadline_ns, KernelTimer{id, std::move(fn)});
+  return id;
+}
+
+void Kernel::cancel_timer(uint64_t id) {
+  for (auto it = timers_.begin(); it != timers_.end(); ++it)
+    if (it->second.id == id) { timers_.erase(it); return; }
+}
+
 void Kernel::run_timers() {
   int64_t now = monotonic_ns();
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    auto fn = std::move(timers_.begin()->second.fn);
+    timers_.erase(timers_.begin());
+    fn();
+  }
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     Task* t = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
@@ -206,8 +222,11 @@ void Kernel::run_timers() {
 
 int Kernel::next_timeout_ms() {
   if (!runnable_.empty()) return 0;
-  if (deadlines_.empty()) return -1;
-  int64_t delta = deadlines_.begin()->first - monotonic_ns();
+  if (deadlines_.empty() && timers_.empty()) return -1;
+  int64_t next = INT64_MAX;
+  if (!deadlines_.empty()) next = deadlines_.begin()->first;
+  if (!timers_.empty()) next = std::min(next, timers_.begin()->first);
+  int64_t delta = next - monotonic_ns();
   if (delta <= 0) return 0;
   return static_cast<int>(std::min<int64_t>((delta + 999999) / 1000000, 60000));
 }

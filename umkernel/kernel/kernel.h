@@ -64,6 +64,9 @@ class Kernel {
   void park(Task& t);                 // the task waits on its queues/deadline
   void wake(Task& t);                 // makes a parked task runnable (re-runs its syscall)
   void set_deadline(Task& t, int64_t deadline_ns);
+  // A one-shot kernel timer (alarm, interval timers); returns an id for cancel_timer.
+  uint64_t add_timer(int64_t deadline_ns, std::function<void()> fn);
+  void cancel_timer(uint64_t id);
 
   // --- signals ---
   void send_signal_to_process(Process& p, int sig, const siginfo_t* info = nullptr);
@@ -116,6 +119,9 @@ class Kernel {
   int next_pid_ = 1;
   std::vector<Task*> runnable_;
   std::multimap<int64_t, Task*> deadlines_;
+  struct KernelTimer { uint64_t id; std::function<void()> fn; };
+  std::multimap<int64_t, KernelTimer> timers_;
+  uint64_t next_timer_id_ = 1;
   UniqueFd epoll_, sigchld_fd_;
   std::unordered_map<int, EventSource*> sources_;
   std::shared_ptr<Mount> root_mount_;

@@ -164,6 +164,10 @@ static Task* pick_target(Process& p, int sig) {
 
 // Makes the task notice a newly pending signal: wakes it if parked, interrupts it if running.
 static void kick(Task& t, int sig) {
+  if (t.state == TaskState::Blocked && (t.sigwait_set & sigbit(sig))) {
+    kernel().wake(t);  // rt_sigtimedwait takes it
+    return;
+  }
   if (t.blocked & sigbit(sig) & ~kUnblockable) return;
   if (t.state == TaskState::Blocked) {
     if (t.uninterruptible && sig != SIGKILL) return;
@@ -266,6 +270,14 @@ static void stop_process(Task& t, int sig) {
       kernel().send_signal_to_process(*parent, SIGCHLD, &si);
     parent->child_wait.wake_all();
   }
+}
+
+bool dequeue_from_set(Task& t, uint64_t set, PendingSignal& out) {
+  uint64_t saved = t.blocked;
+  t.blocked = ~set & ~kUnblockable;  // only what is in `set` is "deliverable" here
+  bool ok = dequeue(t, out);
+  t.blocked = saved;
+  return ok;
 }
 
 bool has_deliverable_signal(Task& t) {

@@ -15,6 +15,8 @@ DefaultAction default_action(int sig);
 // task must not be resumed (it died or stopped).
 bool deliver_signals(Task& t);
 bool has_deliverable_signal(Task& t);
+// Takes a pending signal from `set` (blocked or not), for rt_sigtimedwait.
+bool dequeue_from_set(Task& t, uint64_t set, PendingSignal& out);
 // A synchronous fault: delivered even if blocked or ignored (then it kills, as Linux does).
 void force_signal(Task& t, int sig, const siginfo_t* info);
 // rt_sigreturn: restores registers, mask and FP state from the frame on the stack.

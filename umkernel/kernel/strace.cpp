@@ -43,7 +43,8 @@ std::string user_buffer(Task& t, uint64_t addr, int64_t len) {
 void strace_syscall(FILE* out, Task& t, int64_t result) {
   const SyscallInfo* info = syscall_info(t.sys_nr);
   std::string line = "[pid " + std::to_string(t.tid) + "] ";
-  line += info && info->name ? info->name : "syscall_" + std::to_string(t.sys_nr);
+  const char* nm = syscall_name(t.sys_nr);
+  line += nm ? nm : "syscall_" + std::to_string(t.sys_nr);
   line += '(';
   const char* fmt = info && info->name ? info->args : "xxxxxx";
   for (int i = 0; fmt[i] && i < 6; i++) {

@@ -39,14 +39,15 @@ const Row kRows[] = {
     // signals
     F(rt_sigaction, "dppu"), F(rt_sigprocmask, "dppu"), F(rt_sigreturn, ""), F(kill, "dd"),
     F(tgkill, "ddd"), F(tkill, "dd"), F(rt_sigpending, "pu"), F(rt_sigsuspend, "pu"),
-    F(sigaltstack, "pp"), F(pause, ""),
+    F(sigaltstack, "pp"), F(pause, ""), F(rt_sigtimedwait, "pppu"), F(alarm, "u"),
+    F(getitimer, "dp"), P(setitimer, "dpp", "ITIMER_REAL only"),
     // file descriptors
     F(read, "fBu"), F(write, "fbu"), F(readv, "fpd"), F(writev, "fpd"), F(pread64, "fBud"),
     F(pwrite64, "fbud"), F(preadv, "fpdd"), F(pwritev, "fpdd"), F(lseek, "fdd"), F(close, "f"),
     F(dup, "f"), F(dup2, "ff"), F(dup3, "ffo"), P(fcntl, "fdx", "record locks return ENOLCK"),
     F(pipe, "p"), F(pipe2, "po"), P(ioctl, "fxx", "terminals, FIONBIO, FIOCLEX, FIONREAD"),
     F(fsync, "f"), F(fdatasync, "f"), F(ftruncate, "fd"), F(getdents64, "fpu"),
-    F(getdents, "fpu"), F(close_range, "ffx"),
+    F(getdents, "fpu"), F(close_range, "ffx"), F(sendfile, "ffpu"),
     // file systems
     F(open, "som"), F(openat, "fsom"), F(creat, "sm"), F(stat, "sp"), F(lstat, "sp"),
     F(fstat, "fp"), F(newfstatat, "fspx"), F(statx, "fsxxp"), F(access, "sd"),

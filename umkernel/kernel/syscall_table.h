@@ -22,6 +22,8 @@ struct SyscallInfo {
 };
 
 const SyscallInfo* syscall_info(long nr);
+// The Linux name of any x86-64 syscall number (served or not); nullptr if unknown.
+const char* syscall_name(long nr);
 constexpr long kMaxSyscall = 460;
 
 }  // namespace um::kernel

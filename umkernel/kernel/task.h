@@ -114,6 +114,7 @@ class Task {
   bool interrupt_sent = false;  // a host interrupt signal is on its way
 
   uint64_t blocked = 0;         // signal mask
+  uint64_t sigwait_set = 0;     // rt_sigtimedwait: these signals wake the task even if blocked
   uint64_t saved_mask = 0;      // restored after rt_sigsuspend's handler
   bool has_saved_mask = false;
   std::deque<PendingSignal> pending;
@@ -168,6 +169,9 @@ class Process {
 
   uint64_t utime_ns = 0, stime_ns = 0;
   int nice = 0;
+  uint64_t alarm_timer = 0;     // kernel timer id of alarm()/ITIMER_REAL, 0 = none
+  int64_t alarm_deadline = 0;
+  int64_t alarm_interval = 0;
   std::array<rlimit, RLIM_NLIMITS> rlimits = default_rlimits();
   static std::array<rlimit, RLIM_NLIMITS> default_rlimits();
 };

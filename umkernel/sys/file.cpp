@@ -369,3 +369,54 @@ int64_t sys_close_range(Task& t) {
 }
 
 }  // namespace um::kernel
+
+namespace um::kernel {
+
+// sendfile: in-kernel copy between two open files (cat, cp use it).
+int64_t sys_sendfile(Task& t) {
+  int out_fd = static_cast<int>(t.arg(0)), in_fd = static_cast<int>(t.arg(1));
+  uint64_t off_addr = t.arg(2), count = std::min<uint64_t>(t.arg(3), 0x7ffff000);
+  FilePtr in = t.proc->fds->get(in_fd), out = t.proc->fds->get(out_fd);
+  if (!in || !out) return -EBADF;
+  if (!in->readable() || (in->flags() & O_ACCMODE) == O_WRONLY || !out->writable()) return -EBADF;
+  if (out->flags() & O_APPEND) return -EINVAL;
+  int64_t off = 0;
+  if (off_addr) {
+    if (get_user(t, off_addr, off) < 0) return -EFAULT;
+    if (off < 0) return -EINVAL;
+  }
+  // Resume after a blocked write: what was already read sits in the task's progress.
+  uint64_t done = 0;
+  std::vector<char> buf(std::min<uint64_t>(count, 1 << 16));
+  while (done < count) {
+    size_t n = std::min<uint64_t>(count - done, buf.size());
+    int64_t pos = off + static_cast<int64_t>(done);
+    int64_t r = in->read(t, buf.data(), n, off_addr ? &pos : nullptr);
+    if (r == -EAGAIN && done == 0) return in->nonblocking() ? -EAGAIN : (in->wait_queue() ? (t.wait_on(*in->wait_queue()), kBlock) : -EAGAIN);
+    if (r <= 0) { if (r < 0 && done == 0) return r; break; }
+    int64_t w = 0;
+    while (w < r) {
+      int64_t x = out->write(t, buf.data() + w, static_cast<size_t>(r - w), nullptr);
+      if (x == -EAGAIN) {
+        // Keep it simple and correct: put the unwritten part back for seekable input, and
+        // report what went through; the caller loops (as cat/cp do).
+        if (!off_addr && in->seekable()) in->pos -= (r - w);
+        if (done + w == 0) return out->wait_queue() ? (t.wait_on(*out->wait_queue()), kBlock) : -EAGAIN;
+        done += w;
+        if (off_addr) { int64_t no = off + static_cast<int64_t>(done); put_user(t, off_addr, no); }
+        return static_cast<int64_t>(done);
+      }
+      if (x < 0) return done + w ? static_cast<int64_t>(done + w) : x;
+      w += x;
+    }
+    done += r;
+    if (r < static_cast<int64_t>(n)) break;
+  }
+  if (off_addr) {
+    int64_t no = off + static_cast<int64_t>(done);
+    if (put_user(t, off_addr, no) < 0) return -EFAULT;
+  }
+  return static_cast<int64_t>(done);
+}
+
+}  // namespace um::kernel

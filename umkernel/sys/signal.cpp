@@ -1,5 +1,6 @@
 // Signals: dispositions, masks, sending, waiting, sigreturn.
 #include <signal.h>
+#include <sys/time.h>
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signals.h"
@@ -108,8 +109,12 @@ int64_t sys_kill(Task& t) {
   for (auto& p : targets) {
     if (!may_signal(t, *p, sig)) continue;
     sent++;
-    // init only gets the signals it has handlers for (Linux protects PID 1).
-    if (p->pid == 1 && (sig == SIGKILL || p->sighand->actions[sig].handler <= 1)) continue;
+    // PID 1 is protected as on Linux: a signal left at SIG_DFL is dropped unless init
+    // blocks it (busybox init blocks its signals and collects them with sigtimedwait).
+    if (p->pid == 1 && sig) {
+      bool blocked = !p->threads.empty() && (p->threads.front()->blocked & sigbit(sig));
+      if (sig == SIGKILL || sig == SIGSTOP || (p->sighand->actions[sig].handler == 0 && !blocked)) continue;
+    }
     if (sig) k.send_signal_to_process(*p, sig, &si);
   }
   return sent ? 0 : -EPERM;
@@ -186,6 +191,104 @@ int64_t sys_sigaltstack(Task& t) {
       return -EINVAL;
     }
   }
+  return 0;
+}
+
+}  // namespace um::kernel
+
+namespace um::kernel {
+
+int64_t sys_rt_sigtimedwait(Task& t) {
+  if (t.arg(3) != 8) return -EINVAL;
+  uint64_t set;
+  if (get_user(t, t.arg(0), set) < 0) return -EFAULT;
+  set &= ~kUnblockable;
+  PendingSignal ps;
+  if (dequeue_from_set(t, set, ps)) {
+    t.sigwait_set = 0;
+    if (t.arg(1) && put_user(t, t.arg(1), ps.info) < 0) return -EFAULT;
+    return ps.sig;
+  }
+  if (t.arg(2) && t.sys_deadline_ns < 0) {
+    timespec ts;
+    if (get_user(t, t.arg(2), ts) < 0) return -EFAULT;
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return -EINVAL;
+    t.sys_deadline_ns = monotonic_ns() + ts.tv_sec * 1000000000ll + ts.tv_nsec;
+  }
+  if (t.sys_deadline_ns >= 0 && monotonic_ns() >= t.sys_deadline_ns) {
+    t.sigwait_set = 0;
+    return -EAGAIN;
+  }
+  t.sigwait_set = set;
+  t.sys_restartable = false;
+  return kBlock;
+}
+
+namespace {
+void arm_alarm(Process& p, int64_t deadline, int64_t interval) {
+  Kernel& k = kernel();
+  if (p.alarm_timer) k.cancel_timer(p.alarm_timer);
+  p.alarm_timer = 0;
+  p.alarm_deadline = deadline;
+  p.alarm_interval = interval;
+  if (!deadline) return;
+  std::weak_ptr<Process> wp = k.process_by_pid(p.pid);
+  p.alarm_timer = k.add_timer(deadline, [wp]() {
+    auto proc = wp.lock();
+    if (!proc || proc->zombie) return;
+    proc->alarm_timer = 0;
+    siginfo_t si{};
+    si.si_code = SI_KERNEL;
+    int64_t next = proc->alarm_interval ? proc->alarm_deadline + proc->alarm_interval : 0;
+    if (next && next < monotonic_ns()) next = monotonic_ns() + proc->alarm_interval;
+    arm_alarm(*proc, next, proc->alarm_interval);
+    kernel().send_signal_to_process(*proc, SIGALRM, &si);
+  });
+}
+
+int64_t left_ns(Process& p) {
+  return p.alarm_deadline ? std::max<int64_t>(0, p.alarm_deadline - monotonic_ns()) : 0;
+}
+}  // namespace
+
+int64_t sys_alarm(Task& t) {
+  Process& p = *t.proc;
+  int64_t left = left_ns(p);
+  unsigned secs = static_cast<unsigned>(t.arg(0));
+  arm_alarm(p, secs ? monotonic_ns() + secs * 1000000000ll : 0, 0);
+  return left ? (left + 500000000) / 1000000000 + (left < 1000000000 ? (left + 500000000 < 1000000000) : 0) : 0;
+}
+
+int64_t sys_getitimer(Task& t) {
+  if (t.arg(0) != ITIMER_REAL) return t.arg(0) <= 2 ? (put_user(t, t.arg(1), itimerval{}), 0) : -EINVAL;
+  Process& p = *t.proc;
+  int64_t left = left_ns(p);
+  itimerval v{{p.alarm_interval / 1000000000, (p.alarm_interval % 1000000000) / 1000},
+              {left / 1000000000, (left % 1000000000) / 1000}};
+  return put_user(t, t.arg(1), v);
+}
+
+int64_t sys_setitimer(Task& t) {
+  int which = static_cast<int>(t.arg(0));
+  if (which < 0 || which > 2) return -EINVAL;
+  if (which != ITIMER_REAL) {
+    kernel().note_unimplemented(38 /* setitimer: virtual/prof timers */);
+    return -EINVAL;
+  }
+  Process& p = *t.proc;
+  if (t.arg(2)) {
+    int64_t left = left_ns(p);
+    itimerval old{{p.alarm_interval / 1000000000, (p.alarm_interval % 1000000000) / 1000},
+                  {left / 1000000000, (left % 1000000000) / 1000}};
+    if (put_user(t, t.arg(2), old) < 0) return -EFAULT;
+  }
+  if (!t.arg(1)) return 0;
+  itimerval v;
+  if (get_user(t, t.arg(1), v) < 0) return -EFAULT;
+  if (v.it_value.tv_usec < 0 || v.it_value.tv_usec >= 1000000 || v.it_interval.tv_usec < 0 || v.it_interval.tv_usec >= 1000000) return -EINVAL;
+  int64_t value = v.it_value.tv_sec * 1000000000ll + v.it_value.tv_usec * 1000ll;
+  int64_t interval = v.it_interval.tv_sec * 1000000000ll + v.it_interval.tv_usec * 1000ll;
+  arm_alarm(p, value ? monotonic_ns() + value : 0, interval);
   return 0;
 }
 

@@ -15,11 +15,12 @@ class Task;
   X(get_robust_list) X(rseq) X(clone3)                                                          \
   /* signal.cpp */                                                                              \
   X(rt_sigaction) X(rt_sigprocmask) X(rt_sigreturn) X(kill) X(tgkill) X(tkill)                \
-  X(rt_sigpending) X(rt_sigsuspend) X(sigaltstack) X(pause)                                     \
+  X(rt_sigpending) X(rt_sigsuspend) X(sigaltstack) X(pause) X(rt_sigtimedwait) X(alarm)        \
+  X(getitimer) X(setitimer)                                     \
   /* file.cpp */                                                                                \
   X(read) X(write) X(readv) X(writev) X(pread64) X(pwrite64) X(preadv) X(pwritev) X(lseek)     \
   X(close) X(dup) X(dup2) X(dup3) X(fcntl) X(pipe) X(pipe2) X(ioctl) X(fsync) X(fdatasync)     \
-  X(ftruncate) X(getdents64) X(getdents) X(close_range)                               \
+  X(ftruncate) X(getdents64) X(getdents) X(close_range) X(sendfile)                               \
   /* fs.cpp */                                                                                  \
   X(open) X(openat) X(creat) X(stat) X(lstat) X(fstat) X(newfstatat) X(statx) X(access)       \
   X(faccessat) X(faccessat2) X(mkdir) X(mkdirat) X(rmdir) X(unlink) X(unlinkat) X(rename)     \
