@@ -25,7 +25,7 @@ Status FsCore::close_fs() {
   if (!fs) return {};
   Status st;
   if (auto s = evict_all_files(); !s) st = s;
-  if (!ro) {
+  if (!ro && dirtied) {
     // Inodes still open at exit have no one left to close them.
     auto pending = orphans;
     for (Ino ino : pending) {
@@ -96,6 +96,8 @@ Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode) {
   errcode_t err = ext2fs_open2(path.c_str(), nullptr, flags, 0, 0, io.manager, &fs);
   if (err) {
     if (fs) ext2fs_free(fs);
+    if (std::string why = image_io_error(io); !why.empty())
+      return Error::make(errno_of(err) == EIO ? EINVAL : errno_of(err), path + ": " + why);
     if (err == EXT2_ET_BAD_MAGIC)
       return Error::make(EINVAL, path + ": not an ext2/3/4 image (no ext2 superblock)");
     return ext_error(err, path + ": cannot open image");
@@ -122,13 +124,6 @@ Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode) {
     }
     fs->umask = 0;
     impl->was_valid = fs->super->s_state & EXT2_VALID_FS;
-    // Not clean while open: a crash leaves a file system e2fsck will check.
-    fs->super->s_state &= ~EXT2_VALID_FS;
-    ext2fs_mark_super_dirty(fs);
-    if ((err = ext2fs_flush(fs))) {
-      impl->ro = true;  // do not try to write again on close
-      return ext_error(err, path + ": writing the superblock");
-    }
   }
   uint32_t seed = 0;
   if (getentropy(&seed, sizeof seed) != 0) seed = static_cast<uint32_t>(time(nullptr));
@@ -144,6 +139,14 @@ ext2_filsys ExtFs::raw() { return impl_->fs; }
 
 Status FsCore::check_writable() {
   if (ro) return Error::make(EROFS, path + ": image is open read-only");
+  if (!dirtied) {
+    // Nothing is written before the first change, so failed edits leave the image as it was.
+    // From here on it is "not clean" until closed: a crash leaves one e2fsck will check.
+    dirtied = true;
+    fs->super->s_state &= ~EXT2_VALID_FS;
+    ext2fs_mark_super_dirty(fs);
+    if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, path + ": writing the superblock");
+  }
   return {};
 }
 
@@ -521,7 +524,7 @@ Status ExtFs::removexattr(Ino ino, std::string_view name) {
 // ---------------------------------------------------------------------------------------
 
 Status ExtFs::flush() {
-  if (impl_->ro) return {};
+  if (impl_->ro || !impl_->dirtied) return {};
   UM_TRY(impl_->evict_all_files());
   if (errcode_t err = ext2fs_flush(impl_->fs)) return ext_error(err, "flushing " + impl_->path);
   // ext2fs_flush leaves the in-memory state "clean"; keep it marked as open.

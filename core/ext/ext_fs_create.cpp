@@ -169,6 +169,7 @@ Result<std::unique_ptr<ExtFs>> ExtFs::create(const std::string& path, const Crea
   impl->path = path;
   impl->ro = false;
   impl->was_valid = true;
+  impl->dirtied = true;
   impl->fs->umask = 0;
   uint32_t seed = 0;
   random_bytes(&seed, sizeof seed);

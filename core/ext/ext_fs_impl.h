@@ -49,6 +49,7 @@ struct FsCore {
   std::string path;
   bool ro = true;
   bool was_valid = true;                  // s_state had EXT2_VALID_FS when opened
+  bool dirtied = false;                   // first change made (image marked not clean)
   std::unordered_map<Ino, CachedFile> files;
   std::unordered_map<Ino, int> open_refs;
   std::unordered_set<Ino> orphans;        // nlink 0 but still referenced
@@ -66,7 +67,7 @@ struct FsCore {
   Status evict_all_files();
   Result<CachedFile*> file_for(Ino ino, bool write);
 
-  Status check_writable();
+  Status check_writable();                // EROFS, else marks the image in use on first call
   Status check_ino(Ino ino);
   Result<InodeBuf> dir_inode(Ino dir);    // ENOTDIR unless a directory
   Status touch_dir(Ino dir);              // mtime = ctime = now

@@ -15,5 +15,7 @@ struct ImageIo {
 };
 
 Result<ImageIo> image_io_for(const std::string& path);
+// The detailed reason of the last failed open through `io` ("" when there is none).
+std::string image_io_error(const ImageIo& io);
 
 }  // namespace um::ext
