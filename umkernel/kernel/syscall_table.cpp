@@ -12,10 +12,7 @@ namespace {
 
 using S = Support;
 
-struct Row {
-  long nr;
-  SyscallInfo info;
-};
+using Row = SyscallRow;
 
 #define F(name, args) {SYS_##name, {#name, sys_##name, args, S::Full, ""}}
 #define P(name, args, note) {SYS_##name, {#name, sys_##name, args, S::Partial, note}}
@@ -85,6 +82,8 @@ const Row kRows[] = {
 std::array<SyscallInfo, kMaxSyscall> build() {
   std::array<SyscallInfo, kMaxSyscall> t{};
   for (const Row& r : kRows) t[r.nr] = r.info;
+  for (auto family : {socket_rows(), event_rows(), tty_rows(), thread_rows()})
+    for (const Row& r : family) t[r.nr] = r.info;
   return t;
 }
 

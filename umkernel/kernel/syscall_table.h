@@ -21,9 +21,22 @@ struct SyscallInfo {
   const char* note = "";
 };
 
+struct SyscallRow {
+  long nr;
+  SyscallInfo info;
+};
+
 const SyscallInfo* syscall_info(long nr);
 // The Linux name of any x86-64 syscall number (served or not); nullptr if unknown.
 const char* syscall_name(long nr);
 constexpr long kMaxSyscall = 460;
+
+// Families whose rows live next to their handlers (one function per family file); the table
+// in syscall_table.cpp lists them all.
+#include <span>
+std::span<const SyscallRow> socket_rows();   // sys/socket.cpp
+std::span<const SyscallRow> event_rows();    // sys/event.cpp
+std::span<const SyscallRow> tty_rows();      // sys/tty.cpp
+std::span<const SyscallRow> thread_rows();   // sys/thread.cpp
 
 }  // namespace um::kernel
