@@ -2,6 +2,7 @@
 // well, and how strace= prints their arguments.
 #pragma once
 #include <cstdint>
+#include <span>
 
 namespace um::kernel {
 
@@ -33,7 +34,6 @@ constexpr long kMaxSyscall = 460;
 
 // Families whose rows live next to their handlers (one function per family file); the table
 // in syscall_table.cpp lists them all.
-#include <span>
 std::span<const SyscallRow> socket_rows();   // sys/socket.cpp
 std::span<const SyscallRow> event_rows();    // sys/event.cpp
 std::span<const SyscallRow> tty_rows();      // sys/tty.cpp
