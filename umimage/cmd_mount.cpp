@@ -1,14 +1,18 @@
 // umimage mount IMG DIR: the image (or COW file) as a live host directory, over FUSE, rootless.
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
 #include "core/cli.h"
+#include "core/cow/cow_file.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 #include "umimage/command.h"
 #ifdef UM_HAVE_FUSE
 #include "umimage/fuse_ops.h"
@@ -39,6 +43,20 @@ Result<std::string> canonical(const std::string& path, const char* what) {
   char buf[PATH_MAX];
   if (!realpath(path.c_str(), buf)) return Error::from_errno(std::string("cannot access ") + what + " " + path);
   return std::string(buf);
+}
+
+// Holds the image's UML-style host lock for the life of the mount, so a VM cannot use the
+// image meanwhile and `umimage umount` can find (and wait for) this process. COW files are
+// locked by their io_manager already; if ExtFs locks plain images itself, that lock is ours
+// too: in both cases our own pid holds it and nothing more is needed.
+Result<UniqueFd> hold_image_lock(const std::string& image, bool write) {
+  UniqueFd fd(::open(image.c_str(), (write ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  if (!fd) return Error::from_errno("cannot open " + image);
+  auto locked = cow::lock_file(fd.get(), write, image);
+  if (locked) return fd;
+  auto holders = cow::lock_holders(image);
+  if (std::find(holders.begin(), holders.end(), getpid()) != holders.end()) return UniqueFd();
+  return std::move(locked).error();
 }
 
 // Owns the FUSE session pieces so that every exit path releases them in order.
@@ -95,6 +113,8 @@ int run_mount(const MountArgs& a) {
 
   auto fs = ext::ExtFs::open(*image, a.read_only ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite);
   if (!fs) return cli::fail(fs.error());
+  auto lock = hold_image_lock(*image, !a.read_only);
+  if (!lock) return cli::fail(lock.error());
   fusefs::MountState state;
   state.fs = fs->get();
 
@@ -114,7 +134,8 @@ int run_mount(const MountArgs& a) {
     if (auto st = fusefs::finish(state); !st) rc = cli::fail(st.error());
     session.unmount();
   }
-  fs->reset();  // closes the image; this releases its lock, which `umimage umount` waits for
+  fs->reset();  // flushes and closes the image
+  lock->reset();  // `umimage umount` waits for this process to let go of the image
   return rc;
 }
 

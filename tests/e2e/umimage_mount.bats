@@ -33,6 +33,10 @@ image_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
   mountpoint -q mnt                       # usable as soon as the command returns
   [ "$(cat mnt/etc/motd)" = "seed file" ]
   [ "$(mnt/usr/bin/hello)" = "hi" ]
+  mkdir mnt2
+  run "$UMIMAGE" mount disk.img mnt2        # one writer at a time, like UML's ubd lock
+  [ "$status" -eq 1 ]
+  [[ "$output" =~ disk.img\ is\ locked\ by\ pid\ [0-9]+ ]]
   cp /etc/services mnt/etc/services
   mkdir -p mnt/a/b/c
   echo moved > mnt/a/tmp && mv mnt/a/tmp mnt/a/b/c/moved
