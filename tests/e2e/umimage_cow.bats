@@ -156,7 +156,7 @@ PY
 }
 
 # A busybox root file system whose /init prints /etc/greeting, writes /from-uml, holds the disk
-# for a few seconds (so the host can see UML's lock) and powers off cleanly.
+# for $hold seconds (a kernel command line word; lets the host see UML's lock) and powers off.
 make_uml_root() {
   mkdir -p useed/bin useed/proc useed/etc
   cp /bin/busybox useed/bin/busybox
@@ -166,7 +166,7 @@ make_uml_root() {
 echo "GREETING: $(/bin/busybox cat /etc/greeting)"
 echo "written by uml" > /from-uml
 /bin/busybox sync
-/bin/busybox sleep 5
+/bin/busybox sleep ${hold:-0}
 /bin/busybox mount -o remount,ro /
 echo UML-INIT-DONE
 /bin/busybox poweroff -f
@@ -187,7 +187,7 @@ INIT
   echo "hello from umimage" > mnt/etc/greeting
   "$UMIMAGE" umount mnt
 
-  TMPDIR="$W" timeout 90 linux ubd0=vm.cow mem=64M rw init=/init umid="umimage-cow-$$" \
+  TMPDIR="$W" timeout 90 linux ubd0=vm.cow mem=64M rw init=/init hold=5 umid="umimage-cow-$$" \
     con=null ssl=null con0=null,fd:1 </dev/null >uml.log 2>&1 &
   uml=$!
   locked=""
@@ -210,4 +210,27 @@ INIT
   uml_moo vm.cow theirs.img
   cmp ours.img theirs.img
   e2fsck -fn ours.img
+}
+
+@test "a COW created by the UML kernel itself (ubd0=COW,BACKING) is read and merged by umimage" {
+  fuse_or_skip
+  [ -x /usr/bin/linux ] || skip "user-mode-linux not installed"
+  [ -x /bin/busybox ] || skip "busybox-static not installed"
+  make_uml_root
+  TMPDIR="$W" timeout 90 linux ubd0=kernel.cow,uml.img mem=64M rw init=/init umid="umimage-kcow-$$" \
+    con=null ssl=null con0=null,fd:1 </dev/null >uml.log 2>&1 || true
+  cat uml.log
+  grep -q 'Creating "kernel.cow" as COW file' uml.log
+  grep -q UML-INIT-DONE uml.log
+  run "$UMIMAGE" cow info kernel.cow
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"backing file:    $W/uml.img"* ]]
+  [[ "$output" == *"backing matches: yes"* ]]
+  [[ "$output" != *"sectors written: 0 "* ]]
+  "$UMIMAGE" mount --ro kernel.cow mnt
+  [ "$(cat mnt/from-uml)" = "written by uml" ]
+  "$UMIMAGE" umount mnt
+  "$UMIMAGE" cow merge kernel.cow --output ours.img
+  uml_moo kernel.cow theirs.img
+  cmp ours.img theirs.img
 }
