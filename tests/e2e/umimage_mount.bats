@@ -188,6 +188,20 @@ PY
   [ "$(image_cat disk.img /user.txt)" = "from user" ]
   uid=$(id -u "$UM_TEST_USER")
   [[ "$(image_stat disk.img /user.txt)" == *"User:   $uid"* ]]
+
+  # the classic setup: a root-owned read-only base image, a per-user COW on top
+  cp "$W/disk.img" "$USER_DIR/base.img"
+  chown root: "$USER_DIR/base.img"
+  chmod 444 "$USER_DIR/base.img"
+  base=$(md5sum < "$USER_DIR/base.img")
+  as_user "$UMIMAGE" cow create mine.cow --backing base.img
+  as_user "$UMIMAGE" mount mine.cow mnt
+  as_user sh -c 'echo "user cow" > mnt/etc/motd'
+  as_user "$UMIMAGE" umount mnt
+  [ "$(md5sum < "$USER_DIR/base.img")" = "$base" ]
+  as_user "$UMIMAGE" cow merge mine.cow --output merged.img
+  e2fsck -fn merged.img
+  [ "$(image_cat merged.img /etc/motd)" = "user cow" ]
 }
 
 @test "bad input: clear one-line errors, nothing left mounted" {
