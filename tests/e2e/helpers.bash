@@ -18,3 +18,12 @@ as_user() {
     "$@"
   fi
 }
+
+# A fresh directory the unprivileged test user can read and write (bats' own temp dirs are
+# private to root). Callers remove it.
+user_dir() {
+  local d
+  d=$(mktemp -d /tmp/um-user.XXXXXX)
+  chmod 0777 "$d"
+  echo "$d"
+}
