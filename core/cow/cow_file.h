@@ -38,6 +38,7 @@ constexpr uint32_t kSectorSize = 512;
 constexpr uint32_t kAlignment = 4096;
 constexpr size_t kHeaderV3Size = 4128;        // packed v3 header
 constexpr size_t kBackingPathMax = 4096;      // including the NUL
+constexpr uint64_t kMaxBitmapBytes = 1ull << 30;  // 4 TiB of 512-byte sectors
 
 struct Header {
   uint32_t version = kVersion;   // 1, 2 or 3

@@ -313,6 +313,39 @@ TEST_F(CowTest, LegacyV2FileReadsFromItsDataArea) {
   EXPECT_EQ(0, memcmp(back.data(), model.data(), back.size()));
 }
 
+TEST_F(CowTest, CorruptOrTruncatedCowFilesFailCleanly) {
+  make_backing(1 << 20);
+  ASSERT_TRUE(create(cow_, backing_).ok());
+  auto good = read_file(cow_);
+  auto expect_error = [&](std::vector<uint8_t> bytes, const char* what) {
+    write_file(cow_, bytes);
+    auto r = CowImage::open(cow_, {});
+    EXPECT_FALSE(r.ok()) << what;
+    EXPECT_FALSE(r.ok() ? false : r.error().message.empty()) << what;
+  };
+  auto huge = good;
+  uint64_t big = htobe64(uint64_t{1} << 55);
+  memcpy(&huge[12], &big, 8);
+  expect_error(huge, "size of 32 PiB");
+  expect_error(std::vector<uint8_t>(good.begin(), good.begin() + 8300), "truncated bitmap");
+  expect_error(std::vector<uint8_t>(good.begin(), good.begin() + 100), "truncated header");
+  auto noalign = good;
+  memset(&noalign[24], 0, 4);
+  expect_error(noalign, "alignment 0");
+  auto nopath = good;
+  memset(&nopath[32], 'x', 4096);
+  expect_error(nopath, "unterminated backing path");
+  std::mt19937 rng(7);
+  for (int i = 0; i < 50; ++i) {  // random header bytes after a valid magic/version
+    auto junk = good;
+    for (size_t j = 8; j < 64; ++j) junk[j] = static_cast<uint8_t>(rng());
+    write_file(cow_, junk);
+    auto r = CowImage::open(cow_, {});  // must not crash or allocate absurdly
+    (void)r;
+    (void)count_written_sectors(cow_);
+  }
+}
+
 TEST_F(CowTest, IoManagerBlocksBytesAndErrors) {
   auto model = make_backing(1 << 20);
   ASSERT_TRUE(create(cow_, backing_).ok());

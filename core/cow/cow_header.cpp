@@ -147,6 +147,8 @@ Result<uint64_t> count_written_sectors(const std::string& cow_path) {
   Header h = UM_TRY(read_header(cow_path));
   UniqueFd fd(::open(cow_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return Error::from_errno("cannot open " + cow_path);
+  if (h.bitmap_len > kMaxBitmapBytes)
+    return Error::make(EFBIG, cow_path + ": COW device of " + std::to_string(h.size) + " bytes is too large");
   std::vector<uint8_t> bits(h.bitmap_len);
   ssize_t n = pread(fd.get(), bits.data(), bits.size(), static_cast<off_t>(h.bitmap_offset));
   if (n < 0) return Error::from_errno("cannot read the bitmap of " + cow_path);

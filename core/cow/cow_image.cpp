@@ -1,5 +1,6 @@
 // CowImage: sector-level reads and writes through a COW file and its backing file.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +43,13 @@ Result<std::unique_ptr<CowImage>> CowImage::open(const std::string& cow_path, co
   const Header& h = img->header_;
   if (opts.lock) UM_TRY(lock_file(img->cow_fd_, opts.writable, cow_path));
 
+  struct stat st;
+  if (fstat(img->cow_fd_, &st) != 0) return Error::from_errno("cannot stat " + cow_path);
+  if (h.bitmap_len > kMaxBitmapBytes)
+    return Error::make(EFBIG, cow_path + ": COW device of " + std::to_string(h.size) + " bytes is too large");
+  if (static_cast<uint64_t>(st.st_size) < h.bitmap_offset + h.bitmap_len)
+    return Error::make(EINVAL, cow_path + ": truncated COW file (its bitmap ends at byte " +
+                                   std::to_string(h.bitmap_offset + h.bitmap_len) + ")");
   img->bitmap_.assign(h.bitmap_len, 0);
   size_t got = 0;
   while (got < h.bitmap_len) {  // a short (truncated) file reads as clear bits
