@@ -4,6 +4,8 @@
 #include <archive_entry.h>
 #include <sys/stat.h>
 
+#include "core/log.h"
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -28,6 +30,10 @@ struct Exporter {
 
   Status entry(Ino ino, const std::string& name) {
     auto at = UM_TRY(fs.getattr(ino));
+    if (S_ISSOCK(at.mode)) {
+      UM_WARN("%s: socket not exported (tar cannot hold sockets)", name.c_str());
+      return {};
+    }
     std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(),
                                                                archive_entry_free);
     archive_entry_set_pathname(e.get(), name.c_str());
