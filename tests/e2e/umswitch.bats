@@ -72,13 +72,19 @@ INIT
   mke2fs -q -t ext4 -d "$r" "$SW_IMG" 64M
 }
 
-# run_vm NAME MAC CTL ARGS... : boots a UML on the switch, console to $SW_DIR/NAME.log.
+# run_vm NAME MAC CTL ARGS... : boots a UML on the switch (daemon transport), console to
+# $SW_DIR/NAME.log. run_vm_eth NAME ETHSPEC ARGS... takes the whole eth0= value.
 run_vm() {
   local name=$1 mac=$2 ctl=$3
   shift 3
+  run_vm_eth "$name" daemon,"$mac",unix,"$ctl" "$@"
+}
+run_vm_eth() {
+  local name=$1 eth=$2
+  shift 2
   mkdir -p "$SW_DIR/uml"
   TMPDIR="$SW_DIR" timeout 120 /usr/bin/linux ubd0r="$SW_IMG" ro mem=48M umid="$name" \
-    uml_dir="$SW_DIR/uml" eth0=daemon,"$mac",unix,"$ctl" init=/init \
+    uml_dir="$SW_DIR/uml" eth0="$eth" init=/init \
     con=null ssl=null con0=null,fd:1 "$@" </dev/null >"$SW_DIR/$name.log" 2>&1 || true
 }
 
@@ -323,6 +329,56 @@ uml_pair() {
 @test "two UML kernels ping each other through umswitch --hub" {
   need_uml
   uml_pair hub --hub
+}
+
+@test "a vde2 client (UML eth0=vde) and a daemon-transport UML ping each other" {
+  need_uml
+  mkdir -p "$SW_DIR/vde"
+  # vde2 clients open DIR/ctl: name the control socket that way.
+  SW_CTL="$SW_DIR/vde/ctl"
+  "$UMSWITCH" --unix "$SW_CTL" >"$SW_DIR/vde.out" 2>"$SW_DIR/vde.err" 3>&- &
+  SW_PID=$!
+  for _ in $(seq 50); do [ -S "$SW_CTL" ] && break; sleep 0.1; done
+  run_vm_eth vde-b vde,"$SW_DIR/vde",02:00:00:00:40:02 ip=10.0.1.2 peer=10.0.1.1 &
+  vm_b=$!
+  run_vm vde-a 02:00:00:00:40:01 "$SW_CTL" ip=10.0.1.1 peer=10.0.1.2
+  wait "$vm_b"
+  grep -q "PING OK" "$SW_DIR/vde-a.log" || { cat "$SW_DIR/vde-a.log"; return 1; }
+  grep -q "PING OK" "$SW_DIR/vde-b.log" || { cat "$SW_DIR/vde-b.log"; return 1; }
+  grep -q "unix $SW_DIR/vde/" "$SW_DIR/vde.err"   # the vde client's pathname data socket
+  stop_switch
+}
+
+@test "default control socket in the run directory; --daemon returns when ready" {
+  need_peer
+  home="$SW_DIR/home"
+  mkdir -p "$home"
+  # The daemon keeps stdout/stderr (like uml_switch -daemon): send them to a file.
+  env -u UML_DIR HOME="$home" "$UMSWITCH" --daemon --pidfile "$SW_DIR/d.pid" >"$SW_DIR/d.out" 2>&1 3>&-
+  grep -q "umswitch: control socket $home/.uml/switch.ctl" "$SW_DIR/d.out"
+  grep -q "umswitch: management socket $home/.uml/switch.mgmt" "$SW_DIR/d.out"
+  [ -S "$home/.uml/switch.ctl" ]
+  pid=$(cat "$SW_DIR/d.pid")
+  kill -0 "$pid"
+  SW_CTL="$home/.uml/switch.ctl"
+  "$PEER" script "$SW_CTL" <<'SCRIPT'
+port a
+port b
+send a broadcast
+expect b a
+SCRIPT
+  [ "$(stat_of frames_in)" -eq 1 ]
+  kill -INT "$pid"
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$pid" 2>/dev/null
+  [ ! -e "$home/.uml/switch.ctl" ]
+  [ ! -e "$home/.uml/switch.mgmt" ]
+  [ ! -e "$SW_DIR/d.pid" ]
+  # A second switch on a live control socket fails; a stale one is replaced.
+  start_switch live
+  run "$UMSWITCH" --unix "$SW_CTL"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"is in use"* ]]
 }
 
 @test "--nat: a UML guest gets DHCP and fetches a page from the host's 127.0.0.1" {
