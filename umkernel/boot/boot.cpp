@@ -113,6 +113,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   }
   auto p = std::make_shared<Process>();
   p->pid = alloc_pid();
+  p->mm_id = new_mm_id();
   p->host_pid = host;
   p->fds = std::make_shared<FdTable>();
   p->fs = std::make_shared<FsContext>();

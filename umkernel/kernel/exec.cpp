@@ -234,6 +234,8 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
     kernel().exit_process(p, SIGSEGV);
     return kTaskGone;
   };
+  kernel().become_sole_thread(t);
+  p.mm_id = new_mm_id();
   if (guest_host_syscall(t, SYS_munmap, 0, stub::kStubBase) != 0 ||
       guest_host_syscall(t, SYS_munmap, stub::kStubBase + stub::kStubSize,
                          stub::kTaskSize - stub::kStubBase - stub::kStubSize) != 0)

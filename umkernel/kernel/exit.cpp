@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include "core/log.h"
+#include "umkernel/kernel/futex.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/vfs/tty.h"
@@ -45,8 +46,27 @@ void notify_parent(Kernel& k, Process& p) {
 }  // namespace
 
 void Kernel::exit_task(Task& t, int wait_status) {
-  // Threads arrive with a later issue; for now a task is its process.
-  exit_process(*t.proc, wait_status);
+  Process& p = *t.proc;
+  int live = 0;
+  for (Task* th : p.threads) live += th->state != TaskState::Dead;
+  if (live <= 1) {
+    exit_process(p, wait_status);
+    return;
+  }
+  // One thread of several: the others go on. Like Linux: robust futexes are released, and
+  // clear_child_tid is zeroed and woken (pthread_join waits on it).
+  release_robust_futexes(t);
+  if (t.clear_child_tid) {
+    uint32_t zero = 0;
+    if (put_user(t, t.clear_child_tid, zero) == 0) futex_wake(p.mm_id, t.clear_child_tid, 1);
+  }
+  t.state = TaskState::Dead;
+  t.stop_waiting();
+  std::erase(runnable_, &t);
+  t.in_runnable = false;
+  for (auto it = deadlines_.begin(); it != deadlines_.end();)
+    it = it->second == &t ? deadlines_.erase(it) : std::next(it);
+  platform::kill_task(t.host_tid);
 }
 
 void Kernel::exit_process(Process& p, int wait_status) {

@@ -8,6 +8,11 @@ bool Credentials::in_group(uint32_t g) const {
   return g == fsgid || std::find(groups.begin(), groups.end(), g) != groups.end();
 }
 
+uint64_t new_mm_id() {
+  static uint64_t next = 1;
+  return next++;
+}
+
 std::array<rlimit, RLIM_NLIMITS> Process::default_rlimits() {
   std::array<rlimit, RLIM_NLIMITS> r;
   for (auto& l : r) l = {RLIM_INFINITY, RLIM_INFINITY};

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cstring>
 
 #include "core/log.h"
@@ -49,6 +51,12 @@ void WaitQueue::wake_all() {
     std::erase(t->waiting_on, this);
     kernel().wake(*t);
   }
+}
+
+void WaitQueue::wake_task(Task* t) {
+  std::erase(waiters_, t);
+  std::erase(t->waiting_on, this);
+  kernel().wake(*t);
 }
 
 Task::Task(int tid_, pid_t host, std::shared_ptr<Process> p) : tid(tid_), host_tid(host), proc(std::move(p)) {}
@@ -109,6 +117,34 @@ Task* Kernel::add_task(int tid, pid_t host_tid, std::shared_ptr<Process> proc) {
   tasks_by_host_[host_tid] = raw;
   proc->threads.push_back(raw);
   return raw;
+}
+
+void Kernel::become_sole_thread(Task& t) {
+  Process& p = *t.proc;
+  for (Task* th : p.threads) {
+    if (th == &t || th->state == TaskState::Dead) continue;
+    th->state = TaskState::Dead;
+    th->stop_waiting();
+    std::erase(runnable_, th);
+    th->in_runnable = false;
+    for (auto it = deadlines_.begin(); it != deadlines_.end();)
+      it = it->second == th ? deadlines_.erase(it) : std::next(it);
+    platform::kill_task(th->host_tid);
+  }
+  if (t.tid != p.pid) {
+    // The exec'ing thread takes over the thread-group id, as Linux's de_thread does.
+    auto own = std::move(tasks_by_tid_[t.tid]);
+    tasks_by_tid_.erase(t.tid);
+    if (auto old = tasks_by_tid_.find(p.pid); old != tasks_by_tid_.end()) {
+      old->second->tid = -old->second->tid;  // the dead leader keeps a private id until reaped
+      tasks_by_tid_[old->second->tid] = std::move(old->second);
+      tasks_by_tid_.erase(p.pid);
+    }
+    t.tid = p.pid;
+    tasks_by_tid_[t.tid] = std::move(own);
+    p.host_pid = t.host_tid;
+    p.mem.reset(open(("/proc/" + std::to_string(t.host_tid) + "/mem").c_str(), O_RDWR | O_CLOEXEC));
+  }
 }
 
 void Kernel::note_unimplemented(long nr) {

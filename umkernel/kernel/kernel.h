@@ -55,6 +55,8 @@ class Kernel {
   const std::map<int, std::shared_ptr<Process>>& processes() const { return processes_; }
   int alloc_pid();
   Task* add_task(int tid, pid_t host_tid, std::shared_ptr<Process> proc);
+  // execve in a multithreaded process: the other threads die and `t` becomes the leader.
+  void become_sole_thread(Task& t);
   void register_process(std::shared_ptr<Process> p) { processes_[p->pid] = p; }
   void reap_process(int pid) { processes_.erase(pid); }
   std::shared_ptr<Process> init_process() { return process_by_pid(1); }

@@ -31,8 +31,7 @@ const Row kRows[] = {
     F(setresgid, "uuu"), F(getresuid, "ppp"), F(getresgid, "ppp"), F(setfsuid, "u"),
     F(setfsgid, "u"), F(getgroups, "dp"), F(setgroups, "dp"), F(umask, "m"),
     P(prctl, "dxxxx", "PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, NO_NEW_PRIVS, CHILD_SUBREAPER"),
-    F(arch_prctl, "xx"), F(set_tid_address, "p"), F(set_robust_list, "pu"),
-    F(get_robust_list, "dpp"), P(rseq, "pudx", "returns ENOSYS (libc works without it)"),
+    F(arch_prctl, "xx"), F(set_tid_address, "p"), P(rseq, "pudx", "returns ENOSYS (libc works without it)"),
     // signals
     F(rt_sigaction, "dppu"), F(rt_sigprocmask, "dppu"), F(rt_sigreturn, ""), F(kill, "dd"),
     F(tgkill, "ddd"), F(tkill, "dd"), F(rt_sigpending, "pu"), F(rt_sigsuspend, "pu"),

@@ -30,6 +30,8 @@ struct Credentials {
   bool in_group(uint32_t g) const;
 };
 
+uint64_t new_mm_id();
+
 struct FdEntry {
   FilePtr file;
   bool cloexec = false;
@@ -123,6 +125,8 @@ class Task {
   int altstack_flags = SS_DISABLE;
 
   uint64_t clear_child_tid = 0;
+  uint64_t robust_list = 0;
+  uint32_t futex_bitset = 0;    // FUTEX_WAIT_BITSET: which wakes apply
   bool vfork_parent_waiting = false;
 
   void wait_on(WaitQueue& q) { q.add(this); waiting_on.push_back(&q); }
@@ -138,6 +142,7 @@ class Process {
   std::vector<std::shared_ptr<Process>> children;
   std::vector<Task*> threads;
   pid_t host_pid = 0;           // host pid of the thread-group leader
+  uint64_t mm_id = 0;           // identity of the address space (threads share it)
   UniqueFd mem;                 // /proc/<host_pid>/mem
   Credentials cred;
   std::shared_ptr<FdTable> fds;

@@ -21,10 +21,27 @@ class WaitQueue {
   }
   void remove(Task* t) { std::erase(waiters_, t); }
   void wake_all();
+  // Wakes up to `max` waiters for which `pred` holds (oldest first); returns how many.
+  template <class Pred>
+  int wake_if(Pred pred, int max);
   bool empty() const { return waiters_.empty(); }
+  const std::vector<Task*>& waiters() const { return waiters_; }
+  void wake_task(Task* t);  // removes t from this queue and wakes it
 
  private:
   std::vector<Task*> waiters_;
 };
+
+template <class Pred>
+int WaitQueue::wake_if(Pred pred, int max) {
+  int n = 0;
+  for (size_t i = 0; i < waiters_.size() && n < max;) {
+    Task* t = waiters_[i];
+    if (!pred(t)) { i++; continue; }
+    wake_task(t);  // erases waiters_[i]
+    n++;
+  }
+  return n;
+}
 
 }  // namespace um::kernel

@@ -20,66 +20,85 @@ namespace {
 int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls) {
   Kernel& k = kernel();
   Process& parent = *t.proc;
-  if (flags & (CLONE_THREAD | CLONE_SIGHAND)) {
-    // Threads come with the Debian-userland issue; refuse clearly instead of misbehaving.
+  bool thread = flags & CLONE_THREAD;
+  if (thread && !(flags & CLONE_SIGHAND)) return -EINVAL;
+  if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return -EINVAL;
+  if (flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
+               CLONE_NEWNET | CLONE_NEWCGROUP)) {
     k.note_unimplemented(SYS_clone);
-    return -ENOSYS;
+    return -EINVAL;
   }
   bool vfork = flags & CLONE_VFORK;
-  int pid = k.alloc_pid();
-  if (pid < 0) return pid;
+  // vfork children get a copy of memory (they exec or exit at once); other CLONE_VM children
+  // share it for real. CLONE_PARENT makes every guest host process a child of umkernel, which
+  // is what reaps it: the guest processes never wait for host children themselves.
+  bool share_vm = (flags & CLONE_VM) && !vfork;
+  int tid = k.alloc_pid();
+  if (tid < 0) return tid;
   pid_t host_child = 0;
-  int64_t r = platform::host_syscall(t.host_tid, t.regs, SYS_fork, 0, 0, 0, 0, 0, 0, &host_child);
+  uint64_t host_flags = CLONE_PARENT | SIGCHLD | (share_vm ? CLONE_VM : 0);
+  int64_t r = platform::host_syscall(t.host_tid, t.regs, SYS_clone, host_flags, 0, 0, 0, 0, 0, &host_child);
   if (r < 0) return r == -ENOMEM ? -ENOMEM : -EAGAIN;
   if (host_child <= 0) host_child = static_cast<pid_t>(r);
   if (!platform::wait_new_child(host_child)) return -EAGAIN;
 
-  auto child = std::make_shared<Process>();
-  child->pid = pid;
-  child->pgid = parent.pgid;
-  child->sid = parent.sid;
-  child->parent = k.process_by_pid(parent.pid);
-  child->host_pid = host_child;
-  child->cred = parent.cred;
-  child->fds = (flags & CLONE_FILES) ? parent.fds : std::make_shared<FdTable>(*parent.fds);
-  child->fs = (flags & CLONE_FS) ? parent.fs : std::make_shared<FsContext>(*parent.fs);
-  child->sighand = std::make_shared<SignalHandlers>(*parent.sighand);
-  child->brk_start = parent.brk_start;
-  child->brk_cur = parent.brk_cur;
-  child->brk_mapped = parent.brk_mapped;
-  child->comm = parent.comm;
-  child->exe_path = parent.exe_path;
-  child->cmdline = parent.cmdline;
-  child->environ = parent.environ;
-  child->tty_index = parent.tty_index;
-  child->exit_signal = static_cast<int>(flags & CSIGNAL);
-  child->start_time_ns = monotonic_ns();
-  child->vfork_child = vfork;
-  child->vfork_released = !vfork;
-  std::string mem = "/proc/" + std::to_string(host_child) + "/mem";
-  child->mem.reset(open(mem.c_str(), O_RDWR | O_CLOEXEC));
-  if (!child->mem) {
-    platform::kill_task(host_child);
-    return -EAGAIN;
+  std::shared_ptr<Process> proc;
+  if (thread) {
+    proc = k.process_by_pid(parent.pid);
+  } else {
+    auto child = std::make_shared<Process>();
+    child->pid = tid;
+    child->pgid = parent.pgid;
+    child->sid = parent.sid;
+    child->parent = (flags & CLONE_PARENT) ? parent.parent : k.process_by_pid(parent.pid);
+    child->host_pid = host_child;
+    child->mm_id = share_vm ? parent.mm_id : new_mm_id();
+    child->cred = parent.cred;
+    child->fds = (flags & CLONE_FILES) ? parent.fds : std::make_shared<FdTable>(*parent.fds);
+    child->fs = (flags & CLONE_FS) ? parent.fs : std::make_shared<FsContext>(*parent.fs);
+    child->sighand = (flags & CLONE_SIGHAND) ? parent.sighand : std::make_shared<SignalHandlers>(*parent.sighand);
+    child->brk_start = parent.brk_start;
+    child->brk_cur = parent.brk_cur;
+    child->brk_mapped = parent.brk_mapped;
+    child->comm = parent.comm;
+    child->exe_path = parent.exe_path;
+    child->cmdline = parent.cmdline;
+    child->environ = parent.environ;
+    child->tty_index = parent.tty_index;
+    child->rlimits = parent.rlimits;
+    child->nice = parent.nice;
+    child->exit_signal = static_cast<int>(flags & CSIGNAL);
+    child->start_time_ns = monotonic_ns();
+    child->vfork_child = vfork;
+    child->vfork_released = !vfork;
+    std::string mem = "/proc/" + std::to_string(host_child) + "/mem";
+    child->mem.reset(open(mem.c_str(), O_RDWR | O_CLOEXEC));
+    if (!child->mem) {
+      platform::kill_task(host_child);
+      return -EAGAIN;
+    }
+    k.register_process(child);
+    if (auto p = child->parent.lock()) p->children.push_back(child);
+    proc = child;
   }
-  k.register_process(child);
-  parent.children.push_back(child);
-  Task* ct = k.add_task(pid, host_child, child);
+  Task* ct = k.add_task(tid, host_child, proc);
   ct->regs = t.regs;
   ct->regs.rax = 0;
   if (stack) ct->regs.rsp = stack;
   if (flags & CLONE_SETTLS) ct->regs.fs_base = tls;
   ct->blocked = t.blocked;
-  ct->altstack_sp = t.altstack_sp;
-  ct->altstack_size = t.altstack_size;
-  ct->altstack_flags = t.altstack_flags;
-  if (flags & CLONE_CHILD_SETTID) put_user(*ct, ctid, pid);
+  if (!share_vm) {  // threads start without an alternate signal stack
+    ct->altstack_sp = t.altstack_sp;
+    ct->altstack_size = t.altstack_size;
+    ct->altstack_flags = t.altstack_flags;
+  }
+  if (flags & CLONE_CHILD_SETTID) put_user(*ct, ctid, tid);
   if (flags & CLONE_CHILD_CLEARTID) ct->clear_child_tid = ctid;
-  if (flags & CLONE_PARENT_SETTID) put_user(t, ptid, pid);
+  if (flags & CLONE_PARENT_SETTID) put_user(t, ptid, tid);
   // The child starts on its own: it returns 0 from the call.
   platform::set_regs(host_child, ct->regs);
   platform::resume(host_child);
-  return pid;
+  return tid;
 }
 
 // Finishes vfork/clone(CLONE_VFORK): the parent sleeps until the child execs or exits.
@@ -443,8 +462,6 @@ int64_t sys_set_tid_address(Task& t) {
   return t.tid;
 }
 
-int64_t sys_set_robust_list(Task& t) { return t.arg(1) == 24 ? 0 : -EINVAL; }
-int64_t sys_get_robust_list(Task& t) { return -ENOSYS; }
 int64_t sys_rseq(Task& t) { return -ENOSYS; }
 
 }  // namespace um::kernel

@@ -11,8 +11,7 @@ class Task;
   X(getpid) X(getppid) X(gettid) X(setpgid) X(getpgid) X(getpgrp) X(setsid) X(getsid)          \
   X(getuid) X(geteuid) X(getgid) X(getegid) X(setuid) X(setgid) X(setreuid) X(setregid)        \
   X(setresuid) X(setresgid) X(getresuid) X(getresgid) X(setfsuid) X(setfsgid) X(getgroups)     \
-  X(setgroups) X(umask) X(prctl) X(arch_prctl) X(set_tid_address) X(set_robust_list)          \
-  X(get_robust_list) X(rseq) X(clone3)                                                          \
+  X(setgroups) X(umask) X(prctl) X(arch_prctl) X(set_tid_address) X(rseq) X(clone3)                                                          \
   /* signal.cpp */                                                                              \
   X(rt_sigaction) X(rt_sigprocmask) X(rt_sigreturn) X(kill) X(tgkill) X(tkill)                \
   X(rt_sigpending) X(rt_sigsuspend) X(sigaltstack) X(pause) X(rt_sigtimedwait) X(alarm)        \
