@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace umconsole {
 
@@ -21,10 +22,16 @@ struct App {
   CLI::App& cli;
   Globals& globals;
   std::function<int()>& run;
+  // `exec`'s command line, split off argv before parsing (see split_exec_command).
+  std::vector<std::string>& exec_command;
 };
 
 void add_mconsole_commands(App& app);
 void add_list_command(App& app);
 void add_console_commands(App& app);
+void add_exec_command(App& app);
+// For `umconsole [opts] exec [exec-opts] UMID CMD ARGS...`: moves CMD ARGS... into `command`
+// and returns how many argv entries the option parser should see (argc when not exec).
+int split_exec_command(int argc, char** argv, std::vector<std::string>& command);
 
 }  // namespace umconsole

@@ -81,6 +81,14 @@ struct AttachOptions {
   std::string escape = "^]";
 };
 
+// A malformed console argument is a usage error (exit 2), found before touching any VM.
+bool bad_console(const std::string& console) {
+  auto name = console_name(console);
+  if (name) return false;
+  fprintf(stderr, "umconsole: error: %s\n", name.error().message.c_str());
+  return true;
+}
+
 int run_attach(const Globals& g, const AttachOptions& o) {
   auto escape = parse_escape(o.escape);
   if (!escape) {
@@ -97,6 +105,7 @@ int run_attach(const Globals& g, const AttachOptions& o) {
     vm = *only;
     console = o.args[0];
   }
+  if (bad_console(console)) return um::kExitUsage;
   auto path = console_socket(vm, console);
   if (!path) return um::cli::fail(path.error());
   auto sock = um::console::attach(*path, o.read_only ? Mode::ReadOnly : Mode::ReadWrite, g.timeout());
@@ -164,6 +173,7 @@ int run_attach(const Globals& g, const AttachOptions& o) {
 
 int run_send(const Globals& g, const std::string& vm, const std::string& console, const std::string& text,
              bool no_newline) {
+  if (bad_console(console)) return um::kExitUsage;
   std::string data;
   if (text == "-") {
     char buf[65536];
@@ -192,6 +202,7 @@ int run_send(const Globals& g, const std::string& vm, const std::string& console
 }
 
 int run_log(const Globals& g, const std::string& vm, const std::string& console, bool follow) {
+  if (bad_console(console)) return um::kExitUsage;
   auto path = console_socket(vm, console);
   if (!path) return um::cli::fail(path.error());
   auto sock = um::console::attach(*path, follow ? Mode::ReadOnly : Mode::Dump, g.timeout());

@@ -18,14 +18,17 @@ int main(int argc, char** argv) {
                  "seconds to wait for each reply packet or connection step (default 5)")
       ->check(CLI::PositiveNumber);
   std::function<int()> run;
-  umconsole::App app{cli, globals, run};
+  std::vector<std::string> exec_command;
+  umconsole::App app{cli, globals, run, exec_command};
   umconsole::add_list_command(app);
   umconsole::add_console_commands(app);
+  umconsole::add_exec_command(app);
   umconsole::add_mconsole_commands(app);
   cli.footer(
       "UMID is a VM name under the run directory ($UML_DIR, else ~/.uml), a name under\n"
       "/tmp/uml, a VM directory or an mconsole socket path. Exit status: 0 success, 1 failure\n"
       "(including an error reply from the VM), 2 usage error. See umconsole(1).");
-  if (int code = um::cli::parse(cli, argc, argv); code >= 0) return code;
+  int parsed_argc = umconsole::split_exec_command(argc, argv, exec_command);
+  if (int code = um::cli::parse(cli, parsed_argc, argv); code >= 0) return code;
   return run ? run() : um::kExitUsage;
 }
