@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # umimage cow: UML copy-on-write files, interoperating both ways with Debian's uml-utilities
-# (uml_mkcow makes COW files, uml_moo merges them). Edits go through `umimage mount`.
+# (uml_mkcow makes COW files, uml_moo merges them) and with the UML kernel. Edits through a COW
+# use `umimage put/mkdir`; reads `umimage cat/ls`; debugfs checks merged images independently.
 load helpers
 
 setup() {
@@ -21,21 +22,25 @@ fuse_or_skip() {
   command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
 }
 
-# Mounts COW $1, makes a few edits, unmounts.
+# Edits COW $1 with umimage's own commands (no FUSE needed).
 edit_through() {
-  "$UMIMAGE" mount "$1" mnt
-  [ "$(cat mnt/etc/motd)" = "seed file" ]
-  echo "edited through the COW" > mnt/etc/motd
-  mkdir mnt/newdir
-  dd if=/dev/urandom of=mnt/newdir/blob bs=64k count=40 status=none
-  md5sum < mnt/newdir/blob > blob.md5
-  "$UMIMAGE" umount mnt
+  [ "$("$UMIMAGE" cat "$1" /etc/motd)" = "seed file" ]
+  echo "edited through the COW" > motd.new
+  "$UMIMAGE" put "$1" motd.new /etc/motd
+  "$UMIMAGE" mkdir "$1" /newdir
+  dd if=/dev/urandom of=blob bs=64k count=40 status=none
+  "$UMIMAGE" put "$1" blob /newdir/blob
+  md5sum < blob > blob.md5
+  [ "$("$UMIMAGE" cat "$1" /etc/motd)" = "edited through the COW" ]
+  [ "$("$UMIMAGE" cat "$1" /newdir/blob | md5sum)" = "$(cat blob.md5)" ]
+  run "$UMIMAGE" ls "$1" /newdir
+  [ "$status" -eq 0 ]
+  [[ "$output" == *blob* ]]
 }
 
 image_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 
 @test "uml_mkcow COW: edited through umimage, merged by uml_moo; backing untouched, result clean" {
-  fuse_or_skip
   uml_mkcow vm.cow root.img
   before=$(md5sum < root.img)
   edit_through vm.cow
@@ -51,7 +56,6 @@ image_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 }
 
 @test "umimage cow create is byte-identical to uml_mkcow; cow merge equals uml_moo" {
-  fuse_or_skip
   "$UMIMAGE" cow create vm.cow --backing root.img
   uml_mkcow ref.cow root.img
   cmp vm.cow ref.cow
@@ -66,7 +70,6 @@ image_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 }
 
 @test "in-place merge (backing rewritten) matches uml_moo -d" {
-  fuse_or_skip
   "$UMIMAGE" cow create vm.cow --backing root.img
   edit_through vm.cow
   cp -p --sparse=always root.img copy.img     # same size and mtime: a valid backing for -b
@@ -91,6 +94,11 @@ image_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
   run "$UMIMAGE" cow merge vm.cow
   [ "$status" -eq 1 ]
   [[ "$output" == *"changed since the COW file was made"* ]]
+  run "$UMIMAGE" cat vm.cow /etc/motd
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"changed since the COW file was made"* ]]
+  run "$UMIMAGE" put vm.cow root.img /junk
+  [ "$status" -eq 1 ]
   if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
     run "$UMIMAGE" mount vm.cow mnt
     [ "$status" -eq 1 ]
@@ -177,15 +185,13 @@ INIT
 }
 
 @test "UML boots from an umimage COW, sees umimage's edit, its writes land in the COW, its lock is honoured" {
-  fuse_or_skip
   [ -x /usr/bin/linux ] || skip "user-mode-linux not installed"
   [ -x /bin/busybox ] || skip "busybox-static not installed"
   make_uml_root
   before=$(md5sum < uml.img)
   "$UMIMAGE" cow create vm.cow --backing uml.img
-  "$UMIMAGE" mount vm.cow mnt
-  echo "hello from umimage" > mnt/etc/greeting
-  "$UMIMAGE" umount mnt
+  echo "hello from umimage" > greeting
+  "$UMIMAGE" put vm.cow greeting /etc/greeting
 
   TMPDIR="$W" timeout 90 linux ubd0=vm.cow mem=64M rw init=/init hold=5 umid="umimage-cow-$$" \
     con=null ssl=null con0=null,fd:1 </dev/null >uml.log 2>&1 &
@@ -203,9 +209,7 @@ INIT
   grep -q "GREETING: hello from umimage" uml.log
   grep -q UML-INIT-DONE uml.log
   [ "$(md5sum < uml.img)" = "$before" ]
-  "$UMIMAGE" mount --ro vm.cow mnt
-  [ "$(cat mnt/from-uml)" = "written by uml" ]
-  "$UMIMAGE" umount mnt
+  [ "$("$UMIMAGE" cat vm.cow /from-uml)" = "written by uml" ]
   "$UMIMAGE" cow merge vm.cow --output ours.img
   uml_moo vm.cow theirs.img
   cmp ours.img theirs.img
@@ -213,7 +217,6 @@ INIT
 }
 
 @test "a COW created by the UML kernel itself (ubd0=COW,BACKING) is read and merged by umimage" {
-  fuse_or_skip
   [ -x /usr/bin/linux ] || skip "user-mode-linux not installed"
   [ -x /bin/busybox ] || skip "busybox-static not installed"
   make_uml_root
@@ -227,9 +230,9 @@ INIT
   [[ "$output" == *"backing file:    $W/uml.img"* ]]
   [[ "$output" == *"backing matches: yes"* ]]
   [[ "$output" != *"sectors written: 0 "* ]]
-  "$UMIMAGE" mount --ro kernel.cow mnt
-  [ "$(cat mnt/from-uml)" = "written by uml" ]
-  "$UMIMAGE" umount mnt
+  [ "$("$UMIMAGE" cat kernel.cow /from-uml)" = "written by uml" ]
+  run "$UMIMAGE" ls kernel.cow /
+  [[ "$output" == *from-uml* ]]
   "$UMIMAGE" cow merge kernel.cow --output ours.img
   uml_moo kernel.cow theirs.img
   cmp ours.img theirs.img

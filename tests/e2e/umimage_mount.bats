@@ -63,6 +63,13 @@ image_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
   [ "$status" -ne 0 ]
 
   e2fsck -fn disk.img
+  "$UMIMAGE" check disk.img
+  [ "$("$UMIMAGE" cat disk.img /etc/motd)" = "$(printf 'seed file\nappended')" ]
+  [ "$("$UMIMAGE" cat disk.img /big.bin | md5sum)" = "$(md5sum < big.bin)" ]
+  run "$UMIMAGE" ls -R disk.img /a
+  [ "$status" -eq 0 ]
+  [[ "$output" == *moved* && "$output" == *motd-link* && "$output" == *services-hardlink* ]]
+  [[ "$output" != *gone* ]]
   [ "$(image_cat disk.img /etc/motd)" = "$(printf 'seed file\nappended')" ]
   [ "$(image_cat disk.img /a/b/c/moved)" = "moved" ]
   [ "$(image_cat disk.img /a/overwritten)" = "short" ]
@@ -199,6 +206,7 @@ PY
   as_user sh -c 'echo "user cow" > mnt/etc/motd'
   as_user "$UMIMAGE" umount mnt
   [ "$(md5sum < "$USER_DIR/base.img")" = "$base" ]
+  [ "$(as_user "$UMIMAGE" cat mine.cow /etc/motd)" = "user cow" ]
   as_user "$UMIMAGE" cow merge mine.cow --output merged.img
   e2fsck -fn merged.img
   [ "$(image_cat merged.img /etc/motd)" = "user cow" ]
