@@ -1,9 +1,15 @@
 #!/usr/bin/env bats
 # umconsole against Debian's User Mode Linux kernel (/usr/bin/linux) booted from a tiny busybox
-# image, with uml_mconsole as the reference client. One VM serves the whole file.
+# image, with uml_mconsole as the reference client; and, for what a UML kernel cannot serve
+# (shared console sockets, um-info, um-exec), against umconsole-testhost: a stand-in VM built
+# from the same core/ server classes umkernel embeds, with a real shell on its console and host
+# processes for exec. One UML VM and one test host serve the whole file.
 load helpers
 
 boot_timeout=60
+: "${UM_BUILD:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
+TESTHOST="$UM_BUILD/tests/umconsole-testhost"
+ATTACH_DRIVER="$BATS_TEST_DIRNAME/../../umconsole/testhost/attach_drive.py"
 
 setup_file() {
   export VMDIR="$BATS_FILE_TMPDIR"
@@ -20,6 +26,9 @@ while true; do sleep 1; done
 INIT
   chmod +x "$VMDIR/root/init"
   mke2fs -q -t ext4 -d "$VMDIR/root" "$VMDIR/root.img" 64M
+  [ -x "$TESTHOST" ] || { echo "missing $TESTHOST (build target umconsole-testhost; set UM_BUILD)" >&3; return 1; }
+  "$TESTHOST" umcth --shell /bin/sh </dev/null >"$VMDIR/testhost.log" 2>&1 &
+  echo $! >"$VMDIR/testhost.pid"
   # Guest RAM lives in $TMPDIR, which must allow PROT_EXEC mappings.
   TMPDIR=/dev/shm /usr/bin/linux ubd0="$VMDIR/root.img" umid=$UMID uml_dir="$UML_DIR/" mem=64M \
     init=/init con=null ssl=null con0=null,fd:1 </dev/null >"$VMDIR/console.log" 2>&1 &
@@ -35,6 +44,10 @@ INIT
 
 teardown_file() {
   local pid
+  for f in testhost solo; do
+    pid=$(cat "$VMDIR/$f.pid" 2>/dev/null) || continue
+    kill "$pid" 2>/dev/null || true
+  done
   pid=$(cat "$VMDIR/vm.pid" 2>/dev/null) || return 0
   kill -0 "$pid" 2>/dev/null && uml_mconsole "$UML_DIR/$UMID/mconsole" halt >/dev/null 2>&1
   for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
@@ -165,6 +178,118 @@ assert vm["info"]["disks"][0]["file"].endswith("root.img"), vm
   [[ "$output" == *"attach"* ]]
 }
 
+# ---- shared consoles, um-info and um-exec, against the test host ----------------------------------
+
+wait_for_text() {  # FILE TEXT: up to 5 s
+  for _ in $(seq 1 50); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "'$2' not in $1:"; cat "$1"; return 1
+}
+
+@test "list shows both VMs; the test host through um-info, with its console socket" {
+  run "$UMCONSOLE" list --json
+  [ "$status" -eq 0 ]
+  echo "$output" | python3 -c '
+import json, sys
+vms = {v["umid"]: v for v in json.load(sys.stdin)}
+th, uml = vms["umcth"], vms[sys.argv[1]]
+assert th["source"] == "um-info" and th["info"]["consoles"][0]["name"] == "con1", th
+assert th["info"]["consoles"][0]["socket"].endswith("/umcth/con1"), th
+assert uml["source"] == "config", uml
+' $UMID
+}
+
+@test "send types into the console; log prints its scrollback" {
+  run "$UMCONSOLE" send umcth 1 "echo sent-\$((40+2))"
+  [ "$status" -eq 0 ]
+  for _ in $(seq 1 50); do "$UMCONSOLE" log umcth 1 | grep -q '^sent-42' && break; sleep 0.1; done
+  run "$UMCONSOLE" log umcth con1
+  [ "$status" -eq 0 ]
+  echo "$output" | grep -q '^sent-42'
+}
+
+@test "send - passes stdin as is; every follower sees the output" {
+  "$UMCONSOLE" log -f umcth 1 >"$BATS_TEST_TMPDIR/f1" &
+  f1=$!
+  "$UMCONSOLE" log -f umcth 1 >"$BATS_TEST_TMPDIR/f2" &
+  f2=$!
+  sleep 0.3
+  printf 'echo piped-$((5*5))\n' | "$UMCONSOLE" send umcth 1 -
+  wait_for_text "$BATS_TEST_TMPDIR/f1" piped-25
+  wait_for_text "$BATS_TEST_TMPDIR/f2" piped-25
+  kill -INT $f1 $f2
+  wait $f1
+  wait $f2
+}
+
+@test "attach: raw mode, typing, window size, Ctrl-] detach restores the terminal" {
+  run python3 "$ATTACH_DRIVER" "$UMCONSOLE" umcth detach
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"raw=True io=True winch=True restored=True exit=0"* ]]
+}
+
+@test "attach: SIGTERM also restores the terminal" {
+  run python3 "$ATTACH_DRIVER" "$UMCONSOLE" umcth term
+  echo "$output"
+  [[ "$output" == *"raw=True io=True winch=True restored=True exit=1"* ]]
+}
+
+@test "attach without UMID: picks the only VM, refuses to guess among several" {
+  run "$UMCONSOLE" attach 1 </dev/null
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"several VMs are running"* ]]
+  mkdir -p "$VMDIR/solo"
+  UML_DIR="$VMDIR/solo" "$TESTHOST" solo1 </dev/null >"$VMDIR/solo.log" 2>&1 &
+  echo $! >"$VMDIR/solo.pid"
+  wait_for_text "$VMDIR/solo.log" ready
+  UML_DIR="$VMDIR/solo" run python3 "$ATTACH_DRIVER" "$UMCONSOLE" - detach
+  echo "$output"
+  [[ "$output" == *"io=True"*"exit=0"* ]]
+  UML_DIR="$VMDIR/solo" "$UMCONSOLE" halt solo1
+}
+
+@test "console errors: a UML has no console sockets; bad console names are usage errors" {
+  run "$UMCONSOLE" attach $UMID 1 </dev/null
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no console is served at $UML_DIR/$UMID/con1"* ]]
+  run "$UMCONSOLE" log umcth 7
+  [ "$status" -eq 1 ]
+  run "$UMCONSOLE" log umcth tty1
+  [ "$status" -eq 2 ]
+  run "$UMCONSOLE" send umcth 1
+  [ "$status" -eq 2 ]
+}
+
+@test "exec streams stdin, stdout, stderr and the exit status" {
+  run bash -c "echo abc | '$UMCONSOLE' exec umcth -- sh -c 'tr a-z A-Z; echo to-stderr >&2; exit 7' 2>'$BATS_TEST_TMPDIR/err'"
+  [ "$status" -eq 7 ]
+  [ "$output" = "ABC" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/err")" = "to-stderr" ]
+  run "$UMCONSOLE" exec -e GREETING=hi -C / umcth sh -c 'echo $GREETING $(pwd)'
+  [ "$status" -eq 0 ]
+  [ "$output" = "hi /" ]
+  run "$UMCONSOLE" exec umcth ls -d /
+  [ "$output" = "/" ]
+}
+
+@test "exec: a missing command exits 127; signals reach the command" {
+  run -127 "$UMCONSOLE" exec umcth /no/such/program
+  [[ "$output" == *"No such file or directory"* ]]
+  "$UMCONSOLE" exec -n umcth sleep 30 &
+  pid=$!
+  sleep 0.5
+  # (a background job of a non-interactive shell ignores SIGINT, so TERM stands in for Ctrl-C)
+  kill -TERM $pid
+  run wait $pid
+  [ "$status" -eq 143 ]
+}
+
+@test "exec against a UML kernel says it is not supported" {
+  run "$UMCONSOLE" exec $UMID true
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"does not support exec"* ]]
+}
+
 @test "halt stops the VM (last test)" {
   pid=$(cat "$VMDIR/vm.pid")
   run "$UMCONSOLE" halt $UMID
@@ -173,4 +298,8 @@ assert vm["info"]["disks"][0]["file"].endswith("root.img"), vm
   ! kill -0 "$pid" 2>/dev/null
   run "$UMCONSOLE" version $UMID
   [ "$status" -eq 1 ]
+  run "$UMCONSOLE" halt umcth
+  [ "$status" -eq 0 ]
+  for _ in $(seq 1 20); do [ -e "$UML_DIR/umcth" ] || break; sleep 0.1; done
+  [ ! -e "$UML_DIR/umcth" ]
 }

@@ -1,10 +1,11 @@
 # Drives `umconsole attach` on a pty: checks raw mode, typing, window size passthrough and
 # that the terminal is restored after detach (Ctrl-]) or SIGTERM.
 import fcntl, os, pty, select, signal, struct, sys, termios, time
+# usage: attach_drive.py UMCONSOLE UMID|- detach|term   ("-": let umconsole pick the only VM)
 umc, vm, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(umc, [umc, "attach", vm, "1"])
+    os.execv(umc, [umc, "attach"] + ([] if vm == "-" else [vm]) + ["1"])
 def set_size(rows, cols):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 def read_until(needle, timeout=5):
