@@ -196,16 +196,17 @@ INIT
   TMPDIR="$W" timeout 90 linux ubd0=vm.cow mem=64M rw init=/init hold=5 umid="umimage-cow-$$" \
     con=null ssl=null con0=null,fd:1 </dev/null >uml.log 2>&1 &
   uml=$!
-  locked=""
-  for _ in $(seq 1 150); do
-    run "$UMIMAGE" cow merge vm.cow --output probe.img
-    if [ "$status" -ne 0 ] && [[ "$output" == *"vm.cow is locked by pid "* ]]; then locked=1; break; fi
-    rm -f probe.img
-    sleep 0.1
-  done
+  # Probe only once init runs (root mounted, the COW open for good): a lock attempt while UML
+  # is still opening its disk would make UML's own F_SETLK fail.
+  for _ in $(seq 1 600); do grep -q "GREETING:" uml.log && break; sleep 0.1; done
+  run "$UMIMAGE" cow merge vm.cow --output probe.img   # init holds the disk for 5 s
+  probe_status=$status probe_output=$output
   wait "$uml" || true
   cat uml.log
-  [ -n "$locked" ]
+  echo "probe: $probe_status $probe_output"
+  [ "$probe_status" -eq 1 ]
+  [[ "$probe_output" == *"vm.cow is locked by pid "* ]]
+  [ ! -e probe.img ]
   grep -q "GREETING: hello from umimage" uml.log
   grep -q UML-INIT-DONE uml.log
   [ "$(md5sum < uml.img)" = "$before" ]
