@@ -5,6 +5,7 @@
 # from the same core/ server classes umkernel embeds, with a real shell on its console and host
 # processes for exec. One UML VM and one test host serve the whole file.
 load helpers
+bats_require_minimum_version 1.5.0
 
 boot_timeout=60
 : "${UM_BUILD:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
@@ -280,8 +281,9 @@ assert uml["source"] == "config", uml
   sleep 0.5
   # (a background job of a non-interactive shell ignores SIGINT, so TERM stands in for Ctrl-C)
   kill -TERM $pid
-  run wait $pid
-  [ "$status" -eq 143 ]
+  rc=0
+  wait $pid || rc=$?
+  [ "$rc" -eq 143 ]
 }
 
 @test "exec against a UML kernel says it is not supported" {

@@ -51,6 +51,9 @@ bool spawn(ExecSession& s, const mconsole::exec::ExecRequest& r, std::string& wh
   }
   pid_t pid = fork();
   if (pid == 0) {
+    sigset_t none;  // we block TERM/INT for our signalfd; the command must not inherit that
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     setsid();
     dup2(i[0], 0);
     dup2(o[1], 1);
