@@ -225,6 +225,11 @@ void Daemon::read_request(uint64_t token, Watch& w) {
   int control_fd = control.get();
   drop("");
   epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, control_fd, nullptr);
+  if (engine_.full()) {  // refuse before replying, so the client sees a failed connect
+    ++engine_.stats().ports_refused;
+    UM_WARN("new port refused: all %d ports are in use", opt_.max_ports);
+    return;
+  }
   auto port = UnixPort::create(std::move(control), r.request);
   if (!port) {
     ++engine_.stats().bad_requests;
@@ -243,7 +248,9 @@ void Daemon::on_port_control(int id) {
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) return remove_port(id, "disconnected");
   ++engine_.stats().bad_requests;  // nothing is expected after the request
-  UM_WARN("port %d: %zd unexpected bytes on the control connection, ignored", id, n);
+  if (!p->garbage_reported)
+    UM_WARN("port %d: unexpected bytes on the control connection, ignored", id);
+  p->garbage_reported = true;
 }
 
 void Daemon::accept_mgmt() {

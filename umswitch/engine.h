@@ -31,6 +31,7 @@ class Engine {
   void remove_port(int id);
   Port* port(int id) const;
   const std::vector<Port*>& ports() const { return active_; }
+  bool full() const { return static_cast<int>(active_.size()) >= config_.max_ports; }
 
   // Reads one batch from `ingress` and forwards it. Returns false when the port's descriptor
   // failed for good (the caller removes the port).

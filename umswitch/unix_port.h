@@ -24,6 +24,7 @@ class UnixPort : public DatagramPort {
   std::string peer() const override;
   int control_fd() const { return control_.get(); }
   uint32_t version() const { return version_; }
+  bool garbage_reported = false;  // log unexpected control bytes once, count them always
 
  private:
   UnixPort(int data_fd, UniqueFd control, const switchproto::ConnectRequest& req);

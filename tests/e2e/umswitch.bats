@@ -35,7 +35,7 @@ make_guest_image() {
   local r="$SW_DIR/root"
   mkdir -p "$r"/{bin,sbin,etc/udhcpc,proc,sys,dev,tmp,root}
   cp /bin/busybox "$r/bin/"
-  for a in sh mount ifconfig route ping poweroff sleep echo cat udhcpc wget; do ln -s busybox "$r/bin/$a"; done
+  for a in sh mount mkdir ifconfig route ping poweroff sleep echo cat udhcpc wget httpd; do ln -s busybox "$r/bin/$a"; done
   cat > "$r/etc/udhcpc/default.script" <<'SCRIPT'
 #!/bin/sh
 case "$1" in
@@ -52,12 +52,17 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs tmpfs /tmp
 for w in $(cat /proc/cmdline); do
-  case $w in ip=*) IP=${w#ip=};; peer=*) PEER=${w#peer=};; url=*) URL=${w#url=};; esac
+  case $w in ip=*) IP=${w#ip=};; peer=*) PEER=${w#peer=};; url=*) URL=${w#url=};; serve=*) SERVE=${w#serve=};; esac
 done
 ifconfig lo up
 if [ "$IP" = dhcp ]; then
   ifconfig eth0 up
   udhcpc -i eth0 -s /etc/udhcpc/default.script -n -q -t 10 -T 2 || echo "DHCP FAILED"
+  if [ -n "$SERVE" ]; then
+    mkdir -p /tmp/www && echo "$SERVE" > /tmp/www/index.html
+    httpd -p 80 -h /tmp/www && echo "SERVING"
+    sleep 60   # until halted through mconsole
+  fi
   wget -q -O /tmp/page "$URL" && echo "FETCHED: $(cat /tmp/page)" || echo "FETCH FAILED"
 else
   ifconfig eth0 "$IP" netmask 255.255.255.0 up
@@ -228,9 +233,9 @@ SCRIPT
   stop_switch
 }
 
-@test "--hub repeats unicast to every port" {
+@test "--hub repeats unicast to every port; the pcap survives SIGKILL" {
   need_peer
-  start_switch hub --hub
+  start_switch hub --hub --pcap "$SW_DIR/hub.pcap"
   "$PEER" script "$SW_CTL" <<'SCRIPT'
 port a
 port b
@@ -244,7 +249,15 @@ expect c a
 silent a
 SCRIPT
   [ "$(stat_of mode)" = hub ]
-  stop_switch
+  # The capture is written as frames pass: it survives a SIGKILL.
+  kill -KILL "$SW_PID"
+  wait "$SW_PID" || true
+  SW_PID=""
+  frames=$(tshark -r "$SW_DIR/hub.pcap" -T fields -e eth.src -e eth.dst 2>/dev/null)
+  echo "$frames"
+  [ "$(wc -l <<<"$frames")" -eq 2 ]
+  [[ "$(sed -n 1p <<<"$frames")" == "02:00:5e:00:00:02"*"ff:ff:ff:ff:ff:ff" ]]
+  [[ "$(sed -n 2p <<<"$frames")" == "02:00:5e:00:00:01"*"02:00:5e:00:00:02" ]]
 }
 
 @test "malformed frames, garbage requests and a flood are dropped and counted" {
@@ -398,16 +411,20 @@ SCRIPT
   stop_switch
 }
 
-@test "--nat --forward: inbound TCP reaches a guest address" {
-  need_peer
+@test "--nat --forward: a host connection reaches a web server in a UML guest" {
+  need_uml
   port=$((20000 + RANDOM % 20000))
   start_switch fwd --nat --forward "tcp:$port:10.0.2.15:80"
-  # Nothing listens on the guest side: the host connection is accepted by slirp and then
-  # closed, which proves the listener exists on 127.0.0.1.
-  (exec 3<>/dev/tcp/127.0.0.1/$port)
   run "$UMSWITCH" --unix "$SW_DIR/fwd2.ctl" --nat --forward "tcp:$port:10.0.2.15:80"
   [ "$status" -eq 1 ]
   [[ "$output" == *"cannot forward tcp 127.0.0.1:$port"* ]]
+  run_vm fwd 02:00:00:00:20:02 "$SW_CTL" ip=dhcp serve=guest-page-$$ url=http://10.0.2.2:1/ &
+  vm=$!
+  for _ in $(seq 120); do grep -q SERVING "$SW_DIR/fwd.log" 2>/dev/null && break; sleep 0.5; done
+  run curl -s --max-time 10 "http://127.0.0.1:$port/index.html"
+  uml_mconsole "$SW_DIR/uml/fwd/mconsole" halt >/dev/null || true
+  wait "$vm"
+  [ "$output" = "guest-page-$$" ] || { echo "got: $output"; cat "$SW_DIR/fwd.log"; return 1; }
   stop_switch
 }
 
