@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -45,18 +44,26 @@ Result<std::string> canonical(const std::string& path, const char* what) {
   return std::string(buf);
 }
 
-// Holds the image's UML-style host lock for the life of the mount, so a VM cannot use the
-// image meanwhile and `umimage umount` can find (and wait for) this process. COW files are
-// locked by their io_manager already; if ExtFs locks plain images itself, that lock is ours
-// too: in both cases our own pid holds it and nothing more is needed.
-Result<UniqueFd> hold_image_lock(const std::string& image, bool write) {
+// Takes the image's UML-style host lock for the life of the mount, before the image is
+// opened, so a running VM (or a second mount) is refused and `umimage umount` can find and
+// wait for this process. COW files need none here: their io_manager locks them on open.
+Result<UniqueFd> take_image_lock(const std::string& image, bool write) {
+  if (cow::is_cow_file(image)) return UniqueFd();
   UniqueFd fd(::open(image.c_str(), (write ? O_RDWR : O_RDONLY) | O_CLOEXEC));
   if (!fd) return Error::from_errno("cannot open " + image);
-  auto locked = cow::lock_file(fd.get(), write, image);
-  if (locked) return fd;
-  auto holders = cow::lock_holders(image);
-  if (std::find(holders.begin(), holders.end(), getpid()) != holders.end()) return UniqueFd();
-  return std::move(locked).error();
+  UM_TRY(cow::lock_file(fd.get(), write, image));
+  return fd;
+}
+
+Result<std::unique_ptr<ext::ExtFs>> open_image(const std::string& image, bool read_only, UniqueFd& lock) {
+  auto mode = read_only ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite;
+  auto fs = ext::ExtFs::open(image, mode);
+  const std::string ours = "locked by pid " + std::to_string(getpid());
+  if (!fs && lock && fs.error().message.find(ours) != std::string::npos) {
+    lock.reset();  // ExtFs takes the same lock itself: let it
+    fs = ext::ExtFs::open(image, mode);
+  }
+  return fs;
 }
 
 // Owns the FUSE session pieces so that every exit path releases them in order.
@@ -111,10 +118,10 @@ int run_mount(const MountArgs& a) {
   if (auto m = find_mount(*dir); m && m->fstype == "fuse.umimage")
     return cli::fail(*dir + " is already an umimage mount (of " + m->source + ")");
 
-  auto fs = ext::ExtFs::open(*image, a.read_only ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite);
-  if (!fs) return cli::fail(fs.error());
-  auto lock = hold_image_lock(*image, !a.read_only);
+  auto lock = take_image_lock(*image, !a.read_only);
   if (!lock) return cli::fail(lock.error());
+  auto fs = open_image(*image, a.read_only, *lock);
+  if (!fs) return cli::fail(fs.error());
   fusefs::MountState state;
   state.fs = fs->get();
 
@@ -124,7 +131,7 @@ int run_mount(const MountArgs& a) {
     if (auto st = session.start(a, *image, *dir, state); !st) return cli::fail(st.error());
     UM_DEBUG("mounted %s on %s", image->c_str(), dir->c_str());
     // The mount is live before the parent returns, so scripts can use DIR right away.
-    fuse_daemonize(a.foreground ? 1 : 0);
+    fuse_daemonize(a.foreground || a.debug ? 1 : 0);
     // libfuse reports an exit by SIGTERM/SIGINT/SIGHUP as the signal number: a clean stop.
     int loop = session.loop();
     if (loop != 0 && loop != SIGTERM && loop != SIGINT && loop != SIGHUP) {
@@ -150,7 +157,7 @@ Registrar reg("mount", "mount an image or COW file on a host directory (FUSE, no
   sub.add_option("dir", args->dir, "existing directory to mount it on")->required();
   sub.add_flag("--ro", args->read_only, "mount read-only");
   sub.add_flag("-f,--foreground", args->foreground, "stay in the foreground until unmounted");
-  sub.add_flag("--fuse-debug", args->debug, "print FUSE requests (implies staying attached to stderr)");
+  sub.add_flag("--fuse-debug", args->debug, "print FUSE requests on stderr (implies --foreground)");
   sub.footer("Unmount with `umimage umount DIR`; the image is flushed and closed before that returns.");
   return [args] { return run_mount(*args); };
 });
