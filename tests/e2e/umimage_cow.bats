@@ -238,3 +238,23 @@ INIT
   uml_moo kernel.cow theirs.img
   cmp ours.img theirs.img
 }
+
+@test "cow merge --backing uses a moved backing file (like uml_moo -b); a wrong one is refused" {
+  "$UMIMAGE" cow create vm.cow --backing root.img
+  echo "moved" > moved.txt
+  "$UMIMAGE" put vm.cow moved.txt /moved.txt
+  mkdir elsewhere
+  mv root.img elsewhere/root.img            # mv keeps size and mtime
+  run "$UMIMAGE" cow merge vm.cow --output out.img
+  [ "$status" -eq 1 ]
+  [[ "$output" == "umimage: error: cannot open backing file $W/root.img of COW file vm.cow: No such file or directory" ]]
+  "$UMIMAGE" cow merge vm.cow --backing elsewhere/root.img --output out.img
+  uml_moo -b "$W/elsewhere/root.img" vm.cow moo.img
+  cmp out.img moo.img
+  [ "$("$UMIMAGE" cat out.img /moved.txt)" = "moved" ]
+  mke2fs -q -t ext4 other.img 64M
+  run "$UMIMAGE" cow merge vm.cow --backing other.img --output out2.img
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"backing file other.img changed since the COW file was made"* ]]
+  [ ! -e out2.img ]
+}
