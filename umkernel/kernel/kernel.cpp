@@ -51,6 +51,10 @@ void WaitQueue::wake_all() {
     std::erase(t->waiting_on, this);
     kernel().wake(*t);
   }
+  if (callbacks_.empty()) return;
+  auto callbacks = callbacks_;  // a callback may add or drop listeners
+  for (auto& w : callbacks)
+    if (auto cb = w.lock()) (*cb)();
 }
 
 void WaitQueue::wake_task(Task* t) {

@@ -43,7 +43,7 @@ const Row kRows[] = {
     F(dup, "f"), F(dup2, "ff"), F(dup3, "ffo"), P(fcntl, "fdx", "record locks return ENOLCK"),
     F(pipe, "p"), F(pipe2, "po"), P(ioctl, "fxx", "terminals, FIONBIO, FIOCLEX, FIONREAD"),
     F(fsync, "f"), F(fdatasync, "f"), F(ftruncate, "fd"), F(getdents64, "fpu"),
-    F(getdents, "fpu"), F(close_range, "ffx"), F(sendfile, "ffpu"),
+    F(getdents, "fpu"), F(close_range, "ffx"), F(sendfile, "ffpu"), F(fadvise64, "fddd"),
     // file systems
     F(open, "som"), F(openat, "fsom"), F(creat, "sm"), F(stat, "sp"), F(lstat, "sp"),
     F(fstat, "fp"), F(newfstatat, "fspx"), F(statx, "fsxxp"), F(access, "sd"),
@@ -57,6 +57,9 @@ const Row kRows[] = {
     F(fstatfs, "fp"), F(mknod, "smx"), F(mknodat, "fsmx"),
     P(mount, "sssxp", "proc, devtmpfs, and remounts; other types ENODEV"), F(umount2, "sx"),
     F(sync, ""), F(syncfs, "f"), F(chroot, "s"),
+    F(getxattr, "sspu"), F(lgetxattr, "sspu"), F(fgetxattr, "fspu"), F(setxattr, "sspux"),
+    F(lsetxattr, "sspux"), F(fsetxattr, "fspux"), F(listxattr, "spu"), F(llistxattr, "spu"),
+    F(flistxattr, "fpu"), F(removexattr, "ss"), F(lremovexattr, "ss"), F(fremovexattr, "fs"),
     // memory
     F(brk, "x"), P(mmap, "xuxxfx", "file mappings are private copies; MAP_SHARED files ENODEV"),
     F(munmap, "xu"), F(mprotect, "xux"), F(mremap, "xuuxx"), F(madvise, "xud"),

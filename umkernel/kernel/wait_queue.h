@@ -3,6 +3,8 @@
 // re-runs their syscall handler, which either completes or parks them again.
 #pragma once
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <vector>
 
 namespace um::kernel {

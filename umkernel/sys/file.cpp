@@ -420,3 +420,16 @@ int64_t sys_sendfile(Task& t) {
 }
 
 }  // namespace um::kernel
+
+namespace um::kernel {
+
+int64_t sys_fadvise64(Task& t) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (!f) return -EBADF;
+  if (!f->seekable()) return -ESPIPE;
+  int advice = static_cast<int>(t.arg(3));
+  if (advice < 0 || advice > 5 || static_cast<int64_t>(t.arg(2)) < 0) return -EINVAL;
+  return 0;  // advice only: umkernel has no page cache to tune
+}
+
+}  // namespace um::kernel

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <utime.h>
 
 #include <cstring>
@@ -147,10 +148,29 @@ int64_t sys_creat(Task& t) {
 
 // --- stat ---
 namespace {
+int64_t fstat_file(Task& t, File& f, uint64_t addr) {
+  if (!f.inode()) {
+    // Anonymous pipes: a FIFO with no file system.
+    struct stat out{};
+    out.st_mode = S_IFIFO | 0600;
+    out.st_nlink = 1;
+    out.st_blksize = 4096;
+    out.st_uid = t.proc->cred.euid;
+    out.st_gid = t.proc->cred.egid;
+    return put_user(t, addr, out);
+  }
+  return stat_to_user(t, *f.inode(), addr);
+}
+
 int64_t stat_at(Task& t, int dirfd, uint64_t path_addr, uint64_t out, int flags) {
   std::string p;
   if (int64_t r = string_from_user(t, path_addr, p, 4096); r < 0) return r;
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) return -EINVAL;
+  if (p.empty() && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
+    FilePtr f = t.proc->fds->get(dirfd);
+    if (!f) return -EBADF;
+    return fstat_file(t, *f, out);
+  }
   int lf = (flags & AT_SYMLINK_NOFOLLOW) ? 0 : kFollow;
   if (flags & AT_EMPTY_PATH) lf |= kEmptyPathOk;
   PathRef ref;
@@ -166,17 +186,7 @@ int64_t sys_newfstatat(Task& t) { return stat_at(t, fdarg(t, 0), t.arg(1), t.arg
 int64_t sys_fstat(Task& t) {
   FilePtr f = t.proc->fds->get(fdarg(t, 0));
   if (!f) return -EBADF;
-  if (!f->inode()) {
-    // Anonymous pipes: a FIFO with no file system.
-    struct stat out{};
-    out.st_mode = S_IFIFO | 0600;
-    out.st_nlink = 1;
-    out.st_blksize = 4096;
-    out.st_uid = t.proc->cred.euid;
-    out.st_gid = t.proc->cred.egid;
-    return put_user(t, t.arg(1), out);
-  }
-  return stat_to_user(t, *f->inode(), t.arg(1));
+  return fstat_file(t, *f, t.arg(1));
 }
 
 int64_t sys_statx(Task& t) {
@@ -648,6 +658,99 @@ int64_t sys_syncfs(Task& t) {
   if (!f) return -EBADF;
   return f->inode() ? f->inode()->sb()->sync() : 0;
 }
+
+// --- extended attributes ---
+namespace {
+enum class XattrTarget { Path, LinkPath, Fd };
+
+int64_t xattr_inode(Task& t, XattrTarget how, InodePtr& out) {
+  if (how == XattrTarget::Fd) {
+    FilePtr f = t.proc->fds->get(fdarg(t, 0));
+    if (!f) return -EBADF;
+    if (!f->inode()) return -EOPNOTSUPP;
+    out = f->inode_ptr();
+    return 0;
+  }
+  PathRef ref;
+  if (int64_t r = resolve_target(t, AT_FDCWD, t.arg(0), how == XattrTarget::Path ? kFollow : 0, ref); r < 0) return r;
+  out = ref.inode;
+  return 0;
+}
+
+int64_t xattr_name(Task& t, uint64_t addr, std::string& name) {
+  if (int64_t r = string_from_user(t, addr, name, 255); r < 0) return r == -ENAMETOOLONG ? -ERANGE : r;
+  if (name.empty()) return -ERANGE;
+  if (name.find('.') == std::string::npos) return -EOPNOTSUPP;
+  return 0;
+}
+
+int64_t do_getxattr(Task& t, XattrTarget how) {
+  InodePtr ino;
+  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
+  std::string name, value;
+  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
+  if (int64_t r = ino->getxattr(name, value); r < 0) return r;
+  uint64_t size = t.arg(3);
+  if (size == 0) return static_cast<int64_t>(value.size());
+  if (size < value.size()) return -ERANGE;
+  if (copy_to_user(t, t.arg(2), value.data(), value.size()) < 0) return -EFAULT;
+  return static_cast<int64_t>(value.size());
+}
+
+int64_t do_setxattr(Task& t, XattrTarget how) {
+  InodePtr ino;
+  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
+  std::string name;
+  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
+  uint64_t size = t.arg(3);
+  int flags = static_cast<int>(t.arg(4));
+  if (size > 65536) return -E2BIG;
+  if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
+  std::string value(size, '\0');
+  if (size && copy_from_user(t, value.data(), t.arg(2), size) < 0) return -EFAULT;
+  Stat st;
+  if (int64_t r = ino->getattr(st); r < 0) return r;
+  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
+  if (int64_t r = check_permission(t, *ino, 2); r < 0) return r;
+  return ino->setxattr(name, value, flags);
+}
+
+int64_t do_listxattr(Task& t, XattrTarget how) {
+  InodePtr ino;
+  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
+  std::string names;
+  if (int64_t r = ino->listxattr(names); r < 0) return r;
+  uint64_t size = t.arg(2);
+  if (size == 0) return static_cast<int64_t>(names.size());
+  if (size < names.size()) return -ERANGE;
+  if (!names.empty() && copy_to_user(t, t.arg(1), names.data(), names.size()) < 0) return -EFAULT;
+  return static_cast<int64_t>(names.size());
+}
+
+int64_t do_removexattr(Task& t, XattrTarget how) {
+  InodePtr ino;
+  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
+  std::string name;
+  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
+  Stat st;
+  if (int64_t r = ino->getattr(st); r < 0) return r;
+  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
+  return ino->removexattr(name);
+}
+}  // namespace
+
+int64_t sys_getxattr(Task& t) { return do_getxattr(t, XattrTarget::Path); }
+int64_t sys_lgetxattr(Task& t) { return do_getxattr(t, XattrTarget::LinkPath); }
+int64_t sys_fgetxattr(Task& t) { return do_getxattr(t, XattrTarget::Fd); }
+int64_t sys_setxattr(Task& t) { return do_setxattr(t, XattrTarget::Path); }
+int64_t sys_lsetxattr(Task& t) { return do_setxattr(t, XattrTarget::LinkPath); }
+int64_t sys_fsetxattr(Task& t) { return do_setxattr(t, XattrTarget::Fd); }
+int64_t sys_listxattr(Task& t) { return do_listxattr(t, XattrTarget::Path); }
+int64_t sys_llistxattr(Task& t) { return do_listxattr(t, XattrTarget::LinkPath); }
+int64_t sys_flistxattr(Task& t) { return do_listxattr(t, XattrTarget::Fd); }
+int64_t sys_removexattr(Task& t) { return do_removexattr(t, XattrTarget::Path); }
+int64_t sys_lremovexattr(Task& t) { return do_removexattr(t, XattrTarget::LinkPath); }
+int64_t sys_fremovexattr(Task& t) { return do_removexattr(t, XattrTarget::Fd); }
 
 // --- mount ---
 int64_t sys_mount(Task& t) {

@@ -19,7 +19,7 @@ class Task;
   /* file.cpp */                                                                                \
   X(read) X(write) X(readv) X(writev) X(pread64) X(pwrite64) X(preadv) X(pwritev) X(lseek)     \
   X(close) X(dup) X(dup2) X(dup3) X(fcntl) X(pipe) X(pipe2) X(ioctl) X(fsync) X(fdatasync)     \
-  X(ftruncate) X(getdents64) X(getdents) X(close_range) X(sendfile)                               \
+  X(ftruncate) X(getdents64) X(getdents) X(close_range) X(sendfile) X(fadvise64)                               \
   /* fs.cpp */                                                                                  \
   X(open) X(openat) X(creat) X(stat) X(lstat) X(fstat) X(newfstatat) X(statx) X(access)       \
   X(faccessat) X(faccessat2) X(mkdir) X(mkdirat) X(rmdir) X(unlink) X(unlinkat) X(rename)     \
@@ -27,6 +27,8 @@ class Task;
   X(readlinkat) X(chmod) X(fchmod) X(fchmodat) X(chown) X(fchown) X(lchown) X(fchownat)       \
   X(utimensat) X(utimes) X(utime) X(truncate) X(chdir) X(fchdir) X(getcwd) X(statfs)          \
   X(fstatfs) X(mknod) X(mknodat) X(mount) X(umount2) X(sync) X(syncfs) X(chroot)               \
+  X(getxattr) X(lgetxattr) X(fgetxattr) X(setxattr) X(lsetxattr) X(fsetxattr) X(listxattr)    \
+  X(llistxattr) X(flistxattr) X(removexattr) X(lremovexattr) X(fremovexattr)               \
   /* mm.cpp */                                                                                  \
   X(brk) X(mmap) X(munmap) X(mprotect) X(mremap) X(madvise) X(msync)                           \
   /* time.cpp */                                                                                \

@@ -150,6 +150,30 @@ class ExtInode : public Inode {
     return r ? 0 : errno_of(r.error());
   }
 
+  int64_t getxattr(std::string_view name, std::string& out) override {
+    auto r = fs().getxattr(eino(), name);
+    if (!r) return errno_of(r.error());
+    out = std::move(*r);
+    return 0;
+  }
+  int64_t setxattr(std::string_view name, std::string_view value, int flags) override {
+    if (sb_->read_only) return -EROFS;
+    auto r = fs().setxattr(eino(), name, value, flags);
+    return r ? 0 : errno_of(r.error());
+  }
+  int64_t listxattr(std::string& out) override {
+    auto r = fs().listxattr(eino());
+    if (!r) return errno_of(r.error());
+    out.clear();
+    for (auto& n : *r) { out += n; out += '\0'; }
+    return 0;
+  }
+  int64_t removexattr(std::string_view name) override {
+    if (sb_->read_only) return -EROFS;
+    auto r = fs().removexattr(eino(), name);
+    return r ? 0 : errno_of(r.error());
+  }
+
   void opened() override { fs().open_ref(eino()); }
   void closed() override { fs().close_ref(eino()); }
 

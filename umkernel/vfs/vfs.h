@@ -86,6 +86,11 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual int64_t write(uint64_t off, const void* buf, size_t n) { return -EINVAL; }
   virtual int64_t truncate(uint64_t size) { return -EINVAL; }
   virtual int64_t fsync() { return 0; }
+  // Extended attributes (EOPNOTSUPP where the file system has none).
+  virtual int64_t getxattr(std::string_view name, std::string& out) { return -EOPNOTSUPP; }
+  virtual int64_t setxattr(std::string_view name, std::string_view value, int flags) { return -EOPNOTSUPP; }
+  virtual int64_t listxattr(std::string& out) { out.clear(); return 0; }  // NUL-separated names
+  virtual int64_t removexattr(std::string_view name) { return -EOPNOTSUPP; }
   virtual void opened() {}   // an open file description now refers to this inode
   virtual void closed() {}   // ... and no longer does
 
