@@ -29,9 +29,17 @@ class WaitQueue {
   bool empty() const { return waiters_.empty(); }
   const std::vector<Task*>& waiters() const { return waiters_; }
   void wake_task(Task* t);  // removes t from this queue and wakes it
+  // Non-task listeners (epoll interest entries): called on every wake_all for as long as
+  // their owner keeps the shared_ptr alive (the queue holds only a weak reference).
+  using WakeCallback = std::function<void()>;
+  void add_callback(const std::shared_ptr<WakeCallback>& cb) {
+    std::erase_if(callbacks_, [](auto& w) { return w.expired(); });
+    callbacks_.push_back(cb);
+  }
 
  private:
   std::vector<Task*> waiters_;
+  std::vector<std::weak_ptr<WakeCallback>> callbacks_;
 };
 
 template <class Pred>
