@@ -276,8 +276,15 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   reply_status(req, fs_of(req).removexattr(to_ext(ino), name));
 }
 
+void op_init(void*, fuse_conn_info* conn) {
+  // Bigger requests: fewer round trips through the single-threaded loop.
+  conn->max_write = 1 << 20;
+  conn->max_readahead = 1 << 20;
+}
+
 fuse_lowlevel_ops make_operations() {
   fuse_lowlevel_ops ops{};
+  ops.init = op_init;
   ops.lookup = op_lookup;
   ops.forget = op_forget;
   ops.forget_multi = op_forget_multi;
