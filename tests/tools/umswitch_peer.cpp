@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/switchproto/client.h"
 #include "core/switchproto/switchproto.h"
 #include "core/unix_socket.h"
 
@@ -53,25 +54,15 @@ class Peer {
  public:
   Peer(const std::string& ctl, Mac mac, int version = 3) : mac_(mac) {
     static std::atomic<unsigned> counter{0};
-    own_ = unix_socket::abstract_address("umswitch-peer." + std::to_string(getpid()) + "." +
-                                         std::to_string(counter++));
-    auto data = unix_socket::bind(SOCK_DGRAM, own_);
-    if (!data) die(data.error().message);
-    data_ = std::move(data).value();
+    ConnectOptions o;
+    o.version = uint32_t(version);
+    o.name = "umswitch-peer." + std::to_string(getpid()) + "." + std::to_string(counter++);
+    auto c = connect_to_switch(ctl, o);
+    if (!c) die(c.error().message);
+    data_ = std::move(c->data);
+    control_ = std::move(c->control);
     int buf = 4 << 20;
     setsockopt(data_.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-    auto control = unix_socket::connect(SOCK_STREAM, ctl);
-    if (!control) die(control.error().message);
-    control_ = std::move(control).value();
-    std::vector<uint8_t> req = encode(version);
-    if (send(control_.get(), req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size()))
-      die("cannot send the request");
-    pollfd p{control_.get(), POLLIN, 0};
-    if (poll(&p, 1, 3000) != 1) die("no reply from the switch");
-    ssize_t n = recv(control_.get(), &switch_addr_, sizeof switch_addr_, MSG_WAITALL);
-    if (n != ssize_t(kAddrSize)) die("short reply from the switch (" + std::to_string(n) + " bytes)");
-    if (connect(data_.get(), reinterpret_cast<sockaddr*>(&switch_addr_), address_length(switch_addr_)) != 0)
-      die("cannot connect to the switch's data socket " + describe_address(switch_addr_) + ": " + strerror(errno));
   }
 
   const Mac& mac() const { return mac_; }
@@ -105,29 +96,7 @@ class Peer {
   }
 
  private:
-  std::vector<uint8_t> encode(int version) const {
-    if (version == 3) return encode_request_v3(own_);
-    std::vector<uint8_t> out;
-    if (version == 1) {
-      RequestV1 r{};
-      r.magic = kMagic;
-      r.type = kReqNewControl;
-      memcpy(r.mac, mac_.data(), 6);
-      r.sock = own_;
-      out.assign(reinterpret_cast<uint8_t*>(&r), reinterpret_cast<uint8_t*>(&r) + sizeof r);
-    } else {
-      RequestV0 r{};
-      r.type = kReqNewControl;
-      memcpy(r.mac, mac_.data(), 6);
-      r.sock = own_;
-      out.assign(reinterpret_cast<uint8_t*>(&r), reinterpret_cast<uint8_t*>(&r) + sizeof r);
-    }
-    return out;
-  }
-
   Mac mac_;
-  sockaddr_un own_{};
-  sockaddr_un switch_addr_{};
   UniqueFd data_, control_;
 };
 
