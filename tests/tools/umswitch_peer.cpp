@@ -2,9 +2,10 @@
 // against umswitch, uml_switch and vde_switch (DIR/ctl).
 //
 //   umswitch-peer script CTLPATH          run test commands from stdin (see usage())
-//   umswitch-peer gen CTLPATH [--pairs N] [--size BYTES] [--seconds S]
+//   umswitch-peer gen CTLPATH [--pairs N] [--size BYTES] [--seconds S] [--window W]
 //                                         traffic generator: N senders blast unicast frames
-//                                         at N receivers through the switch, prints rates
+//                                         at N receivers through the switch, prints rates;
+//                                         with --window at most W frames per pair in flight
 //   umswitch-peer soak CTLPATH [--ports N] [--seconds S]
 //                                         N peers join, talk, misbehave and leave at random
 #include <poll.h>
@@ -219,6 +220,7 @@ struct Options {
   size_t size = 64;
   double seconds = 3;
   int ports = 32;
+  unsigned window = 0;  // gen: max frames in flight per pair (0 = send as fast as possible)
 };
 
 int run_gen(const std::string& ctl, const Options& o) {
@@ -236,7 +238,9 @@ int run_gen(const std::string& ctl, const Options& o) {
     for (auto& p : *set) while (!p->receive(0).empty()) {}
 
   std::atomic<bool> stop{false};
-  std::vector<uint64_t> sent(o.pairs), received(o.pairs), received_bytes(o.pairs);
+  std::vector<uint64_t> sent(o.pairs), received_bytes(o.pairs);
+  std::unique_ptr<std::atomic<uint64_t>[]> received(new std::atomic<uint64_t>[o.pairs]);
+  for (int i = 0; i < o.pairs; ++i) received[i] = 0;
   std::vector<std::thread> threads;
   double start = now_seconds();
   for (int i = 0; i < o.pairs; ++i) {
@@ -246,8 +250,27 @@ int run_gen(const std::string& ctl, const Options& o) {
       mmsghdr msgs[kBatch];
       iovec iov{f.data(), f.size()};
       for (auto& m : msgs) { m = {}; m.msg_hdr.msg_iov = &iov; m.msg_hdr.msg_iovlen = 1; }
+      uint64_t written_off = 0;  // frames given up as lost by the window logic
+      double stalled_since = 0;
       while (!stop.load(std::memory_order_relaxed)) {
-        int n = sendmmsg(tx[i]->data_fd(), msgs, kBatch, MSG_NOSIGNAL);
+        unsigned batch = kBatch;
+        if (o.window) {
+          // Closed loop: at most `window` frames in flight, like a transport with a window.
+          uint64_t in_flight = sent[i] - written_off - received[i].load(std::memory_order_relaxed);
+          if (in_flight >= o.window) {
+            double t = now_seconds();
+            if (stalled_since == 0) stalled_since = t;
+            if (t - stalled_since > 0.02) {  // frames were dropped: stop waiting for them
+              written_off += in_flight;
+              stalled_since = 0;
+            }
+            usleep(20);
+            continue;
+          }
+          stalled_since = 0;
+          batch = std::min<unsigned>(kBatch, unsigned(o.window - in_flight));
+        }
+        int n = sendmmsg(tx[i]->data_fd(), msgs, batch, MSG_NOSIGNAL);
         if (n > 0) sent[i] += unsigned(n);
         else if (errno != EINTR && errno != EAGAIN) break;
       }
@@ -268,7 +291,7 @@ int run_gen(const std::string& ctl, const Options& o) {
         if (poll(&p, 1, 100) != 1) continue;
         int n = recvmmsg(rx[i]->data_fd(), msgs, kBatch, MSG_DONTWAIT, nullptr);
         for (int k = 0; k < n; ++k) {
-          received[i] += 1;
+          received[i].fetch_add(1, std::memory_order_relaxed);
           received_bytes[i] += msgs[k].msg_len;
         }
       }
@@ -282,8 +305,8 @@ int run_gen(const std::string& ctl, const Options& o) {
   for (auto& t : threads) t.join();
   uint64_t s = 0, r = 0, rb = 0;
   for (int i = 0; i < o.pairs; ++i) { s += sent[i]; r += received[i]; rb += received_bytes[i]; }
-  printf("pairs=%d size=%zu seconds=%.2f sent=%llu received=%llu fps=%.0f mbps=%.1f loss=%.1f%%\n",
-         o.pairs, o.size, elapsed, (unsigned long long)s, (unsigned long long)r, r / elapsed,
+  printf("window=%u pairs=%d size=%zu seconds=%.2f sent=%llu received=%llu fps=%.0f mbps=%.1f loss=%.1f%%\n",
+         o.window, o.pairs, o.size, elapsed, (unsigned long long)s, (unsigned long long)r, r / elapsed,
          rb * 8 / elapsed / 1e6, s ? 100.0 * double(s - std::min(s, r)) / double(s) : 0.0);
   return r > 0 ? 0 : 1;
 }
@@ -340,7 +363,7 @@ int run_soak(const std::string& ctl, const Options& o) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fputs("usage: umswitch-peer script|gen|soak CTLPATH [--pairs N] [--size BYTES] [--seconds S] [--ports N]\n", stderr);
+    fputs("usage: umswitch-peer script|gen|soak CTLPATH [--pairs N] [--size BYTES] [--seconds S] [--ports N] [--window W]\n", stderr);
     usage_script();
     return 2;
   }
@@ -352,6 +375,7 @@ int main(int argc, char** argv) {
     else if (k == "--size") o.size = std::stoul(v);
     else if (k == "--seconds") o.seconds = std::stod(v);
     else if (k == "--ports") o.ports = std::stoi(v);
+    else if (k == "--window") o.window = unsigned(std::stoul(v));
     else { fprintf(stderr, "umswitch-peer: unknown option %s\n", k.c_str()); return 2; }
   }
   if (mode == "script") return run_script(ctl);
