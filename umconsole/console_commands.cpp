@@ -155,6 +155,7 @@ int run_attach(const Globals& g, const AttachOptions& o) {
       if (r <= 0) { stdin_open = false; continue; }  // keep showing output until detached
       std::string_view typed(buf, static_cast<size_t>(r));
       size_t esc = *escape >= 0 ? typed.find(static_cast<char>(*escape)) : std::string_view::npos;
+      if (o.read_only && esc == std::string_view::npos) esc = typed.find('\x03');  // Ctrl-C leaves a watcher
       std::string_view forward = typed.substr(0, esc);
       if (!o.read_only && !forward.empty()) {
         if (auto st = um::console::write_all(s, um::console::encode_input(forward), g.timeout()); !st) {
@@ -233,8 +234,9 @@ void add_console_commands(App& app) {
         "attach", "attach the terminal to a VM console (shared with other clients)");
     sub->add_option("UMID_N", o->args, "[UMID] N: the VM (optional when only one runs) and the console "
                                        "(N or conN, sslN)")
-        ->required()
-        ->expected(1, 2);
+        ->expected(1, 2)
+        ->type_name("")
+        ->required();
     sub->add_flag("--ro", o->read_only, "watch only: typing is not sent to the VM");
     sub->add_option("--escape", o->escape, "detach character: ^X notation, one character or 'none' (default ^])");
     sub->callback([&app, o] { app.run = [&app, o] { return run_attach(app.globals, *o); }; });
