@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -131,14 +132,20 @@ int run_mount(const MountArgs& a) {
     if (auto st = session.start(a, *image, *dir, state); !st) return cli::fail(st.error());
     UM_DEBUG("mounted %s on %s", image->c_str(), dir->c_str());
     // The mount is live before the parent returns, so scripts can use DIR right away.
-    fuse_daemonize(a.foreground || a.debug ? 1 : 0);
+    const bool daemon = !(a.foreground || a.debug);
+    fuse_daemonize(daemon ? 0 : 1);
+    if (daemon) openlog("umimage", LOG_PID, LOG_USER);  // stderr is /dev/null from here on
     // libfuse reports an exit by SIGTERM/SIGINT/SIGHUP as the signal number: a clean stop.
     int loop = session.loop();
     if (loop != 0 && loop != SIGTERM && loop != SIGINT && loop != SIGHUP) {
       UM_ERROR("FUSE session ended with error %d", loop);
+      if (daemon) syslog(LOG_ERR, "%s: FUSE session ended with error %d", dir->c_str(), loop);
       rc = kExitFailure;
     }
-    if (auto st = fusefs::finish(state); !st) rc = cli::fail(st.error());
+    if (auto st = fusefs::finish(state); !st) {
+      if (daemon) syslog(LOG_ERR, "%s: %s", image->c_str(), st.error().message.c_str());
+      rc = cli::fail(st.error());
+    }
     session.unmount();
   }
   fs->reset();  // flushes and closes the image
