@@ -16,7 +16,8 @@
 // lock on read-only ones and on backing files), so a running UML and these tools exclude each
 // other. Locks are open-file-description locks (F_OFD_SETLK): they conflict with UML's F_SETLK
 // locks, survive fork() (umimage mount daemonizes) and are not dropped when some other fd on
-// the same file is closed. Not thread-safe.
+// the same file is closed. Unlike UML's process-wide locks, two opens of one file within one
+// process conflict too (e.g. the same image as two rw disks). Not thread-safe.
 #pragma once
 #include <sys/types.h>
 
@@ -87,8 +88,9 @@ Status check_backing(const Header& h, const std::string& backing_path);
 Status attach_backing(const std::string& cow_path, const std::string& backing_path);
 
 // Takes a whole-file lock like UML (write lock when `write`, else read lock) without waiting.
-// Conflict: "PATH is locked by pid N" (EAGAIN). Usable for plain images too. The lock lives
-// as long as the open file description of `fd`.
+// Conflict: "PATH is locked by pid N (...)" (EAGAIN). Usable for plain images too. The lock
+// lives as long as the open file description of `fd`. On file systems without lock support
+// it succeeds without locking.
 Status lock_file(int fd, bool write, const std::string& path);
 
 // Processes (among those we may inspect) holding a lock taken by lock_file() on `path`.
