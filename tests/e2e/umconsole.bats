@@ -182,6 +182,15 @@ assert vm["info"]["disks"][0]["file"].endswith("root.img"), vm
   [[ "$output" == *"attach"* ]]
 }
 
+@test "the man page documents every subcommand --help lists" {
+  man_page="$BATS_TEST_DIRNAME/../../man/umconsole.1"
+  subs=$("$UMCONSOLE" --help | sed -n '/^Subcommands:/,/^$/p' | awk 'NF && !/Subcommands:/ {print $1}')
+  [ -n "$subs" ]
+  for s in $subs; do
+    grep -qE "^\.BR? .*\b$s\b" "$man_page" || { echo "man page lacks $s"; return 1; }
+  done
+}
+
 # ---- shared consoles, um-info and um-exec, against the test host ----------------------------------
 
 wait_for_text() {  # FILE TEXT: up to 5 s
