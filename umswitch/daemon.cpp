@@ -28,6 +28,8 @@ namespace {
 constexpr int kRequestTimeoutSeconds = 5;  // a new connection must send its request by then
 constexpr size_t kMaxPendingRequests = 128;
 constexpr size_t kMaxMgmtRequest = 256;
+constexpr size_t kMaxMgmtSessions = 32;
+constexpr int kWarningsPerSecond = 5;  // garbage floods must not flood the log too
 
 std::string absolute(const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
@@ -68,6 +70,7 @@ class Daemon {
   void remove_port(int id, const char* why);
   void on_port_control(int id);
   void on_mgmt(uint64_t token, Watch& w, uint32_t events);
+  void end_mgmt(uint64_t token, int fd);
   void on_tick();
   void shutdown();
 
@@ -80,6 +83,11 @@ class Daemon {
   std::unordered_map<int, PortWatches> port_watches_;
   uint64_t next_token_ = 1;
   size_t pending_requests_ = 0;
+  size_t mgmt_sessions_ = 0;
+  uint64_t warn_second_ = 0;
+  int warnings_this_second_ = 0;
+  uint64_t warnings_suppressed_ = 0;
+  void warn_limited(const char* fmt, const std::string& arg);
   bool running_ = true;
   bool cleaned_up_ = false;
 };
@@ -184,6 +192,18 @@ void Daemon::remove_port(int id, const char* why) {
   engine_.remove_port(id);
 }
 
+void Daemon::warn_limited(const char* fmt, const std::string& arg) {
+  uint64_t now = engine_.now();
+  if (now != warn_second_) {
+    if (warnings_suppressed_) UM_WARN("(%llu similar warnings suppressed)", (unsigned long long)warnings_suppressed_);
+    warn_second_ = now;
+    warnings_this_second_ = 0;
+    warnings_suppressed_ = 0;
+  }
+  if (warnings_this_second_++ < kWarningsPerSecond) UM_WARN(fmt, arg.c_str());
+  else ++warnings_suppressed_;
+}
+
 void Daemon::accept_control() {
   for (int i = 0; i < 16; ++i) {
     UniqueFd fd(accept4(control_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
@@ -207,7 +227,7 @@ void Daemon::read_request(uint64_t token, Watch& w) {
   auto drop = [&](const std::string& why) {
     if (!why.empty()) {
       ++engine_.stats().bad_requests;
-      UM_WARN("control connection: %s", why.c_str());
+      warn_limited("control connection: %s", why);
     }
     --pending_requests_;
     unwatch(token, w.fd.get());  // destroys w and closes the connection
@@ -227,13 +247,13 @@ void Daemon::read_request(uint64_t token, Watch& w) {
   epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, control_fd, nullptr);
   if (engine_.full()) {  // refuse before replying, so the client sees a failed connect
     ++engine_.stats().ports_refused;
-    UM_WARN("new port refused: all %d ports are in use", opt_.max_ports);
+    warn_limited("new port refused: all %s ports are in use", std::to_string(opt_.max_ports));
     return;
   }
   auto port = UnixPort::create(std::move(control), r.request);
   if (!port) {
     ++engine_.stats().bad_requests;
-    UM_WARN("new port refused: %s", port.error().message.c_str());
+    warn_limited("new port refused: %s", port.error().message);
     return;
   }
   if (auto st = add_port(std::move(port).value(), control_fd); !st)
@@ -257,9 +277,16 @@ void Daemon::accept_mgmt() {
   for (int i = 0; i < 16; ++i) {
     UniqueFd fd(accept4(mgmt_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;
+    if (mgmt_sessions_ >= kMaxMgmtSessions) continue;  // closed: try again later
+    ++mgmt_sessions_;
     int raw = fd.get();
     watch(raw, EPOLLIN | EPOLLRDHUP, {.kind = Watch::Mgmt, .fd = std::move(fd), .deadline = engine_.now() + kRequestTimeoutSeconds});
   }
+}
+
+void Daemon::end_mgmt(uint64_t token, int fd) {
+  --mgmt_sessions_;
+  unwatch(token, fd);
 }
 
 void Daemon::on_mgmt(uint64_t token, Watch& w, uint32_t events) {
@@ -268,11 +295,11 @@ void Daemon::on_mgmt(uint64_t token, Watch& w, uint32_t events) {
     char buf[kMaxMgmtRequest];
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) return unwatch(token, fd);
+    if (n <= 0) return end_mgmt(token, fd);
     w.buffer.append(buf, static_cast<size_t>(n));
     size_t nl = w.buffer.find('\n');
     if (nl == std::string::npos) {
-      if (w.buffer.size() > kMaxMgmtRequest) unwatch(token, fd);
+      if (w.buffer.size() > kMaxMgmtRequest) end_mgmt(token, fd);
       return;
     }
     w.buffer = answer_mgmt(engine_, w.buffer.substr(0, nl));
@@ -289,7 +316,7 @@ void Daemon::on_mgmt(uint64_t token, Watch& w, uint32_t events) {
     if (n <= 0) break;
     w.sent += static_cast<size_t>(n);
   }
-  unwatch(token, fd);
+  end_mgmt(token, fd);
 }
 
 void Daemon::on_tick() {
@@ -305,7 +332,9 @@ void Daemon::on_tick() {
     if (watches_[token].kind == Watch::Request) {
       --pending_requests_;
       ++engine_.stats().bad_requests;
-      UM_WARN("control connection: no request within %d s", kRequestTimeoutSeconds);
+      warn_limited("control connection: no request within %s s", std::to_string(kRequestTimeoutSeconds));
+    } else {
+      --mgmt_sessions_;
     }
     unwatch(token, fd);
   }
