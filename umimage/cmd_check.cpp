@@ -1,5 +1,8 @@
 // umimage check IMG: read-only consistency check by e2fsck -fn.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/cli.h"
 #include "core/cow/cow_file.h"
@@ -10,15 +13,32 @@
 namespace um::image {
 namespace {
 
+// e2fsck cannot read COW files: check a merged copy (sparse, removed afterwards).
+struct MergedCopy {
+  std::string path;
+  ~MergedCopy() {
+    if (!path.empty()) unlink(path.c_str());
+  }
+};
+
 int run(const std::string& image, bool verbose) {
-  if (cow::is_cow_file(image))
-    return cli::fail(image + ": is a COW file; check its merged image (umimage cow merge -o OUT)");
   auto fs = open_image(image, false);  // clear errors for missing / non-ext files first
   if (!fs.ok()) return cli::fail(fs.error());
   fs->reset();
   auto e2fsck = find_tool("e2fsck");
   if (!e2fsck.ok()) return cli::fail("cannot check: e2fsck not found (install e2fsprogs)");
-  auto r = run_tool(*e2fsck, {"-fn", image});
+  std::string target = image;
+  MergedCopy merged;
+  if (cow::is_cow_file(image)) {
+    const char* tmp = getenv("TMPDIR");
+    merged.path = std::string(tmp && *tmp ? tmp : "/tmp") + "/umimage-check-" + std::to_string(getpid()) + ".img";
+    if (auto st = cow::merge(image, merged.path); !st) {
+      merged.path.clear();
+      return cli::fail(st.error());
+    }
+    target = merged.path;
+  }
+  auto r = run_tool(*e2fsck, {"-fn", target});
   if (!r.ok()) return cli::fail(r.error());
   if (r->exit_code == 0) {
     if (verbose) fputs(r->output.c_str(), stdout);

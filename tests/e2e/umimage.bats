@@ -177,6 +177,23 @@ make_tree() {
   [ "$status" -eq 0 ]
 }
 
+@test "COW files: read, edit and check through the COW, backing untouched" {
+  "$UMIMAGE" create "$W/base.img" --busybox
+  before=$(sha256sum "$W/base.img")
+  "$UMIMAGE" cow create "$W/vm.cow" --backing "$W/base.img"
+  echo cow-data >"$W/c.txt"
+  "$UMIMAGE" put "$W/vm.cow" "$W/c.txt" /root/c.txt
+  run "$UMIMAGE" cat "$W/vm.cow" /root/c.txt
+  [ "$output" = cow-data ]
+  run "$UMIMAGE" cat "$W/base.img" /root/c.txt
+  [ "$status" -eq 1 ]
+  [ "$(sha256sum "$W/base.img")" = "$before" ]
+  run "$UMIMAGE" check "$W/vm.cow"
+  [ "$status" -eq 0 ]
+  run "$UMIMAGE" info --json "$W/vm.cow"
+  [[ "$output" == *'"type":"ext4"'* ]]
+}
+
 @test "resize grows an image and its file system" {
   "$UMIMAGE" create "$W/r.img" --size 32M --from "$BATS_TEST_DIRNAME"
   "$UMIMAGE" resize "$W/r.img" 96M
