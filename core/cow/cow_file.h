@@ -142,7 +142,8 @@ class CowImage {
 // The libext2fs I/O manager over CowImage (the channel name is the COW path; IO_FLAG_RW opens
 // it read-write). Block size is whatever ext2fs sets; flush = fsync.
 struct_io_manager* io_manager();
-// Detailed message for the last failed io_manager() open in this process ("" if none).
+// Detailed message for the last failed io_manager() open in this process, without the leading
+// "PATH: " ("" if none, or if the last open succeeded).
 std::string last_error();
 
 // Merges as uml_moo does. With `out_path`: writes a new sparse image (0644, fails if it

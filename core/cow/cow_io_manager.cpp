@@ -31,9 +31,11 @@ const char* const g_messages[] = {g_message};
 const error_table g_table = {g_messages, table_base(), 1};
 std::string g_last_error;
 
-errcode_t open_failed(const Error& e) {
-  g_last_error = e.message;
-  snprintf(g_message, sizeof g_message, "%s", e.message.c_str());
+// Callers name the image themselves, so a leading "NAME: " is dropped.
+errcode_t open_failed(const char* name, const Error& e) {
+  const std::string prefix = std::string(name) + ": ";
+  g_last_error = e.message.starts_with(prefix) ? e.message.substr(prefix.size()) : e.message;
+  snprintf(g_message, sizeof g_message, "%s", g_last_error.c_str());
   return kOpenFailed;
 }
 
@@ -53,7 +55,8 @@ errcode_t cow_open(const char* name, int flags, io_channel* out) {
   CowImage::Options opts;
   opts.writable = flags & IO_FLAG_RW;
   auto image = CowImage::open(name, opts);
-  if (!image) return open_failed(image.error());
+  if (!image) return open_failed(name, image.error());
+  g_last_error.clear();  // a later failure (bad superblock...) must not show a stale reason
   auto* ch = static_cast<io_channel>(calloc(1, sizeof(struct_io_channel)));
   if (!ch) return EXT2_ET_NO_MEMORY;
   ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
