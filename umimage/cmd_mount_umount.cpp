@@ -49,6 +49,9 @@ int run_umount(const std::string& dir_arg) {
   if (realpath(dir.c_str(), buf)) dir = buf;  // fails (ENOTCONN) on a dead mount: keep lexical
   auto mount = find_mount(dir);
   if (!mount) return cli::fail(dir + " is not mounted");
+  // fusermount3 run by root would unmount anything; only FUSE mounts are ours to undo.
+  if (mount->fstype != "fuse" && !mount->fstype.starts_with("fuse."))
+    return cli::fail(dir + " is not a FUSE mount (it is " + mount->fstype + ")");
   std::vector<pid_t> daemons;
   if (mount->fstype == "fuse.umimage")
     for (pid_t pid : cow::lock_holders(mount->source))

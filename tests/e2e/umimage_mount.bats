@@ -218,6 +218,10 @@ PY
   [ "$output" = "umimage: error: $W/mnt is not mounted" ]
   run "$UMIMAGE" umount "$W/does-not-exist"
   [ "$status" -eq 1 ]
+  run "$UMIMAGE" umount /proc                # never unmounts what is not a FUSE mount
+  [ "$status" -eq 1 ]
+  [ "$output" = "umimage: error: /proc is not a FUSE mount (it is proc)" ]
+  mountpoint -q /proc
   run "$UMIMAGE" mount disk.img
   [ "$status" -eq 2 ]
   run "$UMIMAGE" mount disk.img "$W/does-not-exist"
