@@ -113,6 +113,12 @@ void Daemon::unwatch(uint64_t token, int fd) {
 Status Daemon::setup() {
   epoll_ = UniqueFd(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return Error::from_errno("epoll_create1");
+  engine_.on_backlog_change([this](Port& p, bool want_writable) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | (want_writable ? uint32_t(EPOLLOUT) : 0u);
+    ev.data.u64 = port_watches_[p.id].data;
+    epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, p.data_fd(), &ev);
+  });
 
   // Signals arrive through signalfd; block them before the NAT thread exists so it inherits
   // the mask and they always reach the loop.
@@ -359,7 +365,8 @@ void Daemon::dispatch(uint64_t token, uint32_t events) {
     case Watch::PortControl: return on_port_control(w.port);
     case Watch::PortData: {
       Port* p = engine_.port(w.port);
-      if (p && !engine_.pump(*p)) remove_port(w.port, "failed");
+      if (p && (events & EPOLLOUT)) engine_.drain(*p);
+      if (p && (events & (EPOLLIN | EPOLLERR)) && !engine_.pump(*p)) remove_port(w.port, "failed");
       return;
     }
     case Watch::Mgmt: return on_mgmt(token, w, events);

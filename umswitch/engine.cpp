@@ -71,9 +71,23 @@ bool Engine::pump(Port& ingress) {
     forward(ingress, b.data[i], len, t);
   }
   // The frames live in the batch buffers: send everything before the next receive.
-  for (Port* p : pending_tx_) p->flush(stats_);
+  for (Port* p : pending_tx_) {
+    p->flush(stats_);
+    check_backlog(*p);
+  }
   pending_tx_.clear();
   return true;
+}
+
+void Engine::drain(Port& port) {
+  port.drain(stats_);
+  check_backlog(port);
+}
+
+void Engine::check_backlog(Port& port) {
+  bool want = port.backlogged();
+  if (want != port.watching_writable && backlog_change_) backlog_change_(port, want);
+  port.watching_writable = want;
 }
 
 void Engine::enqueue(Port& egress, const uint8_t* frame, uint32_t len) {

@@ -2,6 +2,7 @@
 // batch of frames at a time from an ingress port to the tx queues of the egress ports.
 // No I/O of its own besides calling the ports (and the capture writer).
 #pragma once
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -25,6 +26,8 @@ class Engine {
   ~Engine();
 
   void set_capture(PcapWriter* pcap) { pcap_ = pcap; }
+  // Called when a port starts or stops needing writability notifications (its backlog).
+  void on_backlog_change(std::function<void(Port&, bool)> fn) { backlog_change_ = std::move(fn); }
 
   // Takes the port and gives it the lowest free number (1..max_ports); EMFILE when full.
   Result<Port*> add_port(std::unique_ptr<Port> port);
@@ -36,6 +39,8 @@ class Engine {
   // Reads one batch from `ingress` and forwards it. Returns false when the port's descriptor
   // failed for good (the caller removes the port).
   bool pump(Port& ingress);
+  // The port's socket turned writable: send its backlog.
+  void drain(Port& port);
 
   // Ages the learning table; called periodically.
   void tick();
@@ -50,6 +55,7 @@ class Engine {
   void forward(Port& ingress, const uint8_t* frame, uint32_t len, uint64_t now);
   void enqueue(Port& egress, const uint8_t* frame, uint32_t len);
   void flood(Port& ingress, const uint8_t* frame, uint32_t len);
+  void check_backlog(Port& port);
 
   EngineConfig config_;
   std::vector<std::unique_ptr<Port>> slots_;  // index = port number; 0 unused
@@ -58,6 +64,7 @@ class Engine {
   MacTable macs_;
   SwitchStats stats_;
   PcapWriter* pcap_ = nullptr;
+  std::function<void(Port&, bool)> backlog_change_;
   std::unique_ptr<RxBatch> batch_;
 };
 

@@ -40,15 +40,17 @@ int DatagramPort::receive(RxBatch& batch) {
   return n;
 }
 
-void DatagramPort::flush(SwitchStats& stats) {
+static bool queue_full(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS; }
+
+size_t DatagramPort::send_frames(std::span<const FrameRef> frames, SwitchStats& stats) {
   constexpr size_t kMax = 256;
   mmsghdr msgs[kMax];
   iovec iov[kMax];
   size_t done = 0;
-  while (done < txq.size()) {
-    size_t chunk = std::min(kMax, txq.size() - done);
+  while (done < frames.size()) {
+    size_t chunk = std::min(kMax, frames.size() - done);
     for (size_t i = 0; i < chunk; ++i) {
-      const FrameRef& f = txq[done + i];
+      const FrameRef& f = frames[done + i];
       iov[i] = {const_cast<uint8_t*>(f.data), f.len};
       msgs[i] = {};
       msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -56,18 +58,44 @@ void DatagramPort::flush(SwitchStats& stats) {
     }
     int n = sendmmsg(fd_, msgs, static_cast<unsigned>(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
-      if (errno == EINTR) continue;
       int err = errno;
-      count_dropped(stats, err);  // the first frame of the chunk failed; skip it
-      ++done;
-      // A full receiver stays full for the rest of this batch: drop the rest without retrying.
-      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == ECONNREFUSED) {
-        while (done < txq.size()) { count_dropped(stats, err); ++done; }
+      if (err == EINTR) continue;
+      if (queue_full(err)) return done;
+      if (err == ECONNREFUSED) {  // the client's socket is gone: nothing will get through
+        for (; done < frames.size(); ++done) count_dropped(stats, err);
+        return done;
       }
+      count_dropped(stats, err);  // this frame failed; go on with the next
+      ++done;
       continue;
     }
-    for (int i = 0; i < n; ++i) count_sent(stats, txq[done + i]);
-    done += n;
+    for (int i = 0; i < n; ++i) count_sent(stats, frames[done + i]);
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+void DatagramPort::drain(SwitchStats& stats) {
+  std::vector<FrameRef> refs;
+  while (!backlog_.empty()) {
+    refs.clear();
+    for (size_t i = 0; i < backlog_.size() && i < 64; ++i)
+      refs.push_back({backlog_[i].data(), static_cast<uint32_t>(backlog_[i].size())});
+    size_t done = send_frames(refs, stats);
+    backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<ptrdiff_t>(done));
+    if (done < refs.size()) return;  // still full
+  }
+}
+
+void DatagramPort::flush(SwitchStats& stats) {
+  if (!backlog_.empty()) drain(stats);
+  size_t done = backlog_.empty() ? send_frames(txq, stats) : 0;
+  for (; done < txq.size(); ++done) {  // keep order: behind the backlog
+    if (backlog_.size() >= kMaxBacklog) {
+      count_dropped(stats, EAGAIN);
+      continue;
+    }
+    backlog_.emplace_back(txq[done].data, txq[done].data + txq[done].len);
   }
   txq.clear();
 }

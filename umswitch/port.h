@@ -3,6 +3,8 @@
 // queued as pointers into that batch and flushed once per batch, so sends are batched too.
 #pragma once
 #include <cstdint>
+#include <deque>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,10 +53,15 @@ class Port {
   virtual int receive(RxBatch& batch) = 0;
   // Sends txq, counts delivered and dropped frames, empties txq.
   virtual void flush(SwitchStats& stats) = 0;
+  // Frames waiting for the peer to read (see DatagramPort); the loop then watches for
+  // writability and calls drain().
+  virtual bool backlogged() const { return false; }
+  virtual void drain(SwitchStats& stats) {}
 
   int id = 0;
   PortCounters counters;
   std::vector<FrameRef> txq;
+  bool watching_writable = false;  // the event loop's bookkeeping
 
  protected:
   void count_sent(SwitchStats& stats, const FrameRef& f) {
@@ -67,16 +74,30 @@ class Port {
 };
 
 // A port whose frames travel as datagrams on one connected socket: recvmmsg/sendmmsg.
+// A UML's data socket is not connected back to us, so the kernel lets only
+// net.unix.max_dgram_qlen (10) of our datagrams wait in it: a burst (say TCP from the NAT
+// router) would mostly be dropped. Frames that meet a full queue are therefore copied to a
+// bounded backlog and sent when the socket turns writable; only beyond that are they dropped.
 class DatagramPort : public Port {
  public:
+  static constexpr size_t kMaxBacklog = 256;  // frames
+
   explicit DatagramPort(int fd) : fd_(fd) {}
   ~DatagramPort() override;
   int data_fd() const override { return fd_; }
   int receive(RxBatch& batch) override;
   void flush(SwitchStats& stats) override;
+  bool backlogged() const override { return !backlog_.empty(); }
+  void drain(SwitchStats& stats) override;
 
  protected:
   int fd_;
+
+ private:
+  // Sends frames in order; returns how many were dealt with (sent or dropped) before the
+  // peer's queue filled up.
+  size_t send_frames(std::span<const FrameRef> frames, SwitchStats& stats);
+  std::deque<std::vector<uint8_t>> backlog_;
 };
 
 }  // namespace um::sw
