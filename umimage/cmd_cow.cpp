@@ -51,19 +51,22 @@ int run_info(const CowArgs& a) {
   auto written = cow::count_written_sectors(a.cow);
   if (!written) return cli::fail(written.error());
   auto match = cow::check_backing(*h, h->backing_file);
+  std::string users;  // processes holding the COW open with a host lock (a VM, a mount...)
+  for (pid_t pid : cow::lock_holders(a.cow)) users += (users.empty() ? "" : ", ") + std::to_string(pid);
   const std::string format = "v" + std::to_string(h->version) + (h->broken_v3 ? " (broken 64-bit layout)" : "");
   if (a.json) {
     printf("{\"path\": %s, \"version\": %u, \"broken_v3\": %s, \"backing_file\": %s, "
            "\"size\": %llu, \"mtime\": %u, \"sector_size\": %u, \"alignment\": %u, "
            "\"bitmap_offset\": %llu, \"bitmap_len\": %llu, \"data_offset\": %llu, "
            "\"sectors_total\": %llu, \"sectors_written\": %llu, \"backing_matches\": %s, "
-           "\"backing_error\": %s}\n",
+           "\"backing_error\": %s, \"in_use_by\": [%s]}\n",
            json_string(a.cow).c_str(), h->version, h->broken_v3 ? "true" : "false",
            json_string(h->backing_file).c_str(), (unsigned long long)h->size, h->mtime,
            h->sector_size, h->alignment, (unsigned long long)h->bitmap_offset,
            (unsigned long long)h->bitmap_len, (unsigned long long)h->data_offset,
            (unsigned long long)h->sector_count(), (unsigned long long)*written,
-           match ? "true" : "false", match ? "null" : json_string(match.error().message).c_str());
+           match ? "true" : "false", match ? "null" : json_string(match.error().message).c_str(),
+           users.c_str());
     return kExitOk;
   }
   printf("COW file:        %s\n", a.cow.c_str());
@@ -79,6 +82,7 @@ int run_info(const CowArgs& a) {
   printf("sectors written: %llu of %llu (%llu bytes)\n", (unsigned long long)*written,
          (unsigned long long)h->sector_count(), (unsigned long long)(*written * h->sector_size));
   printf("backing matches: %s\n", match ? "yes" : ("no: " + match.error().message).c_str());
+  printf("in use by:       %s\n", users.empty() ? "no process found" : ("pid " + users).c_str());
   return kExitOk;
 }
 

@@ -140,6 +140,7 @@ assert d["size"] == 64 << 20 and d["sector_size"] == 512 and d["alignment"] == 4
 assert (d["bitmap_offset"], d["bitmap_len"], d["data_offset"]) == (8192, 16384, 24576), d
 assert d["sectors_written"] == 0 and d["sectors_total"] == 131072, d
 assert d["backing_matches"] is True and d["backing_error"] is None, d
+assert d["in_use_by"] == [], d
 PY
 }
 
@@ -150,7 +151,11 @@ PY
   mkdir mnt2
   run "$UMIMAGE" mount vm.cow mnt2
   [ "$status" -eq 1 ]
-  [[ "$output" =~ vm.cow\ is\ locked\ by\ pid\ [0-9]+ ]]
+  [[ "$output" =~ vm.cow\ is\ locked\ by\ pid\ ([0-9]+) ]]
+  holder=${BASH_REMATCH[1]}
+  [ "$(cat /proc/$holder/comm)" = umimage ]
+  run "$UMIMAGE" cow info vm.cow
+  [[ "$output" == *"in use by:       pid $holder"* ]]
   run mountpoint -q mnt2
   [ "$status" -ne 0 ]
   run "$UMIMAGE" cow merge vm.cow --output out.img
