@@ -346,6 +346,46 @@ TEST_F(CowTest, CorruptOrTruncatedCowFilesFailCleanly) {
   }
 }
 
+TEST_F(CowTest, BrokenV3FileReadsFromItsDataArea) {
+  auto model = make_backing(1 << 20);
+  // unpacked 64-bit layout: bitmap at roundup(4136, 4096) = 8192, 256 bytes; data at 12288
+  std::vector<uint8_t> file(12288 + (1 << 20), 0);
+  auto put32 = [&](size_t off, uint32_t v) { v = htobe32(v); memcpy(&file[off], &v, 4); };
+  put32(0, kMagic);
+  put32(4, 3);
+  put32(8, 1600000000);
+  uint64_t size = htobe64(1 << 20);
+  memcpy(&file[16], &size, 8);
+  put32(24, 512);
+  put32(28, 4096);
+  memcpy(&file[36], backing_.data(), backing_.size());
+  file[8192] = 0x01;  // sector 0 lives in the COW
+  memset(&file[12288], 0x77, 512);
+  write_file(cow_, file);
+  auto cow = open_cow(true);
+  ASSERT_TRUE(cow);
+  EXPECT_TRUE(cow->header().broken_v3);
+  EXPECT_EQ(cow->header().data_offset, 12288u);
+  std::vector<uint8_t> back(1024);
+  ASSERT_TRUE(cow->read(0, back.data(), back.size()).ok());
+  memset(model.data(), 0x77, 512);
+  EXPECT_EQ(0, memcmp(back.data(), model.data(), back.size()));
+  uint8_t x = 0x99;
+  ASSERT_TRUE(cow->write(600, &x, 1).ok());  // sector 1 copied up into the broken layout
+  cow.reset();
+  auto bytes = read_file(cow_);
+  EXPECT_EQ(bytes[8192], 0x03);
+  EXPECT_EQ(bytes[12288 + 600], 0x99);
+  EXPECT_EQ(bytes[12288 + 601], model[601]);
+  std::string copy = dir_ + "/copy.img";
+  write_file(copy, read_file(backing_));
+  set_mtime(copy, 1600000000);
+  auto sw = attach_backing(cow_, copy);
+  ASSERT_FALSE(sw.ok());
+  EXPECT_NE(sw.error().message.find("cannot switch the backing file of a legacy"), std::string::npos)
+      << sw.error().message;
+}
+
 TEST_F(CowTest, IoManagerBlocksBytesAndErrors) {
   auto model = make_backing(1 << 20);
   ASSERT_TRUE(create(cow_, backing_).ok());
@@ -381,6 +421,10 @@ TEST_F(CowTest, IoManagerBlocksBytesAndErrors) {
   EXPECT_NE(std::string(error_message(err)).find("changed since the COW file was made"), std::string::npos)
       << error_message(err);
   EXPECT_EQ(last_error(), error_message(err));
+  set_mtime(backing_, 1600000000);
+  ASSERT_EQ(mgr->open(cow_.c_str(), 0, &ch), 0);
+  EXPECT_EQ(last_error(), "") << "a successful open clears the last failure";
+  io_channel_close(ch);
 }
 
 TEST_F(CowTest, Ext2fsOpensAFileSystemThroughTheCow) {
