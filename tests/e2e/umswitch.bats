@@ -31,6 +31,8 @@ teardown() {
 # A busybox root whose /init reads its job from the kernel command line:
 #   ip=ADDR peer=ADDR   → configure eth0, ping the peer until 3 replies (40 s deadline)
 #   ip=dhcp url=URL     → udhcpc on eth0, then wget URL through the NAT gateway
+#     big=URL           → also fetch URL and print its size
+#     serve=TEXT        → instead serve TEXT with busybox httpd on port 80 until halted
 make_guest_image() {
   local r="$SW_DIR/root"
   mkdir -p "$r"/{bin,sbin,etc/udhcpc,proc,sys,dev,tmp,root}
@@ -437,9 +439,11 @@ SCRIPT
 
 @test "--tap: bridges a host tap device (clear error without the rights)" {
   need_uml
-  run as_user "$UMSWITCH" --unix "$SW_DIR/tapu.ctl" --tap umswt9
-  [ "$status" -eq 1 ]
-  [[ "$output" == *"cannot attach tap device umswt9"*"CAP_NET_ADMIN"* ]]
+  if [ "$(id -u)" != 0 ] || id "$UM_TEST_USER" >/dev/null 2>&1; then
+    run as_user "$UMSWITCH" --unix "$SW_DIR/tapu.ctl" --tap umswt9
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"cannot attach tap device umswt9"*"CAP_NET_ADMIN"* ]]
+  fi
   [ "$(id -u)" = 0 ] || skip "bridging a tap needs root here"
   ip link show umswt9 >/dev/null 2>&1 && skip "umswt9 exists already"
   start_switch tap --tap umswt9
