@@ -264,8 +264,9 @@ Status attach_backing(const std::string& cow_path, const std::string& backing_pa
     return {};
   UM_TRY(check_backing(h, backing_path));
   if (h.version != 3 || h.broken_v3)
-    return Error::make(EINVAL, cow_path + ": cannot switch the backing file of a legacy (v" +
-                                   std::to_string(h.version) + ") COW file");
+    return Error::make(EINVAL, cow_path + ": cannot switch the backing file of a legacy (" +
+                                   (h.broken_v3 ? std::string("broken v3") : "v" + std::to_string(h.version)) +
+                                   ") COW file");
   std::string abs = UM_TRY(absolute_path(backing_path));
   if (abs.size() > kBackingPathMax - 1)
     return Error::make(ENAMETOOLONG, "backing file name is longer than 4095 bytes: " + abs);
