@@ -25,6 +25,7 @@ teardown_file() {
 teardown() {
   [ -n "${SW_PID:-}" ] && kill "$SW_PID" 2>/dev/null || true
   [ -n "${HTTP_PID:-}" ] && kill "$HTTP_PID" 2>/dev/null || true
+  [ -n "${DNS_PID:-}" ] && kill "$DNS_PID" 2>/dev/null || true
   true
 }
 
@@ -32,12 +33,13 @@ teardown() {
 #   ip=ADDR peer=ADDR   → configure eth0, ping the peer until 3 replies (40 s deadline)
 #   ip=dhcp url=URL     → udhcpc on eth0, then wget URL through the NAT gateway
 #     big=URL           → also fetch URL and print its size
+#     dns=NAME          → also resolve NAME with the DNS server 10.0.2.2 (UDP to the host)
 #     serve=TEXT        → instead serve TEXT with busybox httpd on port 80 until halted
 make_guest_image() {
   local r="$SW_DIR/root"
   mkdir -p "$r"/{bin,sbin,etc/udhcpc,proc,sys,dev,tmp,root}
   cp /bin/busybox "$r/bin/"
-  for a in sh mount mkdir ifconfig route ping poweroff sleep echo cat udhcpc wget httpd; do ln -s busybox "$r/bin/$a"; done
+  for a in sh mount mkdir ifconfig route ping poweroff sleep echo cat udhcpc wget httpd nslookup; do ln -s busybox "$r/bin/$a"; done
   cat > "$r/etc/udhcpc/default.script" <<'SCRIPT'
 #!/bin/sh
 case "$1" in
@@ -54,7 +56,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs tmpfs /tmp
 for w in $(cat /proc/cmdline); do
-  case $w in ip=*) IP=${w#ip=};; peer=*) PEER=${w#peer=};; url=*) URL=${w#url=};; serve=*) SERVE=${w#serve=};; big=*) BIG=${w#big=};; esac
+  case $w in ip=*) IP=${w#ip=};; peer=*) PEER=${w#peer=};; url=*) URL=${w#url=};; serve=*) SERVE=${w#serve=};; big=*) BIG=${w#big=};; dns=*) DNS=${w#dns=};; esac
 done
 ifconfig lo up
 if [ "$IP" = dhcp ]; then
@@ -67,6 +69,7 @@ if [ "$IP" = dhcp ]; then
   fi
   wget -q -O /tmp/page "$URL" && echo "FETCHED: $(cat /tmp/page)" || echo "FETCH FAILED"
   [ -n "$BIG" ] && echo "BIG BYTES: $(wget -q -O - "$BIG" | wc -c)"
+  [ -n "$DNS" ] && nslookup "$DNS" 10.0.2.2
 else
   ifconfig eth0 "$IP" netmask 255.255.255.0 up
   echo "GUEST UP $IP"
@@ -397,7 +400,7 @@ SCRIPT
   [[ "$output" == *"is in use"* ]]
 }
 
-@test "--nat: a UML guest gets DHCP and fetches pages (12 B, 8 MB) from the host's 127.0.0.1" {
+@test "--nat: a UML guest gets DHCP, fetches pages (12 B, 8 MB) and resolves over UDP via the host's 127.0.0.1" {
   need_uml
   mkdir -p "$SW_DIR/www"
   echo "umswitch-nat-$$" > "$SW_DIR/www/index.html"
@@ -405,15 +408,38 @@ SCRIPT
   port=$((20000 + RANDOM % 20000))
   (cd "$SW_DIR/www" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1 3>&-) &
   HTTP_PID=$!
+  # UDP: a tiny DNS server on the host's 127.0.0.1:53 (root only) answers A queries.
+  dns_args=()
+  if [ "$(id -u)" = 0 ] && ! ss -lun 2>/dev/null | grep -q '127.0.0.1:53 '; then
+    python3 - "$SW_DIR/dns.log" >/dev/null 2>&1 3>&- <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+while True:
+    q, peer = s.recvfrom(512)
+    i = 12
+    while q[i]: i += q[i] + 1
+    question, qtype = q[12:i + 5], q[i + 1:i + 3]
+    with open(sys.argv[1], "a") as log: log.write(q[13:i].decode(errors="replace") + "\n")
+    answer = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([10, 9, 8, 7]) if qtype == b"\x00\x01" else b""
+    s.sendto(q[:2] + b"\x81\x80\x00\x01" + (b"\x00\x01" if answer else b"\x00\x00") + b"\x00\x00\x00\x00" + question + answer, peer)
+PY
+    DNS_PID=$!
+    dns_args=(dns=umswitch-udp.test)
+  fi
   start_switch nat --nat
   for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
   run_vm nat 02:00:00:00:20:01 "$SW_CTL" ip=dhcp url=http://10.0.2.2:$port/index.html \
-    big=http://10.0.2.2:$port/big.bin
+    big=http://10.0.2.2:$port/big.bin "${dns_args[@]}"
   grep -q "DHCP BOUND 10.0.2.15 router 10.0.2.2" "$SW_DIR/nat.log" || { cat "$SW_DIR/nat.log"; return 1; }
   grep -q "FETCHED: umswitch-nat-$$" "$SW_DIR/nat.log" || { cat "$SW_DIR/nat.log"; return 1; }
   # 8 MB of TCP into the guest: bursts beyond the UML socket's 10-datagram queue wait in the
   # port's backlog instead of being dropped.
   grep -q "BIG BYTES: 8000000" "$SW_DIR/nat.log" || { cat "$SW_DIR/nat.log"; return 1; }
+  if [ -n "${DNS_PID:-}" ]; then
+    grep -q "umswitch-udp" "$SW_DIR/dns.log"
+    grep -q "10.9.8.7" "$SW_DIR/nat.log" || { cat "$SW_DIR/nat.log"; return 1; }
+  fi
   "$UMSWITCH" ctl "$SW_CTL" stats
   run "$UMSWITCH" ctl "$SW_CTL" ports
   [[ "$output" == *" nat "* ]]
