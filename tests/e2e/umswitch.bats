@@ -269,7 +269,10 @@ SCRIPT
 @test "malformed frames, garbage requests and a flood are dropped and counted" {
   need_peer
   start_switch bad
-  "$PEER" script "$SW_CTL" <<'SCRIPT'
+  name_hex=$(printf 'umswitch-test-nobody-%s' "$$" | od -An -tx1 | tr -d ' \n')
+  unreachable=$(printf 'cefaedfe03000000000000000100%s%s' "00$name_hex" "$(printf '0%.0s' $(seq $((2 * (108 - 1 - ${#name_hex} / 2) + 4))))")
+  [ "${#unreachable}" -eq 248 ]   # 124 bytes, as UML sends
+  "$PEER" script "$SW_CTL" <<SCRIPT
 port a
 port b
 port sink
@@ -288,6 +291,8 @@ garbage cefaedfe09000000
 garbage cefaedfe03000000000000000200
 # a truncated request is given up after 5 s
 garbage 00000000 8000
+# a well-formed v3 request for a data socket that does not exist: refused, no reply
+garbage $unreachable
 # the sink never reads: the flood fills its queue, the rest is dropped, others unaffected
 flood a sink 20000
 send a b
@@ -297,7 +302,8 @@ expect a b
 SCRIPT
   [ "$(stat_of drop_too_short)" -eq 2 ]
   [ "$(stat_of drop_too_long)" -eq 2 ]
-  [ "$(stat_of bad_requests)" -eq 5 ]
+  [ "$(stat_of bad_requests)" -eq 6 ]
+  grep -q "cannot reach the client's data socket @umswitch-test-nobody" "$SW_DIR/bad.err"
   [ "$(stat_of drop_tx_full)" -gt 0 ]
   grep -q "version 2 is not supported" "$SW_DIR/bad.err"
   kill -0 "$SW_PID"
