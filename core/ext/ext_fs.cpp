@@ -14,6 +14,9 @@
 #include "core/ext/ext_fs_impl.h"
 #include "core/ext/image_io.h"
 
+// Exported by libext2fs since 1.43 but declared only in its private header.
+extern "C" errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
+
 namespace um::ext {
 
 ExtFs::ExtFs(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -328,6 +331,15 @@ Result<size_t> ExtFs::write(Ino ino, uint64_t offset, const void* buf, size_t le
   UM_TRY(impl_->check_writable());
   CachedFile* cf = UM_TRY(impl_->file_for(ino, true));
   if (len == 0) return size_t(0);
+  if ((ext2fs_file_get_inode(cf->file)->i_flags & EXT4_INLINE_DATA_FL) &&
+      offset + len > EXT4_MIN_INLINE_DATA_SIZE) {
+    // libext2fs (1.47) overflows its block buffer writing past the inline area: move the data
+    // out to a block first, then write normally.
+    UM_TRY(impl_->evict_file(ino));
+    if (errcode_t err = ext2fs_inline_data_expand(impl_->fs, ino))
+      return ext_error(err, "moving inline data of inode " + std::to_string(ino));
+    cf = UM_TRY(impl_->file_for(ino, true));
+  }
   uint64_t max_size = uint64_t(1) << 44;  // far below ext4's 16 TiB limit for 4K blocks
   if (offset >= max_size || len > max_size - offset)
     return Error::make(EFBIG, "file would be too large");
@@ -360,6 +372,15 @@ Result<size_t> ExtFs::write(Ino ino, uint64_t offset, const void* buf, size_t le
 Status ExtFs::truncate(Ino ino, uint64_t size) {
   UM_TRY(impl_->check_writable());
   if (size >= (uint64_t(1) << 44)) return Error::make(EFBIG, "file would be too large");
+  {
+    // Inline-data files get a real block first: libext2fs cannot truncate them safely.
+    CachedFile* cf = UM_TRY(impl_->file_for(ino, true));
+    if (ext2fs_file_get_inode(cf->file)->i_flags & EXT4_INLINE_DATA_FL) {
+      UM_TRY(impl_->evict_file(ino));
+      if (errcode_t err = ext2fs_inline_data_expand(impl_->fs, ino))
+        return ext_error(err, "moving inline data of inode " + std::to_string(ino));
+    }
+  }
   if (size == 0) {
     // The common O_TRUNC case, done without ext2fs_punch (see release_blocks).
     UM_TRY(impl_->evict_file(ino));
