@@ -58,9 +58,9 @@ int main(int argc, char** argv) {
   std::string ctl_path, ctl_command;
   bool ctl_json = false;
   CLI::App* ctl = app.add_subcommand("ctl", "query a running umswitch: ports, macs or stats");
-  ctl->add_option("CTLPATH", ctl_path, "control (or management) socket of the switch")->required();
-  ctl->add_option("COMMAND", ctl_command, "ports | macs | stats")
-      ->required()->check(CLI::IsMember({"ports", "macs", "stats"}));
+  ctl->add_option("CTLPATH", ctl_path,
+                  "control (or management) socket of the switch (default $UML_DIR/switch.ctl)");
+  ctl->add_option("COMMAND", ctl_command, "ports | macs | stats");
   ctl->add_flag("--json", ctl_json, "answer in JSON");
 
   std::vector<std::string> args = translate_legacy_options(argc, argv);
@@ -68,7 +68,15 @@ int main(int argc, char** argv) {
   for (auto& a : args) cargs.push_back(a.data());
   if (int rc = cli::parse(app, static_cast<int>(cargs.size()), cargs.data()); rc >= 0) return rc;
 
-  if (ctl->parsed()) return sw::run_ctl(ctl_path, ctl_command, ctl_json);
+  if (ctl->parsed()) {
+    if (ctl_command.empty()) std::swap(ctl_path, ctl_command);  // `ctl stats`: default socket
+    if (ctl_command != "ports" && ctl_command != "macs" && ctl_command != "stats") {
+      fprintf(stderr, "umswitch: error: ctl needs a command: ports, macs or stats\n");
+      return kExitUsage;
+    }
+    if (ctl_path.empty()) ctl_path = rundir::root() + "/switch.ctl";
+    return sw::run_ctl(ctl_path, ctl_command, ctl_json);
+  }
 
   if (!forwards.empty() && !opt.nat) {
     fprintf(stderr, "umswitch: error: --forward needs --nat\n");

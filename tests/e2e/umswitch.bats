@@ -393,6 +393,11 @@ send a broadcast
 expect b a
 SCRIPT
   [ "$(stat_of frames_in)" -eq 1 ]
+  run env -u UML_DIR HOME="$home" "$UMSWITCH" ctl stats   # the default socket
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"frames_in 1"* ]]
+  run "$UMSWITCH" ctl "$SW_CTL" bogus
+  [ "$status" -eq 2 ]
   kill -INT "$pid"
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   ! kill -0 "$pid" 2>/dev/null
