@@ -111,7 +111,7 @@ Registrar reg("cow", "create, inspect and merge UML copy-on-write (COW) files", 
 
   auto* merge = sub.add_subcommand("merge", "merge a COW file with its backing image (like uml_moo)");
   merge->add_option("cow", args->cow, "COW file")->required();
-  merge->add_option("-o,--output", args->output, "write a new merged image here (default: merge into the backing image in place)");
+  merge->add_option("-o,--output", args->output, "write a new sparse merged image here (default: write the COW's sectors into the backing image in place; the COW is stale afterwards)");
   merge->add_option("-b,--backing", args->backing, "use this backing image instead of the one named in the header");
   merge->callback([args] { args->action = [args] { return run_merge(*args); }; });
 

@@ -165,7 +165,10 @@ Registrar reg("mount", "mount an image or COW file on a host directory (FUSE, no
   sub.add_flag("--ro", args->read_only, "mount read-only");
   sub.add_flag("-f,--foreground", args->foreground, "stay in the foreground until unmounted");
   sub.add_flag("--fuse-debug", args->debug, "print FUSE requests on stderr (implies --foreground)");
-  sub.footer("Unmount with `umimage umount DIR`; the image is flushed and closed before that returns.");
+  sub.footer("Only the mounting user sees the directory and may change anything in it (no permission\n"
+             "checks: it is your image); new files get that user's uid/gid. Runs in the background\n"
+             "once the directory is usable. Unmount with `umimage umount DIR`, which returns after the\n"
+             "image is flushed and closed.");
   return [args] { return run_mount(*args); };
 });
 
