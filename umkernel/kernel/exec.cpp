@@ -292,6 +292,7 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
 
   // The rest of the process switches to the new image.
   p.fds->close_on_exec();
+  p.posix_timers.reset();  // timer_create timers do not survive exec
   for (int s = 1; s <= 64; s++) {
     SigAction& a = p.sighand->actions[s];
     if (a.handler != reinterpret_cast<uint64_t>(SIG_IGN)) a = SigAction{};

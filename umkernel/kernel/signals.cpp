@@ -179,6 +179,10 @@ static void kick(Task& t, int sig) {
   }
 }
 
+// Linux never drops an ignored signal that the thread blocks or waits for (signalfd,
+// sigtimedwait): its disposition may change before it is unblocked.
+static bool blocked_by(const Task* t, int sig) { return t && ((t->blocked | t->sigwait_set) & sigbit(sig)); }
+
 void Kernel::send_signal_to_process(Process& p, int sig, const siginfo_t* info) {
   if (sig <= 0 || sig > 64 || p.zombie) return;
   if (sig == SIGKILL) {
@@ -190,12 +194,13 @@ void Kernel::send_signal_to_process(Process& p, int sig, const siginfo_t* info) 
     p.shared_pending_set &= ~sigbit(SIGCONT);
     std::erase_if(p.shared_pending, [](auto& s) { return s.sig == SIGCONT; });
   }
-  if (signal_ignored(p, sig) && sig != SIGCONT) return;
+  if (signal_ignored(p, sig) && sig != SIGCONT && !blocked_by(p.threads.empty() ? nullptr : p.threads.front(), sig)) return;
   if (sig < SIGRTMIN && (p.shared_pending_set & sigbit(sig))) return;  // not queued twice
   PendingSignal ps{sig, {}};
   fill_info(ps.info, sig, info);
   p.shared_pending.push_back(ps);
   p.shared_pending_set |= sigbit(sig);
+  p.signal_queued.wake_all();
   if (Task* t = pick_target(p, sig)) kick(*t, sig);
 }
 
@@ -205,12 +210,13 @@ void Kernel::send_signal_to_task(Task& t, int sig, const siginfo_t* info) {
     send_signal_to_process(*t.proc, sig, info);
     return;
   }
-  if (signal_ignored(*t.proc, sig)) return;
+  if (signal_ignored(*t.proc, sig) && !blocked_by(&t, sig)) return;
   if (sig < SIGRTMIN && (t.pending_set & sigbit(sig))) return;
   PendingSignal ps{sig, {}};
   fill_info(ps.info, sig, info);
   t.pending.push_back(ps);
   t.pending_set |= sigbit(sig);
+  t.proc->signal_queued.wake_all();
   kick(t, sig);
 }
 

@@ -174,6 +174,8 @@ class Process {
 
   uint64_t utime_ns = 0, stime_ns = 0;
   int nice = 0;
+  WaitQueue signal_queued;      // woken whenever a signal is queued (signalfd readers)
+  std::shared_ptr<struct PosixTimers> posix_timers;  // timer_create (sys/event.cpp)
   uint64_t alarm_timer = 0;     // kernel timer id of alarm()/ITIMER_REAL, 0 = none
   int64_t alarm_deadline = 0;
   int64_t alarm_interval = 0;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bats
+# umkernel event APIs (epoll, eventfd, timerfd, signalfd, POSIX timers): the guest program
+# tests/guest/events prints facts only, so its output under umkernel must equal its native
+# output, part by part. Busybox has no applet built on these APIs, so the program is the test.
+load helpers
+
+EVENTS="$UM_GUEST_BIN/events"
+
+setup_file() {
+  [ -x "$UM_GUEST_BIN/events" ] || skip "guest program events not built (target guest_events)"
+  W=$(mktemp -d /tmp/umkernel-events.XXXXXX)
+  export W
+  "$UMIMAGE" create "$W/root.img" --busybox >/dev/null
+  "$UMIMAGE" put "$W/root.img" "$UM_GUEST_BIN/events" /bin/events >/dev/null
+}
+
+teardown_file() {
+  [ -n "${W:-}" ] && rm -rf "$W"
+}
+
+# Runs one part of the program natively and in the guest and compares the outputs.
+same_as_native() {
+  local part="$1"
+  local native guest
+  native=$("$EVENTS" "$part" 2>&1)
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/events -- "$part"
+  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
+    echo "status: $status"
+    diff <(echo "$native") <(echo "$output") || true
+    return 1
+  fi
+}
+
+@test "epoll: ctl errors match Linux" { same_as_native epoll_errors; }
+@test "epoll: level-triggered, edge-triggered, one-shot, hang-up" { same_as_native epoll_triggers; }
+@test "epoll: round robin over ready entries, entries dropped with their file" { same_as_native epoll_order; }
+@test "epoll: an epoll inside an epoll, loops refused" { same_as_native epoll_nested; }
+@test "epoll: blocking waits, timeouts, epoll_pwait signal masks" { same_as_native epoll_blocking; }
+@test "eventfd: counter, semaphore, blocking read and write, edge-triggered epoll" { same_as_native eventfd; }
+@test "timerfd: one-shot, interval, absolute, clocks, epoll" { same_as_native timerfd; }
+@test "signalfd: reads, mask update, blocking read, epoll, SIGCHLD details" { same_as_native signalfd; }
+@test "POSIX timers: SI_TIMER, overruns, SIGEV_NONE, thread-directed, not inherited" { same_as_native posix_timers; }
+
+@test "from a busybox shell: the whole program, and the anon_inode links in /proc/PID/fd" {
+  native=$("$EVENTS" 2>&1)
+  run timeout 300 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sh -- -c \
+    'mount -t proc proc /proc; /bin/events; echo "exit $?"'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$native"$'\n'"exit 0" ] || { diff <(echo "$native") <(echo "$output"); false; }
+}
