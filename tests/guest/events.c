@@ -280,6 +280,20 @@ static void epoll_nested(void) {
   drain(p[0]);
   close(inner);
   close(outer);
+
+  // At most EP_MAX_NESTS + 1 epolls in a chain, however it is built.
+  int e[9], f[9];
+  char what[64];
+  for (int i = 0; i < 9; i++) e[i] = epoll_create1(0), f[i] = epoll_create1(0);
+  for (int i = 0; i < 8; i++) {
+    snprintf(what, sizeof what, "chain top-down %d in %d", i + 1, i);
+    show(what, add(e[i], e[i + 1], EPOLLIN, i));
+  }
+  for (int i = 7; i >= 0; i--) {
+    snprintf(what, sizeof what, "chain bottom-up %d in %d", i + 1, i);
+    show(what, add(f[i], f[i + 1], EPOLLIN, i));
+  }
+  for (int i = 0; i < 9; i++) close(e[i]), close(f[i]);
   close(p[0]);
   close(p[1]);
 }

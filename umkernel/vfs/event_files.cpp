@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signals.h"
@@ -236,13 +237,22 @@ int64_t SignalFdFile::read(Task& t, void* buf, size_t n, int64_t*) {
 namespace {
 constexpr uint32_t kPrivateBits = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
 constexpr int kMaxNests = 4;  // EP_MAX_NESTS
+
+// Every live epoll instance, for finding the ones that contain a given one.
+std::set<const EpollFile*>& all_epolls() {
+  static std::set<const EpollFile*> all;
+  return all;
+}
 }  // namespace
 
-EpollFile::EpollFile() : File(nullptr, O_RDWR) { path = "anon_inode:[eventpoll]"; }
+EpollFile::EpollFile() : File(nullptr, O_RDWR) {
+  path = "anon_inode:[eventpoll]";
+  all_epolls().insert(this);
+}
 
 // Entries own their wake callbacks; the files' queues hold them weakly, so dropping the
 // entries is all the cleanup there is.
-EpollFile::~EpollFile() = default;
+EpollFile::~EpollFile() { all_epolls().erase(this); }
 
 unsigned EpollFile::readiness(Interest& it) {
   auto f = it.file.lock();
@@ -281,31 +291,38 @@ void EpollFile::scan() {
   }
 }
 
-int EpollFile::max_depth_below() const {
-  int d = 0;
-  for (auto& [key, it] : interests_)
-    if (auto f = it->file.lock())
-      if (auto* inner = dynamic_cast<const EpollFile*>(f.get())) d = std::max(d, 1 + inner->max_depth_below());
-  return d;
-}
-
-// As Linux's ep_loop_check_proc: true if `target` is reachable from here or the epoll
-// nesting below goes deeper than EP_MAX_NESTS.
-bool EpollFile::reaches(const EpollFile* target, int depth) const {
+bool EpollFile::reaches(const EpollFile* target) const {
   for (auto& [key, it] : interests_) {
     auto f = it->file.lock();
     auto* inner = f ? dynamic_cast<const EpollFile*>(f.get()) : nullptr;
-    if (!inner) continue;
-    if (inner == target || depth > kMaxNests || inner->reaches(target, depth + 1)) return true;
+    if (inner && (inner == target || inner->reaches(target))) return true;
   }
   return false;
 }
 
+int EpollFile::depth_below() const {
+  int d = 0;
+  for (auto& [key, it] : interests_)
+    if (auto f = it->file.lock())
+      if (auto* inner = dynamic_cast<const EpollFile*>(f.get())) d = std::max(d, 1 + inner->depth_below());
+  return d;
+}
+
+int EpollFile::depth_above() const {
+  int d = 0;
+  for (const EpollFile* outer : all_epolls())
+    for (auto& [key, it] : outer->interests_)
+      if (it->key == this && !it->file.expired()) d = std::max(d, 1 + outer->depth_above());
+  return d;
+}
+
 int64_t EpollFile::ctl(int op, int fd, const FilePtr& target, uint32_t events, uint64_t data) {
   drop_dead_entries();
+  // As Linux's ep_loop_check: no cycles, and no chain of more than EP_MAX_NESTS + 1 epolls.
   if (op == EPOLL_CTL_ADD)
-    if (auto* inner = dynamic_cast<EpollFile*>(target.get()); inner && (inner == this || inner->reaches(this, 0)))
-      return -ELOOP;
+    if (auto* inner = dynamic_cast<EpollFile*>(target.get()))
+      if (inner == this || inner->reaches(this) || inner->depth_below() + 1 + depth_above() > kMaxNests)
+        return -ELOOP;
   auto found = interests_.find(Key{fd, target.get()});
   switch (op) {
     case EPOLL_CTL_ADD: {

@@ -126,8 +126,10 @@ class EpollFile : public File {
   void make_ready(Interest& it);
   void remove(Interest& it);
   unsigned readiness(Interest& it);         // file's poll() masked by the entry's events
-  bool reaches(const EpollFile* target, int depth) const;  // loop and nesting check
-  int max_depth_below() const;
+  // Loop and nesting checks (EP_MAX_NESTS): paths of epolls inside epolls.
+  bool reaches(const EpollFile* target) const;
+  int depth_below() const;  // longest chain of epolls inside this one
+  int depth_above() const;  // longest chain of epolls containing this one
 
   std::map<Key, std::unique_ptr<Interest>> interests_;
   std::deque<Interest*> ready_;
