@@ -138,12 +138,64 @@ Result<Ino> FsCore::new_inode(Ino dir, uint32_t mode, uint32_t uid, uint32_t gid
   return ino;
 }
 
+Result<const CachedDir*> FsCore::cached_dir(Ino dir, bool with_entries) {
+  auto it = dirs.find(dir);
+  if (it != dirs.end()) {
+    if (it->second.entries_valid || !with_entries) return &it->second;
+    forget_dir(dir);
+  }
+  CachedDir cd;
+  struct Ctx {
+    CachedDir* cd;
+    bool filetype;
+    Ino max_ino;
+  } c{&cd, ext2fs_has_feature_filetype(fs->super) != 0, fs->super->s_inodes_count};
+  auto cb = [](ext2_ino_t, int, ext2_dir_entry* d, int, int, char*, void* p) -> int {
+    auto* c = static_cast<Ctx*>(p);
+    if (d->inode == 0 || d->inode > c->max_ino) return 0;
+    std::string name(d->name, ext2fs_dirent_name_len(d));
+    uint8_t type = c->filetype ? dt_of_ext2_ft(ext2fs_dirent_file_type(d)) : uint8_t(DT_UNKNOWN);
+    c->cd->by_name.emplace(name, d->inode);  // the first of duplicate names wins, as lookup
+    c->cd->entries.push_back({std::move(name), d->inode, type});
+    return 0;
+  };
+  if (errcode_t err = ext2fs_dir_iterate2(fs, dir, 0, nullptr, cb, &c))
+    return ext_error(err, "reading directory " + ino_str(dir));
+  if (cached_dir_entries + cd.entries.size() > kMaxCachedDirEntries) {
+    dirs.clear();
+    cached_dir_entries = 0;
+  }
+  cached_dir_entries += cd.entries.size();
+  return &(dirs[dir] = std::move(cd));
+}
+
+void FsCore::note_entry(Ino dir, std::string_view name, Ino ino) {
+  auto it = dirs.find(dir);
+  if (it == dirs.end()) return;
+  it->second.entries_valid = false;
+  if (ino)
+    it->second.by_name[std::string(name)] = ino;
+  else
+    it->second.by_name.erase(std::string(name));
+}
+
+void FsCore::forget_dir(Ino dir) {
+  auto it = dirs.find(dir);
+  if (it == dirs.end()) return;
+  cached_dir_entries -= it->second.entries.size();
+  dirs.erase(it);
+}
+
 Status FsCore::add_entry(Ino dir, std::string_view name, Ino ino, uint32_t mode) {
   std::string n(name);
   int ft = ext2_ft_of_mode(mode);
   for (int attempt = 0;; ++attempt) {
     errcode_t err = ext2fs_link(fs, dir, n.c_str(), ino, ft);
-    if (!err) return {};
+    if (!err) {
+      note_entry(dir, name, ino);
+      return {};
+    }
+    forget_dir(dir);
     if (err != EXT2_ET_DIR_NO_SPACE || attempt >= 3)
       return ext_error(err, "adding " + n + " to " + ino_str(dir));
     if ((err = ext2fs_expand_dir(fs, dir)))
@@ -173,16 +225,21 @@ int set_entry_cb(ext2_ino_t, int, ext2_dir_entry* d, int, int, char*, void* p) {
 
 Status FsCore::set_entry(Ino dir, std::string_view name, Ino ino, uint32_t mode) {
   SetEntryCtx c{name, ino, ext2_ft_of_mode(mode), ext2fs_has_feature_filetype(fs->super) != 0};
-  if (errcode_t err = ext2fs_dir_iterate2(fs, dir, 0, nullptr, set_entry_cb, &c))
-    return ext_error(err, "updating directory " + ino_str(dir));
+  errcode_t err = ext2fs_dir_iterate2(fs, dir, 0, nullptr, set_entry_cb, &c);
+  if (err || !c.found) forget_dir(dir);
+  if (err) return ext_error(err, "updating directory " + ino_str(dir));
+  note_entry(dir, name, ino);
   if (!c.found) return Error::make(ENOENT, std::string(name) + ": no such entry");
   return {};
 }
 
 Status FsCore::remove_entry(Ino dir, std::string_view name, Ino ino) {
   std::string n(name);
-  if (errcode_t err = ext2fs_unlink(fs, dir, n.c_str(), ino, 0))
+  if (errcode_t err = ext2fs_unlink(fs, dir, n.c_str(), ino, 0)) {
+    forget_dir(dir);
     return ext_error(err, "removing " + n + " from " + ino_str(dir));
+  }
+  note_entry(dir, name, 0);
   return {};
 }
 
@@ -199,10 +256,10 @@ Result<bool> FsCore::dir_is_empty(Ino dir) {
 }
 
 Result<Ino> FsCore::parent_of(Ino dir) {
-  Ino p = 0;
-  if (errcode_t err = ext2fs_lookup(fs, dir, "..", 2, nullptr, &p))
-    return ext_error(err, "finding the parent of " + ino_str(dir));
-  return p;
+  const CachedDir* cd = UM_TRY(cached_dir(dir));
+  auto it = cd->by_name.find("..");
+  if (it == cd->by_name.end()) return Error::make(EIO, ino_str(dir) + ": directory has no '..'");
+  return it->second;
 }
 
 Status FsCore::drop_link(Ino ino, bool is_dir) {
@@ -225,6 +282,7 @@ Status FsCore::drop_link(Ino ino, bool is_dir) {
 
 Status FsCore::free_inode(Ino ino) {
   UM_TRY(evict_file(ino));
+  forget_dir(ino);
   InodeBuf b;
   UM_TRY(read_inode(ino, b));
   if (b.in.i_links_count != 0) return {};
@@ -244,37 +302,24 @@ Status FsCore::free_inode(Ino ino) {
 Result<Ino> ExtFs::lookup(Ino dir, std::string_view name) {
   UM_TRY(check_name(name));
   UM_TRY(impl_->dir_inode(dir));
-  Ino ino = 0;
-  errcode_t err = ext2fs_lookup(impl_->fs, dir, name.data(), name.size(), nullptr, &ino);
-  if (err == EXT2_ET_FILE_NOT_FOUND)
+  const CachedDir* cd = UM_TRY(impl_->cached_dir(dir));
+  auto it = cd->by_name.find(std::string(name));
+  if (it == cd->by_name.end())
     return Error::make(ENOENT, std::string(name) + ": no such file or directory");
-  if (err) return ext_error(err, "looking up " + std::string(name));
-  if (ino < 1 || ino > impl_->fs->super->s_inodes_count)
-    return Error::make(EIO, std::string(name) + ": directory entry points to a bad inode");
-  return ino;
+  return it->second;
 }
 
 Status ExtFs::readdir(Ino dir, uint64_t pos,
                       const std::function<bool(const DirEntry&, uint64_t next)>& fn) {
   UM_TRY(impl_->dir_inode(dir));
-  struct Ctx {
-    uint64_t pos, index = 0;
-    const std::function<bool(const DirEntry&, uint64_t)>* fn;
-    bool filetype;
-    Ino max_ino;
-  } c{pos, 0, &fn, bool(ext2fs_has_feature_filetype(impl_->fs->super)),
-      impl_->fs->super->s_inodes_count};
-  auto cb = [](ext2_ino_t, int, ext2_dir_entry* d, int, int, char*, void* p) -> int {
-    auto* c = static_cast<Ctx*>(p);
-    if (d->inode == 0 || d->inode > c->max_ino) return 0;
-    uint64_t i = c->index++;
-    if (i < c->pos) return 0;
-    DirEntry e{std::string_view(d->name, ext2fs_dirent_name_len(d)), d->inode,
-               c->filetype ? dt_of_ext2_ft(ext2fs_dirent_file_type(d)) : uint8_t(DT_UNKNOWN)};
-    return (*c->fn)(e, i + 1) ? 0 : DIRENT_ABORT;
-  };
-  if (errcode_t err = ext2fs_dir_iterate2(impl_->fs, dir, 0, nullptr, cb, &c))
-    return ext_error(err, "reading directory " + ino_str(dir));
+  const CachedDir* cd = UM_TRY(impl_->cached_dir(dir, true));
+  // Entries are copied out first: `fn` may change the directory (and drop the cache).
+  for (uint64_t i = pos; i < cd->entries.size(); ++i) {
+    auto e = cd->entries[i];
+    bool more = fn(DirEntry{e.name, e.ino, e.type}, i + 1);
+    if (!more) break;
+    cd = UM_TRY(impl_->cached_dir(dir, true));  // (re)read if `fn` changed the directory
+  }
   return {};
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "core/ext/ext_fs.h"
 
@@ -44,6 +45,19 @@ struct CachedFile {
   uint64_t last_use = 0;
 };
 
+// A directory's entries in memory, for lookups and readdir without rescanning its blocks.
+// Dropped whenever the directory changes (every change goes through FsCore's entry helpers).
+struct CachedDir {
+  struct Entry {
+    std::string name;
+    Ino ino;
+    uint8_t type;
+  };
+  std::vector<Entry> entries;  // in on-disk order; readdir cookies index into it
+  bool entries_valid = true;   // false after a change: by_name is kept current, entries not
+  std::unordered_map<std::string, Ino> by_name;
+};
+
 struct FsCore {
   ext2_filsys fs = nullptr;
   std::string path;
@@ -53,6 +67,9 @@ struct FsCore {
   std::unordered_map<Ino, CachedFile> files;
   std::unordered_map<Ino, int> open_refs;
   std::unordered_set<Ino> orphans;        // nlink 0 but still referenced
+  std::unordered_map<Ino, CachedDir> dirs;
+  size_t cached_dir_entries = 0;
+  static constexpr size_t kMaxCachedDirEntries = 400000;
   uint64_t use_clock = 0;
   uint32_t generation = 0;
   static constexpr size_t kMaxCachedFiles = 64;
@@ -72,6 +89,10 @@ struct FsCore {
   Result<InodeBuf> dir_inode(Ino dir);    // ENOTDIR unless a directory
   Status touch_dir(Ino dir);              // mtime = ctime = now
   Result<Ino> new_inode(Ino dir, uint32_t mode, uint32_t uid, uint32_t gid, InodeBuf& b);
+  // by_name is always current; `with_entries` also makes `entries` current (for readdir).
+  Result<const CachedDir*> cached_dir(Ino dir, bool with_entries = false);
+  void forget_dir(Ino dir);
+  void note_entry(Ino dir, std::string_view name, Ino ino);  // ino 0 = removed
   Status add_entry(Ino dir, std::string_view name, Ino ino, uint32_t mode);
   Status set_entry(Ino dir, std::string_view name, Ino ino, uint32_t mode);
   Status remove_entry(Ino dir, std::string_view name, Ino ino);

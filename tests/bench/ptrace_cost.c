@@ -3,6 +3,8 @@
  * calls under PTRACE_SYSEMU; the tracer answers each with a fake result. Prints ns per
  * emulated call for each variant, and the cost of each ptrace request alone.
  *   cc -O2 -o ptrace_cost ptrace_cost.c && ./ptrace_cost [N [ROUNDS]]   (default 20000 calls, 5 rounds)
+ * PTRACE_COST_SETSID=1: the child calls setsid() first, as umkernel's guests do (with
+ * sched_autogroup that puts it in its own scheduling group).
  * Not a guest program: it runs on the host (tests/bench/analyse.sh builds and runs it). */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -36,6 +38,7 @@ static long n_calls;
 static pid_t start_child(void) {
   pid_t p = fork();
   if (p == 0) {
+    if (getenv("PTRACE_COST_SETSID")) setsid();  /* umkernel's guests do this (own autogroup) */
     ptrace(PTRACE_TRACEME, 0, 0, 0);
     raise(SIGSTOP);
     for (long i = 0; i < n_calls; i++) syscall(SYS_getppid);
