@@ -145,6 +145,10 @@ static void epoll_errors(void) {
   show("wait bad fd", epoll_wait(999, &ev, 1, 0));
   write(p[1], "x", 1);
   show("wait bad buffer", epoll_wait(ep, (struct epoll_event*)8, 1, 0));
+  show("ctl bad event pointer", epoll_ctl(ep, EPOLL_CTL_ADD, p[1], (struct epoll_event*)8));
+  show("del ignores the event pointer", epoll_ctl(ep, EPOLL_CTL_DEL, p[0], (struct epoll_event*)8));
+  show("pwait bad sigmask pointer", syscall(SYS_epoll_pwait, ep, &ev, 1, 0, (void*)8, 8));
+  show("pwait2 bad timeout pointer", syscall(SYS_epoll_pwait2, ep, &ev, 1, (void*)8, NULL, 8));
   close(dir);
   close(reg);
   close(inner);
@@ -475,6 +479,9 @@ static void timerfd_tests(void) {
   show("bad settime flags", timerfd_settime(fd, 4, &its, NULL));
   show("settime on eventfd", timerfd_settime(eventfd(0, 0), 0, &its, NULL));
   show("settime on bad fd", timerfd_settime(999, 0, &its, NULL));
+  show("settime bad pointer", timerfd_settime(fd, 0, (struct itimerspec*)8, NULL));
+  show("settime bad old pointer", timerfd_settime(fd, 0, &off, (struct itimerspec*)8));
+  show("gettime bad pointer", timerfd_gettime(fd, (struct itimerspec*)8));
   close(fd);
 
   fd = timerfd_create(CLOCK_REALTIME, 0);
@@ -525,6 +532,7 @@ static void signalfd_tests(void) {
   sigaddset(&usr1, SIGRTMIN + 1);
   show("bad size", syscall(SYS_signalfd4, -1, &usr1, 4, 0));
   show("bad flags", syscall(SYS_signalfd4, -1, &usr1, 8, 1));
+  show("bad mask pointer", syscall(SYS_signalfd4, -1, (void*)8, 8, 0));
   int fd = signalfd(-1, &usr1, SFD_NONBLOCK | SFD_CLOEXEC);
   fact("SFD_CLOEXEC sets FD_CLOEXEC", fcntl(fd, F_GETFD) == FD_CLOEXEC);
   struct signalfd_siginfo si[4];
@@ -703,6 +711,9 @@ static void posix_timer_tests(void) {
   sev.sigev_notify = 99;
   show("bad notify", tcreate(CLOCK_MONOTONIC, &sev, &id));
   show("bad id", syscall(SYS_timer_getoverrun, 12345));
+  show("bad sigevent pointer", tcreate(CLOCK_MONOTONIC, (struct sigevent*)8, &id));
+  show("bad id pointer", tcreate(CLOCK_MONOTONIC, NULL, (int*)8));
+  show("settime NULL value", tset(0, 0, NULL, NULL));
   sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
