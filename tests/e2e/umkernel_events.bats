@@ -41,6 +41,8 @@ same_as_native() {
 @test "signalfd: reads, mask update, blocking read, epoll, SIGCHLD details" { same_as_native signalfd; }
 @test "POSIX timers: SI_TIMER, overruns, SIGEV_NONE, thread-directed, not inherited" { same_as_native posix_timers; }
 
+@test "threads: epoll_wait in a thread, per-thread signalfd reads, SIGEV_THREAD_ID" { same_as_native threads; }
+
 @test "from a busybox shell: the whole program, and the anon_inode links in /proc/PID/fd" {
   native=$("$EVENTS" 2>&1)
   run timeout 300 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sh -- -c \

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -717,6 +718,87 @@ static void posix_timer_tests(void) {
   sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static int thread_ep;
+static void* epoll_waiter(void* arg) {
+  struct epoll_event ev;
+  int n = wait_events(thread_ep, &ev, 1, -1);
+  printf("thread epoll_wait: %d [%llu %#x]\n", n, (unsigned long long)ev.data.u64, ev.events);
+  return NULL;
+}
+
+static int thread_sfd;
+static pthread_barrier_t barrier;
+static void* signalfd_reader(void* arg) {
+  pthread_barrier_wait(&barrier);  // main has sent us SIGUSR1
+  struct signalfd_siginfo si;
+  long r = read(thread_sfd, &si, sizeof si);
+  printf("thread reads its own signal: %ld signo %u code %s\n", r, si.ssi_signo,
+         si.ssi_code == SI_TKILL ? "SI_TKILL" : "other");
+  pthread_barrier_wait(&barrier);
+  return NULL;
+}
+
+static pid_t timer_thread_tid;
+static void* timer_target(void* arg) {
+  timer_thread_tid = gettid();
+  pthread_barrier_wait(&barrier);  // the timer is being armed for us
+  sigset_t usr2;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  siginfo_t info;
+  int sig = sigwaitinfo(&usr2, &info);
+  printf("timer signal reaches the thread: %s code %s\n", sig == SIGUSR2 ? "SIGUSR2" : "other",
+         info.si_code == SI_TIMER ? "SI_TIMER" : "other");
+  return NULL;
+}
+
+static void thread_tests(void) {
+  printf("== threads\n");
+  int p[2];
+  pipe(p);
+  thread_ep = epoll_create1(0);
+  add(thread_ep, p[0], EPOLLIN, 99);
+  pthread_t th;
+  pthread_create(&th, NULL, epoll_waiter, NULL);
+  sleep_ms(50);
+  write(p[1], "x", 1);
+  pthread_join(th, NULL);
+  close(thread_ep);
+  close(p[0]);
+  close(p[1]);
+
+  sigset_t usr;
+  sigemptyset(&usr);
+  sigaddset(&usr, SIGUSR1);
+  sigaddset(&usr, SIGUSR2);
+  sigprocmask(SIG_BLOCK, &usr, NULL);
+  thread_sfd = signalfd(-1, &usr, SFD_NONBLOCK);
+  pthread_barrier_init(&barrier, NULL, 2);
+  pthread_create(&th, NULL, signalfd_reader, NULL);
+  pthread_kill(th, SIGUSR1);
+  pthread_barrier_wait(&barrier);
+  pthread_barrier_wait(&barrier);
+  struct signalfd_siginfo si;
+  show("main cannot read the thread's signal", read(thread_sfd, &si, sizeof si));
+  pthread_join(th, NULL);
+  close(thread_sfd);
+
+  pthread_create(&th, NULL, timer_target, NULL);
+  pthread_barrier_wait(&barrier);
+  struct sigevent sev = {0};
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = SIGUSR2;
+  sev._sigev_un._tid = timer_thread_tid;
+  int id;
+  show("create for the thread", syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id));
+  struct itimerspec its = {{0, 0}, {0, 20000000}};
+  syscall(SYS_timer_settime, id, 0, &its, NULL);
+  pthread_join(th, NULL);
+  syscall(SYS_timer_delete, id);
+  pthread_barrier_destroy(&barrier);
+  sigprocmask(SIG_UNBLOCK, &usr, NULL);
+}
+
 static void show_link(const char* what, int fd) {
   char path[64], target[128];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -744,7 +826,8 @@ int main(int argc, char** argv) {
       {"epoll_errors", epoll_errors}, {"epoll_triggers", epoll_triggers},
       {"epoll_order", epoll_order_and_lifetime}, {"epoll_nested", epoll_nested},
       {"epoll_blocking", epoll_blocking}, {"eventfd", eventfd_tests}, {"timerfd", timerfd_tests},
-      {"signalfd", signalfd_tests}, {"posix_timers", posix_timer_tests}, {"proc_links", proc_links},
+      {"signalfd", signalfd_tests}, {"posix_timers", posix_timer_tests}, {"threads", thread_tests},
+      {"proc_links", proc_links},
   };
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
     if (!only || strcmp(only, parts[i].name) == 0) parts[i].fn();
