@@ -50,3 +50,24 @@ same_as_native() {
   [ "$status" -eq 0 ]
   [ "$output" = "$native"$'\n'"exit 0" ] || { diff <(echo "$native") <(echo "$output"); false; }
 }
+
+# GNU coreutils timeout arms its deadline with timer_create(CLOCK_REALTIME) + SIGALRM and
+# waits in sigsuspend: a real dynamic program on the POSIX timer path.
+@test "GNU timeout (dynamic, glibc) kills its child through a POSIX timer" {
+  local gnu=/usr/bin/timeout
+  [ -x "$gnu" ] && ldd "$gnu" >/dev/null 2>&1 || skip "no dynamic GNU timeout on the host"
+  cp "$W/root.img" "$W/gnu.img"
+  local f
+  for f in $(ldd "$gnu" | grep -o '/[^ ]*') "$gnu"; do
+    "$UMIMAGE" mkdir -p "$W/gnu.img" "$(dirname "$f")"
+    "$UMIMAGE" put "$W/gnu.img" "$(readlink -f "$f")" "$f" >/dev/null
+  done
+  local start=$SECONDS
+  run timeout 60 "$UMKERNEL" quiet "ubd0=$W/gnu.img" "strace=$W/strace.log" init=/bin/sh -- -c \
+    "$gnu 0.2 sleep 5; echo \"status \$?\"; $gnu 5 sleep 0.1; echo \"status \$?\""
+  [ "$status" -eq 0 ]
+  [ "$output" = $'status 124\nstatus 0' ]
+  [ $((SECONDS - start)) -lt 5 ]
+  grep -q '^\[pid [0-9]*\] timer_create(0, .*) = 0$' "$W/strace.log"
+  grep -q '^\[pid [0-9]*\] timer_settime(.*) = 0$' "$W/strace.log"
+}
