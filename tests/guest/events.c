@@ -483,6 +483,12 @@ static void timerfd_tests(void) {
   show("settime bad pointer", timerfd_settime(fd, 0, (struct itimerspec*)8, NULL));
   show("settime bad old pointer", timerfd_settime(fd, 0, &off, (struct itimerspec*)8));
   show("gettime bad pointer", timerfd_gettime(fd, (struct itimerspec*)8));
+  struct itimerspec huge = {{0x7fffffffffffffffll, 999999999}, {0x7fffffffffffffffll, 999999999}};
+  show("settime far future", timerfd_settime(fd, 0, &huge, NULL));
+  timerfd_gettime(fd, &cur);
+  fact("far future stays far", cur.it_value.tv_sec > 1000000000 && cur.it_interval.tv_sec > 1000000000);
+  show("settime absolute far future", timerfd_settime(fd, TFD_TIMER_ABSTIME, &huge, NULL));
+  show("poll far future", poll(&pfd, 1, 0));
   close(fd);
 
   fd = timerfd_create(CLOCK_REALTIME, 0);
@@ -712,6 +718,14 @@ static void posix_timer_tests(void) {
   sev.sigev_notify = 99;
   show("bad notify", tcreate(CLOCK_MONOTONIC, &sev, &id));
   show("bad id", syscall(SYS_timer_getoverrun, 12345));
+  sev.sigev_notify = SIGEV_NONE;
+  tcreate(CLOCK_MONOTONIC, &sev, &id);
+  struct itimerspec huge = {{0x7fffffffffffffffll, 999999999}, {0x7fffffffffffffffll, 999999999}};
+  show("timer far future", tset(id, 0, &huge, NULL));
+  syscall(SYS_timer_gettime, id, &cur);
+  fact("timer far future stays far", cur.it_value.tv_sec > 1000000000);
+  show("timer absolute far future", tset(id, TIMER_ABSTIME, &huge, NULL));
+  syscall(SYS_timer_delete, id);
   show("bad sigevent pointer", tcreate(CLOCK_MONOTONIC, (struct sigevent*)8, &id));
   show("bad id pointer", tcreate(CLOCK_MONOTONIC, NULL, (int*)8));
   show("settime NULL value", tset(0, 0, NULL, NULL));

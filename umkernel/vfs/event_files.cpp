@@ -15,7 +15,13 @@ namespace um::kernel {
 
 namespace {
 
-int64_t to_ns(const timespec& ts) { return ts.tv_sec * 1000000000ll + ts.tv_nsec; }
+// Nanoseconds of a validated (non-negative) timespec, saturated at ~146 years so that
+// deadline arithmetic cannot overflow (Linux saturates at KTIME_MAX likewise).
+int64_t to_ns(const timespec& ts) {
+  constexpr int64_t kFar = INT64_MAX / 2;
+  if (ts.tv_sec >= kFar / 1000000000) return kFar;
+  return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
 timespec to_timespec(int64_t ns) { return {ns / 1000000000, ns % 1000000000}; }
 
 // Host clock read for converting absolute timer settings (alarm clocks tick as their base).
