@@ -12,6 +12,7 @@
 //   epoll_ctl(kernel_epoll, EPOLL_CTL_ADD, con->fd(), {EPOLLIN});   // one stable fd
 //   on EPOLLIN of con->fd():  con->on_readable();
 //   guest writes to the tty:  con->write_output(bytes);
+// Callbacks may call write_output (echo) but must not destroy the server.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -9,7 +9,8 @@
 //   });
 //   callbacks: on_start(req) → start req.argv in the guest, then send_started(pid) or
 //   send_failed(why); guest output → send_stdout/send_stderr (stop reading the guest's pipes
-//   while queued_bytes() > kHighWater); on exit → send_exit(status). Destroy when finished().
+//   while queued_bytes() > kHighWater); on exit → send_exit(status). Destroy when finished()
+//   (checked after on_readable()/send_*; never from inside a callback).
 #pragma once
 #include <chrono>
 #include <functional>

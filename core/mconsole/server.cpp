@@ -153,6 +153,12 @@ void ReplySink::write(std::string_view text) {
   }
 }
 
+void ReplySink::flush() {
+  if (finished_ || buffer_.empty()) return;
+  send_packet(buffer_, true);
+  buffer_.clear();
+}
+
 void ReplySink::finish() {
   if (finished_) return;
   send_packet(buffer_, false);

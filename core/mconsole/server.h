@@ -3,7 +3,8 @@
 // the kernel registers. Never blocks: replies that cannot be sent now (a client's receive
 // queue is full) are queued, retried from a timer, and dropped after a bounded time/size.
 //
-// Embedding (no threads):
+// Handlers and ReplySinks may outlive the request; do not destroy the Server from inside a
+// handler. Embedding (no threads):
 //   auto srv = UM_TRY(mconsole::Server::open(rundir::mconsole_path(umid)));
 //   srv->add_command("version", [](const std::string& args, mconsole::ReplyPtr r) {
 //     r->write(uname_text); });                       // finishes when r is released
@@ -44,6 +45,9 @@ class ReplySink {
   // protocol carries err on the first packet only).
   void set_error();
   void write(std::string_view text);
+  // Sends what is buffered now (more=1) instead of waiting for a full packet: for output
+  // that trickles in (sysrq), so the client sees it promptly.
+  void flush();
   void finish();
   // set_error + write + finish.
   void fail(std::string_view message);
