@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+
+#include <cstring>
 #include <unistd.h>
 
 #include "core/cow/cow_file.h"
@@ -13,6 +15,7 @@
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/extfs.h"
 #include "umkernel/vfs/procfs.h"
+#include "umkernel/vfs/pty.h"
 #include "umkernel/vfs/synthetic.h"
 #include "umkernel/vfs/tty.h"
 
@@ -29,12 +32,48 @@ int channel_fd(const std::string& spec) {
 }  // namespace
 
 Tty* Kernel::tty(int index) {
+  if (index >= kPtyIndexBase) return pty_slave_by_index(index);
   if (index == 0) return console_.get();
   if (index < 0 || index >= static_cast<int>(ttys_.size())) return nullptr;
   return ttys_[index].get();
 }
 
+std::optional<DiskMount> Kernel::disk_superblock(uint64_t rdev, bool read_only) {
+  if (major(rdev) != 98 || minor(rdev) % 16 != 0) return std::nullopt;
+  int index = static_cast<int>(minor(rdev) / 16);
+  if (auto it = open_disks_.find(index); it != open_disks_.end()) return it->second;
+  for (auto& d : disks_) {
+    if (d->index != index) continue;
+    DiskMount dm;
+    if (!d->backing.empty()) {
+      if (auto r = cow::attach_backing(d->file, d->backing); !r) {
+        UM_WARN("ubd%d: %s", index, r.error().message.c_str());
+        dm.err = -EIO;
+        return dm;
+      }
+    }
+    bool ro = d->read_only || read_only;
+    auto fs = ext::ExtFs::open(d->file, ro ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite);
+    if (!fs) {
+      UM_WARN("ubd%d: %s", index, fs.error().message.c_str());
+      dm.err = fs.error().code == EINVAL ? -EINVAL : -EIO;
+      return dm;
+    }
+    auto sb = std::make_shared<ExtSuperBlock>(std::move(fs.value()), rdev);
+    if (ro) sb->read_only = true;
+    dm.sb = sb;
+    dm.root = sb->inode(ext::kRootIno);
+    open_disks_[index] = dm;
+    return dm;
+  }
+  return std::nullopt;
+}
+
 bool Kernel::boot(const BootConfig& cfg, std::string* error) {
+  for (const DiskSpec& d : cfg.disks) {
+    disks_.push_back(std::make_shared<DiskSpec>(d));
+    disk_indices_.push_back(d.index);
+  }
   if (!cfg.strace.empty()) {
     strace_ = cfg.strace == "-" ? stderr : fopen(cfg.strace.c_str(), "we");
     if (!strace_) {
@@ -63,6 +102,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
     }
     auto sb = std::make_shared<ExtSuperBlock>(std::move(fs.value()), makedev(98, d.index * 16));
     if (ro) sb->read_only = true;
+    open_disks_[d.index] = DiskMount{sb, sb->inode(ext::kRootIno), 0};
     root_mount_ = std::make_shared<Mount>();
     root_mount_->sb = sb;
     root_mount_->root = sb->inode(ext::kRootIno);
@@ -96,11 +136,12 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   if (root_mount_->root->lookup("dev", dev_dir) == 0) {
     Stat st;
     if (dev_dir->getattr(st) == 0 && S_ISDIR(st.mode)) {
-      auto devfs = make_devfs(makedev(0, 5), kConsoles);
+      auto devfs = make_devfs(makedev(0, 5), kConsoles, disk_indices_);
       devfs->parent = root_mount_;
       devfs->mountpoint = dev_dir;
       devfs->path = "/dev";
       mounts_.push_back(devfs);
+      if (auto pts = devpts_boot_mount(devfs)) mounts_.push_back(pts);  // /dev/pts
     }
   }
 

@@ -92,21 +92,9 @@ void Kernel::exit_process(Process& p, int wait_status) {
   p.mem.reset();
   release_vfork_parent(p);
   if (p.alarm_timer) cancel_timer(p.alarm_timer);
-  // A session leader's exit hangs up its terminal: the session loses it (Linux's
-  // disassociate_ctty), and the foreground group gets SIGHUP and SIGCONT.
-  if (p.sid == p.pid && p.tty_index >= 0) {
-    if (Tty* tty = this->tty(p.tty_index); tty && tty->session == p.sid) {
-      int fg = tty->pgrp;
-      tty->session = 0;
-      tty->pgrp = 0;
-      if (fg > 0) {
-        send_signal_to_group(fg, SIGHUP);
-        send_signal_to_group(fg, SIGCONT);
-      }
-    }
-    for (auto& [pid, q] : processes_)
-      if (q->sid == p.sid) q->tty_index = -1;
-  }
+  // A session leader's exit hangs up its terminal (disassociate_ctty); groups this exit
+  // orphans with stopped members get SIGHUP and SIGCONT (vfs/tty.cpp).
+  tty_process_exiting(p);
 
   if (p.pid == 1) {
     init_exited_ = true;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -28,6 +29,16 @@ constexpr int64_t kERestartNoIntr = -513;
 constexpr int64_t kERestartNoHand = -514;
 
 struct BootConfig;
+struct DiskSpec;
+
+// A ubd disk's file system, opened on first mount.
+struct DiskMount {
+  std::shared_ptr<SuperBlock> sb;
+  InodePtr root;
+  int64_t err = 0;
+  bool ok() const { return err == 0; }
+  int64_t error() const { return err; }
+};
 class Tty;
 
 int64_t monotonic_ns();
@@ -96,6 +107,9 @@ class Kernel {
   std::vector<std::shared_ptr<Mount>>& mounts() { return mounts_; }
   std::shared_ptr<Mount> mount_at(const PathRef& where);  // the mount covering `where`, if any
   Tty* console() { return console_.get(); }
+  // The file system on block device `rdev` (98:16*N = ubdN); nullopt if there is no such disk.
+  std::optional<DiskMount> disk_superblock(uint64_t rdev, bool read_only);
+  const std::vector<int>& disk_indices() const { return disk_indices_; }
   Tty* tty(int index);
 
   // Logs an unimplemented syscall once per number.
@@ -127,6 +141,9 @@ class Kernel {
   UniqueFd epoll_, sigchld_fd_;
   std::unordered_map<int, EventSource*> sources_;
   std::shared_ptr<Mount> root_mount_;
+  std::vector<std::shared_ptr<DiskSpec>> disks_;
+  std::vector<int> disk_indices_;
+  std::map<int, DiskMount> open_disks_;
   std::vector<std::shared_ptr<Mount>> mounts_;
   std::unique_ptr<Tty> console_;
   std::shared_ptr<SuperBlock> console_keepalive_;

@@ -55,11 +55,12 @@ const Row kRows[] = {
     F(fchownat, "fsddx"), F(utimensat, "fspx"), F(utimes, "sp"), F(utime, "sp"),
     F(truncate, "sd"), F(chdir, "s"), F(fchdir, "f"), F(getcwd, "Bu"), F(statfs, "sp"),
     F(fstatfs, "fp"), F(mknod, "smx"), F(mknodat, "fsmx"),
-    P(mount, "sssxp", "proc, devtmpfs, and remounts; other types ENODEV"), F(umount2, "sx"),
+    P(mount, "sssxp", "ext2/3/4 ubd disks, proc, sysfs, tmpfs, devtmpfs, bind and remount"), F(umount2, "sx"),
     F(sync, ""), F(syncfs, "f"), F(chroot, "s"),
     F(getxattr, "sspu"), F(lgetxattr, "sspu"), F(fgetxattr, "fspu"), F(setxattr, "sspux"),
     F(lsetxattr, "sspux"), F(fsetxattr, "fspux"), F(listxattr, "spu"), F(llistxattr, "spu"),
     F(flistxattr, "fpu"), F(removexattr, "ss"), F(lremovexattr, "ss"), F(fremovexattr, "fs"),
+    P(memfd_create, "sx", "no file seals"),
     // memory
     F(brk, "x"), P(mmap, "xuxxfx", "file mappings are private copies; MAP_SHARED files ENODEV"),
     F(munmap, "xu"), F(mprotect, "xux"), F(mremap, "xuuxx"), F(madvise, "xud"),

@@ -2,6 +2,7 @@
 // times, cwd and root, statfs, mknod, mount.
 #include <linux/fs.h>
 #include <linux/stat.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -17,6 +18,8 @@
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/procfs.h"
+#include "umkernel/vfs/pty.h"
+#include "umkernel/vfs/tmpfs.h"
 
 namespace um::kernel {
 
@@ -649,6 +652,18 @@ int64_t sys_fstatfs(Task& t) {
   return statfs_to_user(t, *f->inode(), t.arg(1));
 }
 
+int64_t sys_memfd_create(Task& t) {
+  std::string name;
+  if (int64_t r = string_from_user(t, t.arg(0), name, 249); r < 0) return r == -ENAMETOOLONG ? -EINVAL : r;
+  unsigned flags = static_cast<unsigned>(t.arg(1));
+  if (flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING)) return -EINVAL;
+  InodePtr ino = make_anonymous_tmpfs_file(0777);
+  FilePtr f;
+  if (int64_t r = ino->open(t, O_RDWR, f); r < 0) return r;
+  f->path = "/memfd:" + name + " (deleted)";
+  return t.proc->fds->install(f, flags & MFD_CLOEXEC);
+}
+
 int64_t sys_sync(Task& t) {
   for (auto& m : kernel().mounts()) m->sb->sync();
   return 0;
@@ -785,8 +800,48 @@ int64_t sys_mount(Task& t) {
     m->options = src.mnt->options;
   } else if (type == "proc") {
     m = make_procfs(k.mounts().size() + 100);
+  } else if (type == "devpts") {
+    m = make_devpts_mount();
   } else if (type == "devtmpfs") {
-    m = make_devfs(k.mounts().size() + 100, 8);
+    m = make_devfs(k.mounts().size() + 100, 8, k.disk_indices());
+  } else if (type == "tmpfs") {
+    std::string data;
+    if (t.arg(4) && string_from_user(t, t.arg(4), data, 4096) < 0) return -EFAULT;
+    uint64_t size = proc_memory_total() / 2;
+    uint32_t mode = 01777;
+    size_t i = 0;
+    while (i <= data.size()) {  // comma-separated size=, mode= (others ignored, as tmpfs does for uid= etc.)
+      size_t j = data.find(',', i);
+      if (j == std::string::npos) j = data.size();
+      std::string opt = data.substr(i, j - i);
+      if (opt.rfind("size=", 0) == 0) {
+        char* end;
+        double v = strtod(opt.c_str() + 5, &end);
+        uint64_t mult = *end == 'k' || *end == 'K' ? 1024 : *end == 'm' || *end == 'M' ? 1 << 20 : *end == 'g' || *end == 'G' ? 1 << 30 : 1;
+        if (*end == '%') size = static_cast<uint64_t>(proc_memory_total() * v / 100);
+        else size = static_cast<uint64_t>(v * mult);
+      } else if (opt.rfind("mode=", 0) == 0) {
+        mode = static_cast<uint32_t>(strtoul(opt.c_str() + 5, nullptr, 8)) & 07777;
+      }
+      i = j + 1;
+    }
+    m = make_tmpfs(k.mounts().size() + 100, size, mode);
+  } else if (type == "sysfs") {
+    m = make_sysfs(k.mounts().size() + 100);
+  } else if (type == "ext2" || type == "ext3" || type == "ext4" || type.empty() || type == "auto") {
+    PathRef src;
+    if (int64_t r = resolve(t, AT_FDCWD, source, kFollow, src); r < 0) return r;
+    Stat st;
+    if (int64_t r = src.inode->getattr(st); r < 0) return r;
+    if (!S_ISBLK(st.mode)) return -ENOTBLK;
+    auto sb = k.disk_superblock(st.rdev, flags & MS_RDONLY);
+    if (!sb) return -ENXIO;
+    if (!sb->ok()) return sb->error();
+    m = std::make_shared<Mount>();
+    m->sb = sb->sb;
+    m->root = sb->root;
+    m->source = source;
+    m->options = sb->sb->read_only ? "ro" : "rw";
   } else {
     return -ENODEV;
   }

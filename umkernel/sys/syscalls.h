@@ -28,7 +28,7 @@ class Task;
   X(utimensat) X(utimes) X(utime) X(truncate) X(chdir) X(fchdir) X(getcwd) X(statfs)          \
   X(fstatfs) X(mknod) X(mknodat) X(mount) X(umount2) X(sync) X(syncfs) X(chroot)               \
   X(getxattr) X(lgetxattr) X(fgetxattr) X(setxattr) X(lsetxattr) X(fsetxattr) X(listxattr)    \
-  X(llistxattr) X(flistxattr) X(removexattr) X(lremovexattr) X(fremovexattr)               \
+  X(llistxattr) X(flistxattr) X(removexattr) X(lremovexattr) X(fremovexattr) X(memfd_create)               \
   /* mm.cpp */                                                                                  \
   X(brk) X(mmap) X(munmap) X(mprotect) X(mremap) X(madvise) X(msync)                           \
   /* time.cpp */                                                                                \

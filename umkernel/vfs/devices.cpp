@@ -59,22 +59,10 @@ int64_t open_char_device(Task& t, InodePtr inode, uint64_t rdev, int flags, File
     out = std::make_shared<MemDeviceFile>(std::move(inode), flags, k);
     return 0;
   }
-  Tty* tty = nullptr;
-  if (maj == 5 && min == 0) {  // /dev/tty: the controlling terminal
-    if (t.proc->tty_index < 0) return -ENXIO;
-    tty = kernel().tty(t.proc->tty_index);
-    flags |= O_NOCTTY;
-  } else if (maj == 5 && min == 1) {
-    tty = kernel().console();
-    flags |= O_NOCTTY;  // /dev/console never becomes a controlling terminal implicitly
-  } else if (maj == 4 && min < 64) {
-    tty = kernel().tty(static_cast<int>(min));
-  }
-  if (!tty) return -ENXIO;
-  return tty->open(t, std::move(inode), flags, out);
+  return open_tty_device(t, std::move(inode), rdev, flags, out);  // vfs/pty.cpp: all tty majors
 }
 
-std::shared_ptr<Mount> make_devfs(uint64_t dev_id, int consoles) {
+std::shared_ptr<Mount> make_devfs(uint64_t dev_id, int consoles, const std::vector<int>& disks) {
   auto sb = std::make_shared<SyntheticSuperBlock>("devtmpfs", dev_id, 0x01021994);
   auto root = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino());
   auto dev = [&](const char* name, unsigned maj, unsigned min, uint32_t perm) {
@@ -87,7 +75,16 @@ std::shared_ptr<Mount> make_devfs(uint64_t dev_id, int consoles) {
   dev("urandom", 1, 9, 0666);
   dev("tty", 5, 0, 0666);
   dev("console", 5, 1, 0600);
+  dev("ptmx", 5, 2, 0666);
+  auto pts = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino(), 0755);  // devpts goes here
+  pts->parent = root;
+  root->add("pts", pts);
   for (int i = 0; i < consoles; i++) dev(("tty" + std::to_string(i)).c_str(), 4, i, 0620);
+  for (int d : disks) {  // ubd disks: block devices 98:16*N, mountable with mount(2)
+    auto node = std::make_shared<DeviceNode>(sb.get(), sb->next_ino(), makedev(98, d * 16), 0660);
+    node->mode_ = S_IFBLK | 0660;
+    root->add("ubd" + std::string(1, static_cast<char>('a' + d)), node);
+  }
   auto link = [&](const char* name, std::string target) {
     root->add(name, std::make_shared<SyntheticSymlink>(sb.get(), sb->next_ino(),
                                                        [target](Task&) { return target; }));

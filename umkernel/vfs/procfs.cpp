@@ -249,3 +249,28 @@ std::shared_ptr<Mount> make_procfs(uint64_t dev_id) {
 }
 
 }  // namespace um::kernel
+
+namespace um::kernel {
+
+std::shared_ptr<Mount> make_sysfs(uint64_t dev_id) {
+  auto sb = std::make_shared<SyntheticSuperBlock>("sysfs", dev_id, 0x62656572);
+  auto root = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino(), 0555);
+  for (const char* d : {"block", "bus", "class", "dev", "devices", "firmware", "fs", "module", "power"}) {
+    auto sub = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino(), 0555);
+    sub->parent = root;
+    root->add(d, sub);
+  }
+  auto kdir = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino(), 0555);
+  kdir->parent = root;
+  kdir->add("hostname", std::make_shared<GeneratedFile>(sb.get(), sb->next_ino(), [] { return hostname() + "\n"; }));
+  kdir->add("osrelease", std::make_shared<GeneratedFile>(sb.get(), sb->next_ino(), [] { return std::string("6.1.0-um\n"); }));
+  root->add("kernel", kdir);
+  auto m = std::make_shared<Mount>();
+  m->sb = sb;
+  m->root = root;
+  m->source = "sysfs";
+  m->options = "rw,nosuid,nodev,noexec";
+  return m;
+}
+
+}  // namespace um::kernel

@@ -14,3 +14,8 @@ std::string hostname();
 void set_hostname(const std::string& h);
 
 }  // namespace um::kernel
+
+namespace um::kernel {
+// A minimal sysfs: the standard top-level directories and the kernel's identity.
+std::shared_ptr<Mount> make_sysfs(uint64_t dev_id);
+}  // namespace um::kernel

@@ -3,52 +3,77 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstring>
 
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/vfs/pty.h"
 
 namespace um::kernel {
 
 namespace {
 
-class TtyFile : public File {
- public:
-  TtyFile(InodePtr inode, int flags, Tty* tty) : File(std::move(inode), flags), tty_(tty) {}
-  int64_t read(Task& t, void* buf, size_t n, int64_t*) override { return tty_->read(t, buf, n); }
-  int64_t write(Task& t, const void* buf, size_t n, int64_t*) override { return tty_->write(t, buf, n); }
-  int64_t ioctl(Task& t, unsigned long req, uint64_t arg) override { return tty_->ioctl(t, req, arg); }
-  unsigned poll() override { return tty_->poll(); }
-  WaitQueue* wait_queue() override { return &tty_->readq(); }
-  bool is_tty() const override { return true; }
-  bool seekable() const override { return false; }
-  int64_t seek(int64_t, int) override { return -ESPIPE; }
+const uint64_t kDevTty = makedev(5, 0);
+const uint64_t kDevConsole = makedev(5, 1);
 
- private:
-  Tty* tty_;
-};
+uint64_t rdev_of(const InodePtr& inode) {
+  Stat st;
+  return inode && inode->getattr(st) == 0 ? st.rdev : 0;
+}
 
-uint8_t ctrl(char c) { return static_cast<uint8_t>(c & 0x1f); }
+// Linux's is_ignored() for job control: blocked or explicitly ignored.
+bool jobctl_ignored(Task& t, int sig) {
+  return (t.blocked & sigbit(sig)) ||
+         t.proc->sighand->actions[sig].handler == reinterpret_cast<uint64_t>(SIG_IGN);
+}
+
+int g_live_consoles = 0;  // consoles exist from boot until the kernel is destroyed
+
+siginfo_t kernel_siginfo() {
+  siginfo_t si{};
+  si.si_code = SI_KERNEL;
+  return si;
+}
 
 }  // namespace
 
+bool tty_kernel_alive() { return g_live_consoles > 0; }
+
+// ---------------------------------------------------------------------------------------
+// Open files
+
+TtyFile::TtyFile(InodePtr inode, int flags, Tty* tty, bool console_redirect)
+    : File(std::move(inode), flags), tty_(tty), keep_(tty->keepalive()), redirect_(console_redirect),
+      hangups_at_open_(tty->hangup_count()) {
+  tty_->file_opened();
+}
+
+TtyFile::~TtyFile() {
+  // Consoles live as long as the kernel and need no close bookkeeping (and at shutdown they
+  // may already be gone); ptys are kept alive by keep_.
+  if (keep_) tty_->file_closed();
+}
+
+// ---------------------------------------------------------------------------------------
+// Construction and the host side of consoles
+
+Tty::Tty(int index) : index_(index) { ws_ = winsize{0, 0, 0, 0}; }
+
 Tty::Tty(int index, int in_fd, int out_fd) : index_(index), in_fd_(in_fd), out_fd_(out_fd) {
-  tio_.c_iflag = ICRNL | IXON | IUTF8;
-  tio_.c_oflag = OPOST | ONLCR;
-  tio_.c_cflag = B38400 | CS8 | CREAD | HUPCL;
-  tio_.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
-  uint8_t* cc = tio_.c_cc;
-  cc[VINTR] = ctrl('C'); cc[VQUIT] = 0x1c; cc[VERASE] = 0x7f; cc[VKILL] = ctrl('U');
-  cc[VEOF] = ctrl('D'); cc[VTIME] = 0; cc[VMIN] = 1; cc[VSTART] = ctrl('Q'); cc[VSTOP] = ctrl('S');
-  cc[VSUSP] = ctrl('Z'); cc[VREPRINT] = ctrl('R'); cc[VDISCARD] = ctrl('O');
-  cc[VWERASE] = ctrl('W'); cc[VLNEXT] = ctrl('V');
+  console_ = true;
+  g_live_consoles++;
+  KernelTermios tio = ldisc_.termios();
   // Behind a pipe or file (a Makefile, a test) the console should not mangle the stream:
   // no CR before LF on output, no echo of piped input.
-  if (out_fd_ >= 0 && !isatty(out_fd_)) tio_.c_oflag &= ~ONLCR;
+  if (out_fd_ >= 0 && !isatty(out_fd_)) tio.c_oflag &= ~ONLCR;
   if (in_fd_ >= 0) {
     host_is_tty_ = isatty(in_fd_);
-    if (!host_is_tty_) tio_.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHOKE | ECHOCTL);
+    if (!host_is_tty_) tio.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHOKE | ECHOCTL);
+  }
+  ldisc_.set_termios(tio);
+  if (in_fd_ >= 0) {
     if (host_is_tty_ && tcgetattr(in_fd_, &host_saved_) == 0) {
       host_saved_valid_ = true;
       struct termios raw = host_saved_;
@@ -71,6 +96,7 @@ Tty::Tty(int index, int in_fd, int out_fd) : index_(index), in_fd_(in_fd), out_f
 }
 
 Tty::~Tty() {
+  if (console_) g_live_consoles--;
   if (in_fd_ >= 0) kernel().remove_event_source(in_fd_);
   restore_host();
 }
@@ -82,19 +108,9 @@ void Tty::restore_host() {
   }
 }
 
-int64_t Tty::open(Task& t, InodePtr inode, int flags, FilePtr& out) {
-  Process& p = *t.proc;
-  // A session leader without a terminal acquires this one (unless O_NOCTTY).
-  if (!(flags & O_NOCTTY) && p.sid == p.pid && p.tty_index < 0 && session == 0) {
-    session = p.sid;
-    pgrp = p.pgid;
-    p.tty_index = index_;
-  }
-  out = std::make_shared<TtyFile>(std::move(inode), flags, this);
-  return 0;
-}
+uint64_t Tty::device_number() const { return makedev(4, index_); }
 
-void Tty::on_event(uint32_t events) {
+void Tty::on_event(uint32_t) {
   char buf[4096];
   ssize_t n = ::read(in_fd_, buf, sizeof buf);
   if (n > 0) {
@@ -103,95 +119,29 @@ void Tty::on_event(uint32_t events) {
     host_eof_ = true;
     kernel().remove_event_source(in_fd_);
     in_fd_ = -1;
-    readq_.wake_all();
-  }
-}
-
-void Tty::signal_pgrp(int sig) {
-  if (pgrp > 0) {
-    siginfo_t si{};
-    si.si_code = SI_KERNEL;
-    kernel().send_signal_to_group(pgrp, sig, &si);
+    waitq_.wake_all();
   }
 }
 
 void Tty::input(const char* data, size_t n) {
-  const uint8_t* cc = tio_.c_cc;
-  for (size_t i = 0; i < n; i++) {
-    char c = data[i];
-    if (tio_.c_iflag & ISTRIP) c &= 0x7f;
-    if (c == '\r' && (tio_.c_iflag & IGNCR)) continue;
-    if (c == '\r' && (tio_.c_iflag & ICRNL)) c = '\n';
-    else if (c == '\n' && (tio_.c_iflag & INLCR)) c = '\r';
-    uint8_t uc = static_cast<uint8_t>(c);
-    if (tio_.c_lflag & ISIG) {
-      int sig = 0;
-      if (uc == cc[VINTR] && uc) sig = SIGINT;
-      else if (uc == cc[VQUIT] && uc) sig = SIGQUIT;
-      else if (uc == cc[VSUSP] && uc) sig = SIGTSTP;
-      if (sig) {
-        if (!(tio_.c_lflag & NOFLSH)) { line_.clear(); raw_.clear(); ready_.clear(); }
-        echo(c);
-        signal_pgrp(sig);
-        continue;
-      }
-    }
-    if (tio_.c_lflag & ICANON) {
-      if (uc == cc[VERASE] && uc) {
-        if (!line_.empty()) {
-          line_.pop_back();
-          if ((tio_.c_lflag & ECHO) && (tio_.c_lflag & ECHOE)) emit("\b \b");
-        }
-        continue;
-      }
-      if (uc == cc[VKILL] && uc) {
-        if (tio_.c_lflag & ECHO) for (size_t k = 0; k < line_.size(); k++) emit("\b \b");
-        line_.clear();
-        continue;
-      }
-      if (uc == cc[VWERASE] && uc && (tio_.c_lflag & IEXTEN)) {
-        while (!line_.empty() && line_.back() == ' ') { line_.pop_back(); if (tio_.c_lflag & ECHO) emit("\b \b"); }
-        while (!line_.empty() && line_.back() != ' ') { line_.pop_back(); if (tio_.c_lflag & ECHO) emit("\b \b"); }
-        continue;
-      }
-      if (uc == cc[VEOF] && uc) {
-        ready_.push_back(std::move(line_));  // an empty entry reads as end of file
-        line_.clear();
-        continue;
-      }
-      line_ += c;
-      if (c == '\n' || (uc == cc[VEOL] && uc) || (uc == cc[VEOL2] && uc)) {
-        if (c == '\n' && !(tio_.c_lflag & ECHO) && (tio_.c_lflag & ECHONL)) emit("\n");
-        else echo(c);
-        ready_.push_back(std::move(line_));
-        line_.clear();
-        continue;
-      }
-      echo(c);
-    } else {
-      raw_ += c;
-      echo(c);
-    }
-  }
-  readq_.wake_all();
+  backlog_.append(data, n);
+  feed_backlog();
 }
 
-void Tty::echo(char c) {
-  if (!(tio_.c_lflag & ECHO)) return;
-  uint8_t uc = static_cast<uint8_t>(c);
-  if ((tio_.c_lflag & ECHOCTL) && uc < 0x20 && c != '\n' && c != '\t') {
-    char s[2] = {'^', static_cast<char>(uc + '@')};
-    output(s, 2);
-    return;
-  }
-  output(&c, 1);
+// Host input waits here while the line discipline's buffer is full (Linux throttles).
+void Tty::feed_backlog() {
+  if (feeding_ || backlog_.empty()) return;
+  feeding_ = true;
+  size_t taken = ldisc_.receive(backlog_.data(), backlog_.size());
+  backlog_.erase(0, taken);
+  feeding_ = false;
 }
 
-void Tty::emit(const std::string& s) {
+void Tty::emit(const char* data, size_t n) {
   if (out_fd_ < 0) return;
   size_t done = 0;
-  while (done < s.size()) {
-    ssize_t w = ::write(out_fd_, s.data() + done, s.size() - done);
+  while (done < n) {
+    ssize_t w = ::write(out_fd_, data + done, n - done);
     if (w > 0) { done += w; continue; }
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && errno == EAGAIN) {
@@ -203,156 +153,318 @@ void Tty::emit(const std::string& s) {
   }
 }
 
-void Tty::output(const char* data, size_t n) {
-  if (!(tio_.c_oflag & OPOST) || !(tio_.c_oflag & (ONLCR | OCRNL))) {
-    emit(std::string(data, n));
+void Tty::transmit(const char* data, size_t n) { emit(data, n); }
+
+void Tty::signal_foreground(int sig) {
+  if (pgrp > 0) {
+    siginfo_t si = kernel_siginfo();
+    kernel().send_signal_to_group(pgrp, sig, &si);
+  }
+}
+
+void Tty::state_changed() {
+  waitq_.wake_all();
+  feed_backlog();
+}
+
+// ---------------------------------------------------------------------------------------
+// Controlling terminal and job control
+
+int64_t Tty::open(Task& t, InodePtr inode, int flags, FilePtr& out) {
+  Process& p = *t.proc;
+  uint64_t rdev = rdev_of(inode);
+  bool redirect = rdev == kDevConsole;
+  bool noctty = (flags & O_NOCTTY) || rdev == kDevTty || rdev == kDevConsole;
+  // tty_open_proc_set_tty: a session leader without a terminal acquires a free one.
+  if (!noctty && p.sid == p.pid && p.tty_index < 0 && session == 0) {
+    session = p.sid;
+    pgrp = p.pgid;
+    p.tty_index = index_;
+  }
+  out = std::make_shared<TtyFile>(std::move(inode), flags, this, redirect);
+  return 0;
+}
+
+bool pgrp_orphaned(int pgid, const Process* exiting) {
+  // will_become_orphaned_pgrp: children of init (or of the exiting process, about to be
+  // init's) do not connect a group to its session.
+  for (auto& [pid, q] : kernel().processes()) {
+    if (q->pgid != pgid || q->zombie || q.get() == exiting) continue;
+    auto parent = q->parent.lock();
+    if (!parent || parent.get() == exiting || parent->pid == 1) continue;
+    if (parent->pgid != pgid && parent->sid == q->sid) return false;
+  }
+  return true;
+}
+
+int64_t Tty::job_control(Task& t, const TtyFile* file, int sig) {
+  if (!file || file->console_redirect()) return 0;
+  Process& p = *t.proc;
+  if (p.tty_index != index_ || pgrp == 0 || p.pgid == pgrp) return 0;
+  if (jobctl_ignored(t, sig)) return sig == SIGTTIN ? -EIO : 0;
+  if (pgrp_orphaned(p.pgid)) return -EIO;
+  siginfo_t si = kernel_siginfo();
+  kernel().send_signal_to_group(p.pgid, sig, &si);
+  return kERestartSys;
+}
+
+int64_t Tty::set_ctty(Task& t, TtyFile* file, uint64_t arg) {
+  Process& p = *t.proc;
+  bool leader = p.sid == p.pid;
+  if (leader && session == p.sid) return 0;
+  if (!leader || p.tty_index >= 0) return -EPERM;
+  bool admin = p.cred.euid == 0;
+  if (session != 0) {
+    if (arg != 1 || !admin) return -EPERM;
+    // Steal it: the old session loses its terminal.
+    for (auto& [pid, q] : kernel().processes())
+      if (q->sid == session && q->tty_index == index_) q->tty_index = -1;
+  }
+  if (file && !file->readable() && !admin) return -EPERM;
+  session = p.sid;
+  pgrp = p.pgid;
+  p.tty_index = index_;
+  return 0;
+}
+
+// TIOCNOTTY (disassociate_ctty(0) for a session leader, else just leaving it).
+void Tty::release_ctty(Process& p) {
+  if (p.sid != p.pid) {
+    p.tty_index = -1;
     return;
   }
-  std::string s;
-  s.reserve(n + n / 8);
-  for (size_t i = 0; i < n; i++) {
-    char c = data[i];
-    if (c == '\n' && (tio_.c_oflag & ONLCR)) s += '\r';
-    else if (c == '\r' && (tio_.c_oflag & OCRNL)) c = '\n';
-    s += c;
+  if (pgrp > 0) {
+    siginfo_t si = kernel_siginfo();
+    kernel().send_signal_to_group(pgrp, SIGHUP, &si);
+    kernel().send_signal_to_group(pgrp, SIGCONT, &si);
   }
-  emit(s);
+  for (auto& [pid, q] : kernel().processes())
+    if (q->sid == p.sid && q->tty_index == index_) q->tty_index = -1;
+  session = 0;
+  pgrp = 0;
 }
 
-size_t Tty::ready_bytes() const {
-  if (tio_.c_lflag & ICANON) {
-    size_t n = 0;
-    for (auto& l : ready_) n += l.size();
-    return n;
+void Tty::hangup(bool exit_session) {
+  hangups_++;
+  int fg = pgrp;
+  if (session > 0) {
+    std::vector<std::shared_ptr<Process>> leaders;
+    for (auto& [pid, q] : kernel().processes()) {
+      if (q->sid != session) continue;
+      if (q->tty_index == index_) q->tty_index = -1;
+      if (q->pid == q->sid && !q->zombie) leaders.push_back(q);
+    }
+    siginfo_t si = kernel_siginfo();
+    for (auto& l : leaders) {
+      kernel().send_signal_to_process(*l, SIGHUP, &si);
+      kernel().send_signal_to_process(*l, SIGCONT, &si);
+    }
   }
-  return raw_.size();
+  if (exit_session && fg > 0) {
+    siginfo_t si = kernel_siginfo();
+    kernel().send_signal_to_group(fg, SIGHUP, &si);
+  }
+  session = 0;
+  pgrp = 0;
+  ldisc_.flush_input();
+  ldisc_.start_output();
+  waitq_.wake_all();
 }
 
-int64_t Tty::read(Task& t, void* buf, size_t n) {
+void tty_process_exiting(Process& p) {
+  Kernel& k = kernel();
+  // disassociate_ctty(1): the session leader's terminal.
+  if (p.sid == p.pid && p.tty_index >= 0) {
+    if (Tty* tty = k.tty(p.tty_index); tty && tty->session == p.sid) {
+      if (!tty->is_pty()) {
+        tty->hangup(true);  // tty_vhangup_session
+      } else {
+        if (tty->pgrp > 0) {
+          siginfo_t si = kernel_siginfo();
+          k.send_signal_to_group(tty->pgrp, SIGHUP, &si);
+        }
+        tty->session = 0;
+        tty->pgrp = 0;
+      }
+    }
+    for (auto& [pid, q] : k.processes())
+      if (q->sid == p.sid) q->tty_index = -1;
+  }
+  // kill_orphaned_pgrp, for our group and for each child's group.
+  auto has_stopped = [&](int pgid) {
+    for (auto& [pid, q] : k.processes())
+      if (q->pgid == pgid && !q->zombie && q->stopped) return true;
+    return false;
+  };
+  auto hup_if_orphaned = [&](int pgid) {
+    if (pgrp_orphaned(pgid, &p) && has_stopped(pgid)) {
+      siginfo_t si = kernel_siginfo();
+      k.send_signal_to_group(pgid, SIGHUP, &si);
+      k.send_signal_to_group(pgid, SIGCONT, &si);
+    }
+  };
+  if (auto parent = p.parent.lock(); parent && parent->pgid != p.pgid && parent->sid == p.sid)
+    hup_if_orphaned(p.pgid);
+  std::vector<int> groups;
+  for (auto& c : p.children)
+    if (!c->zombie && c->pgid != p.pgid && c->sid == p.sid) groups.push_back(c->pgid);
+  for (int g : groups) hup_if_orphaned(g);
+}
+
+// ---------------------------------------------------------------------------------------
+// Data
+
+int64_t Tty::read(Task& t, TtyFile& file, void* buf, size_t n) {
+  if (file.hung_up()) return 0;
+  if (int64_t r = job_control(t, &file, SIGTTIN); r != 0) return r;
   if (n == 0) return 0;
-  char* out = static_cast<char*>(buf);
-  if (tio_.c_lflag & ICANON) {
-    if (ready_.empty()) {
-      if (host_eof_ || in_fd_ < 0) return 0;
-      return -EAGAIN;
-    }
-    std::string& l = ready_.front();
-    if (l.empty()) {  // ^D on an empty line
-      ready_.pop_front();
-      return 0;
-    }
-    size_t c = std::min(n, l.size());
-    memcpy(out, l.data(), c);
-    l.erase(0, c);
-    if (l.empty()) ready_.pop_front();
-    return static_cast<int64_t>(c);
-  }
-  // Leftover canonical lines become raw input when the mode changes.
-  while (!ready_.empty()) { raw_.insert(0, ready_.back()); ready_.pop_back(); }
-  if (raw_.empty()) {
-    if (host_eof_ || in_fd_ < 0) return 0;
-    if (tio_.c_cc[VMIN] == 0 && tio_.c_cc[VTIME] == 0) return 0;
-    return -EAGAIN;
-  }
-  size_t c = std::min(n, raw_.size());
-  memcpy(out, raw_.data(), c);
-  raw_.erase(0, c);
-  return static_cast<int64_t>(c);
-}
-
-int64_t Tty::write(Task& t, const void* buf, size_t n) {
-  output(static_cast<const char*>(buf), n);
-  return static_cast<int64_t>(n);
-}
-
-unsigned Tty::poll() {
-  unsigned r = POLLOUT | POLLWRNORM;
-  if (ready_bytes() > 0 || (!(tio_.c_lflag & ICANON) && !ready_.empty()) ||
-      ((tio_.c_lflag & ICANON) && !ready_.empty()))
-    r |= POLLIN | POLLRDNORM;
-  if (host_eof_) r |= POLLIN | POLLHUP;
+  int64_t r = ldisc_.read(static_cast<char*>(buf), n, monotonic_ns(), &t.sys_deadline_ns, file.nonblocking());
+  if (r == -EAGAIN && input_closed()) return 0;
   return r;
 }
 
-int64_t Tty::ioctl(Task& t, unsigned long req, uint64_t arg) {
+int64_t Tty::write(Task& t, TtyFile& file, const void* buf, size_t n) {
+  if (file.hung_up()) return -EIO;
+  if (termios().c_lflag & TOSTOP)
+    if (int64_t r = job_control(t, &file, SIGTTOU); r != 0) return r;
+  if (n == 0) return 0;
+  if (ldisc_.output_stopped()) return -EAGAIN;
+  size_t room = output_room();
+  if (room == 0) return -EAGAIN;
+  return static_cast<int64_t>(ldisc_.write(static_cast<const char*>(buf), n, room));
+}
+
+unsigned Tty::poll(const TtyFile& file) {
+  if (file.hung_up()) return POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDNORM | POLLWRNORM;
+  unsigned r = 0;
+  if (ldisc_.readable()) r |= POLLIN | POLLRDNORM;
+  if (input_closed()) r |= POLLIN | POLLRDNORM | POLLHUP;
+  if (!ldisc_.output_stopped() && output_room() > 0) r |= POLLOUT | POLLWRNORM;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// ioctl
+
+int64_t Tty::set_termios(Task& t, TtyFile* file, unsigned long req, uint64_t arg) {
+  if (int64_t r = job_control(t, file, SIGTTOU); r != 0) return r;
+  KernelTermios nt;
+  if (get_user(t, arg, nt) < 0) return -EFAULT;
+  // TCSETSW and TCSETSF wait for output to drain: ours is handed to the device at once.
+  if (req == TCSETSF) ldisc_.flush_input();
+  ldisc_.set_termios(nt);
+  return 0;
+}
+
+int64_t Tty::ioctl(Task& t, TtyFile* file, unsigned long req, uint64_t arg) {
   Process& p = *t.proc;
+  bool from_master = file == nullptr;
+  if (file && file->hung_up()) return req == TIOCSPGRP ? -ENOTTY : -EIO;
+  bool is_ctty = p.tty_index == index_;
   switch (req) {
     case TCGETS:
-      return put_user(t, arg, tio_);
-    case TCSETS: case TCSETSW: case TCSETSF: {
-      KernelTermios nt;
-      if (int64_t r = get_user(t, arg, nt); r < 0) return r;
-      bool was_canon = tio_.c_lflag & ICANON;
-      tio_ = nt;
-      if (req == TCSETSF) { line_.clear(); ready_.clear(); raw_.clear(); }
-      if (was_canon && !(tio_.c_lflag & ICANON) && !line_.empty()) {
-        raw_ += line_;
-        line_.clear();
-      }
-      readq_.wake_all();
-      return 0;
-    }
+      return put_user(t, arg, termios());
+    case TCSETS: case TCSETSW: case TCSETSF:
+      return set_termios(t, file, req, arg);
     case TIOCGWINSZ:
       return put_user(t, arg, ws_);
     case TIOCSWINSZ: {
       winsize w;
-      if (int64_t r = get_user(t, arg, w); r < 0) return r;
+      if (get_user(t, arg, w) < 0) return -EFAULT;
       bool changed = memcmp(&w, &ws_, sizeof w) != 0;
       ws_ = w;
-      if (changed) signal_pgrp(SIGWINCH);
+      if (changed) signal_foreground(SIGWINCH);
       return 0;
     }
     case TIOCGPGRP: {
-      if (p.tty_index != index_) return -ENOTTY;
+      if (!from_master && !is_ctty) return -ENOTTY;
       int g = pgrp;
       return put_user(t, arg, g);
     }
     case TIOCSPGRP: {
-      if (p.tty_index != index_ || session != p.sid) return -ENOTTY;
+      int64_t r = job_control(t, file, SIGTTOU);
+      if (r == -EIO) return -ENOTTY;
+      if (r != 0) return r;
+      if (!is_ctty || session != p.sid) return -ENOTTY;
       int g;
-      if (int64_t r = get_user(t, arg, g); r < 0) return r;
-      if (g <= 0) return -EINVAL;
-      bool exists = false;
-      for (auto& [pid, q] : kernel().processes())
-        if (q->pgid == g && q->sid == p.sid && !q->zombie) exists = true;
-      if (!exists) return -EPERM;
+      if (get_user(t, arg, g) < 0) return -EFAULT;
+      if (g < 0) return -EINVAL;
+      bool exists = false, same_session = false;
+      for (auto& [pid, q] : kernel().processes()) {
+        if (q->pgid != g || q->zombie) continue;
+        exists = true;
+        same_session |= q->sid == p.sid;
+      }
+      if (!exists) return -ESRCH;
+      if (!same_session) return -EPERM;
       pgrp = g;
       return 0;
     }
-    case TIOCGSID:
-      if (p.tty_index != index_ || session == 0) return -ENOTTY;
-      return put_user(t, arg, session);
+    case TIOCGSID: {
+      if (!from_master && !is_ctty) return -ENOTTY;
+      if (session == 0) return -ENOTTY;
+      int s = session;
+      return put_user(t, arg, s);
+    }
     case TIOCSCTTY:
-      if (p.sid != p.pid) return -EPERM;
-      if (p.tty_index == index_) return 0;
-      if (session != 0 && session != p.sid && !(arg == 1 && p.cred.euid == 0)) return -EPERM;
-      session = p.sid;
-      pgrp = p.pgid;
-      p.tty_index = index_;
-      return 0;
+      return set_ctty(t, file, arg);
     case TIOCNOTTY:
-      if (p.tty_index != index_) return -ENOTTY;
-      p.tty_index = -1;
-      if (p.sid == p.pid) {
-        signal_pgrp(SIGHUP);
-        signal_pgrp(SIGCONT);
-        session = 0;
-        pgrp = 0;
-      }
+      if (from_master || !is_ctty) return -ENOTTY;
+      release_ctty(p);
+      return 0;
+    case TIOCVHANGUP:
+      if (p.cred.euid != 0) return -EPERM;
+      hangup(false);
       return 0;
     case FIONREAD: {
-      int n = static_cast<int>(ready_bytes());
+      int n = static_cast<int>(ldisc_.input_available());
       return put_user(t, arg, n);
     }
-    case TCFLSH:
-      if (arg == TCIFLUSH || arg == TCIOFLUSH) { line_.clear(); ready_.clear(); raw_.clear(); }
-      return 0;
-    case TCXONC: case TCSBRK: case TCSBRKP:
-      return 0;
-    case TIOCOUTQ: {
+    case TIOCOUTQ: {  // output is handed to the device (host or pty master) immediately
       int z = 0;
       return put_user(t, arg, z);
     }
+    case TCFLSH:
+      if (int64_t r = job_control(t, file, SIGTTOU); r != 0) return r;
+      switch (arg) {
+        case TCIFLUSH: ldisc_.flush_input(); return 0;
+        case TCOFLUSH: return 0;
+        case TCIOFLUSH: ldisc_.flush_input(); return 0;
+        default: return -EINVAL;
+      }
+    case TCXONC:
+      if (int64_t r = job_control(t, file, SIGTTOU); r != 0) return r;
+      switch (arg) {
+        case TCOOFF: ldisc_.stop_output(); return 0;
+        case TCOON: ldisc_.start_output(); return 0;
+        case TCIOFF: { uint8_t c = termios().c_cc[VSTOP]; if (c) transmit(reinterpret_cast<char*>(&c), 1); return 0; }
+        case TCION: { uint8_t c = termios().c_cc[VSTART]; if (c) transmit(reinterpret_cast<char*>(&c), 1); return 0; }
+        default: return -EINVAL;
+      }
+    case TCSBRK: case TCSBRKP:  // tcdrain and breaks: nothing is ever queued
+      return job_control(t, file, SIGTTOU);
+    case TIOCSTI: {
+      if (!is_ctty && p.cred.euid != 0) return -EPERM;
+      char c;
+      if (get_user(t, arg, c) < 0) return -EFAULT;
+      ldisc_.receive(&c, 1);
+      return 0;
+    }
+    case TIOCGETD: {
+      int ld = 0;  // N_TTY
+      return put_user(t, arg, ld);
+    }
+    case TIOCSETD: {
+      int ld;
+      if (get_user(t, arg, ld) < 0) return -EFAULT;
+      return ld == 0 ? 0 : -EINVAL;
+    }
+    case TIOCGDEV: {
+      unsigned dev = static_cast<unsigned>(device_number());  // glibc's makedev is new_encode_dev
+      return put_user(t, arg, dev);
+    }
+    case TIOCEXCL: case TIOCNXCL:
+      return 0;
     default:
       return -ENOTTY;
   }
