@@ -304,6 +304,27 @@ assert uml["source"] == "config", uml
   [[ "$output" == *"does not support exec"* ]]
 }
 
+@test "an unprivileged user runs the test host and uses every kind of command" {
+  udir=$(mktemp -d /tmp/umconsole-user.XXXXXX)
+  chmod 755 "$udir"
+  [ "$(id -u)" = 0 ] && chown "$UM_TEST_USER" "$udir"
+  as_user env UML_DIR="$udir/uml" "$TESTHOST" umuser </dev/null >"$udir/host.log" 2>&1 &
+  hostpid=$!
+  wait_for_text "$udir/host.log" ready
+  run as_user env UML_DIR="$udir/uml" "$UMCONSOLE" exec umuser id -u
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(as_user id -u)" ]
+  run as_user env UML_DIR="$udir/uml" "$UMCONSOLE" send umuser 1 "echo user-console-ok"
+  [ "$status" -eq 0 ]
+  for _ in $(seq 1 50); do as_user env UML_DIR="$udir/uml" "$UMCONSOLE" log umuser 1 | grep -q '^user-console-ok' && break; sleep 0.1; done
+  run as_user env UML_DIR="$udir/uml" "$UMCONSOLE" log umuser 1
+  echo "$output" | grep -q '^user-console-ok'
+  run as_user env UML_DIR="$udir/uml" "$UMCONSOLE" halt umuser
+  [ "$status" -eq 0 ]
+  wait $hostpid
+  rm -rf "$udir"
+}
+
 @test "halt stops the VM (last test)" {
   pid=$(cat "$VMDIR/vm.pid")
   run "$UMCONSOLE" halt $UMID
