@@ -12,6 +12,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -283,6 +287,12 @@ static void epoll_nested(void) {
   show_wait("outer blocks until a child writes", outer, 8, -1);
   reap(pid);
   drain(p[0]);
+  struct pollfd pfd = {outer, POLLIN, 0};
+  pid = later(50, write_byte, p[1]);
+  show("poll(2) blocks on the outer epoll until a child writes", poll(&pfd, 1, -1));
+  printf("revents: %#x\n", pfd.revents);
+  reap(pid);
+  drain(p[0]);
   close(inner);
   close(outer);
 
@@ -514,6 +524,13 @@ static void timerfd_tests(void) {
   show("read", read(fd, &ticks, 8));
   printf("ticks: %llu\n", (unsigned long long)ticks);
   show("read again", read(fd, &ticks, 8));
+  ticks = 5;
+  show("TFD_IOC_SET_TICKS", ioctl(fd, TFD_IOC_SET_TICKS, &ticks));
+  ticks = 0;
+  show("TFD_IOC_SET_TICKS 0", ioctl(fd, TFD_IOC_SET_TICKS, &ticks));
+  show_wait("epoll sees the ticks", ep, 8, 0);
+  show("read", read(fd, &ticks, 8));
+  printf("ticks: %llu\n", (unsigned long long)ticks);
   close(ep);
   close(fd);
 }

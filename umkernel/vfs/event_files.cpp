@@ -1,6 +1,7 @@
 #include "umkernel/vfs/event_files.h"
 
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
@@ -10,6 +11,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signals.h"
+#include "umkernel/kernel/user_memory.h"
 
 namespace um::kernel {
 
@@ -145,6 +147,18 @@ int64_t TimerFdFile::read(Task&, void* buf, size_t n, int64_t*) {
   ticks_ = 0;
   memcpy(buf, &v, sizeof v);
   return sizeof v;
+}
+
+// TFD_IOC_SET_TICKS (checkpoint/restore): sets the pending expiration count.
+constexpr unsigned long kSetTicks = _IOW('T', 0, uint64_t);  // TFD_IOC_SET_TICKS
+int64_t TimerFdFile::ioctl(Task& t, unsigned long req, uint64_t arg) {
+  if (req != kSetTicks) return -ENOTTY;
+  uint64_t ticks;
+  if (get_user(t, arg, ticks) < 0) return -EFAULT;
+  if (ticks == 0) return -EINVAL;
+  ticks_ = ticks;
+  queue_.wake_all();
+  return 0;
 }
 
 unsigned TimerFdFile::poll() {

@@ -45,6 +45,7 @@ class TimerFdFile : public File {
   // previous setting. Values were validated by the caller.
   void settime(int flags, const itimerspec& value, itimerspec* old);
   void gettime(itimerspec& cur);
+  int64_t ioctl(Task& t, unsigned long req, uint64_t arg) override;  // TFD_IOC_SET_TICKS
   int64_t read(Task& t, void* buf, size_t n, int64_t* off) override;
   int64_t write(Task&, const void*, size_t, int64_t*) override { return -EINVAL; }
   int64_t seek(int64_t, int) override { return -ESPIPE; }
