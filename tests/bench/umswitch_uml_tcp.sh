@@ -39,7 +39,7 @@ fi
 poweroff -f
 INIT
 chmod +x "$r/init"
-mke2fs -q -t ext4 -d "$r" "$work/img" 64M 2>/dev/null
+mke2fs -q -t ext4 -d "$r" "$work/img" 64M >/dev/null 2>&1
 
 vm() {  # vm NAME CTL-or-VDE-ETH ARGS...
   local name=$1 eth=$2
