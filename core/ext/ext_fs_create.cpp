@@ -157,7 +157,7 @@ Result<std::unique_ptr<ExtFs>> ExtFs::create(const std::string& path, const Crea
   errcode_t err = ext2fs_initialize(path.c_str(), EXT2_FLAG_64BITS, &param, unix_io_manager, &g.fs);
   Status st = err ? fail(err, path + ": making the file system") : build_fs(g.fs, o);
   if (st) {
-    if ((err = ext2fs_flush(g.fs))) st = fail(err, path + ": writing the file system");
+    if ((err = ext2fs_flush2(g.fs, EXT2_FLAG_FLUSH_NO_SYNC))) st = fail(err, path + ": writing the file system");
   }
   if (!st) {
     ::unlink(path.c_str());
