@@ -469,11 +469,12 @@ using S = Support;
 #define P(name, args, note) {SYS_##name, {#name, sys_##name, args, S::Partial, note}}
 
 const SyscallRow kEventRows[] = {
-    F(epoll_create, "d"), F(epoll_create1, "x"), F(epoll_ctl, "fdfp"), F(epoll_wait, "fpdd"),
-    F(epoll_pwait, "fpddpu"), F(epoll_pwait2, "fpdppu"),
+    F(epoll_create, "d"), F(epoll_create1, "x"),
+    P(epoll_ctl, "fdfp", "EPOLLEXCLUSIVE accepted (all waiters wake); files without a wait queue EPERM"),
+    F(epoll_wait, "fpdd"), F(epoll_pwait, "fpddpu"), F(epoll_pwait2, "fpdppu"),
     P(eventfd, "u", "writes longer than 8 bytes return their full length (Linux: 8)"),
     P(eventfd2, "ux", "writes longer than 8 bytes return their full length (Linux: 8)"),
-    P(timerfd_create, "dx", "alarm clocks tick as their base clocks; no TFD_IOC_SET_TICKS"),
+    P(timerfd_create, "dx", "alarm clocks tick as their base clocks"),
     P(timerfd_settime, "fxpp", "TFD_TIMER_CANCEL_ON_SET accepted, never cancels"),
     F(timerfd_gettime, "fp"),
     P(signalfd, "fpu", "poll readiness follows the creating process"),
