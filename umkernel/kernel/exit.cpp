@@ -6,6 +6,7 @@
 #include "umkernel/kernel/futex.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/vfs/locks.h"
 #include "umkernel/vfs/tty.h"
 
 namespace um::kernel {
@@ -84,6 +85,7 @@ void Kernel::exit_process(Process& p, int wait_status) {
       it = it->second == t ? deadlines_.erase(it) : std::next(it);
     platform::kill_task(t->host_tid);
   }
+  release_posix_locks(p);
   if (p.fds) {
     auto fds = std::move(p.fds);  // closing may wake others (pipes); do it after marking dead
     if (fds.use_count() == 1) fds->close_all();

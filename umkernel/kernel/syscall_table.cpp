@@ -40,10 +40,10 @@ const Row kRows[] = {
     // file descriptors
     F(read, "fBu"), F(write, "fbu"), F(readv, "fpd"), F(writev, "fpd"), F(pread64, "fBud"),
     F(pwrite64, "fbud"), F(preadv, "fpdd"), F(pwritev, "fpdd"), F(lseek, "fdd"), F(close, "f"),
-    F(dup, "f"), F(dup2, "ff"), F(dup3, "ffo"), P(fcntl, "fdx", "record locks return ENOLCK"),
+    F(dup, "f"), F(dup2, "ff"), F(dup3, "ffo"), F(fcntl, "fdx"),
     F(pipe, "p"), F(pipe2, "po"), P(ioctl, "fxx", "terminals, FIONBIO, FIOCLEX, FIONREAD"),
     F(fsync, "f"), F(fdatasync, "f"), F(ftruncate, "fd"), F(getdents64, "fpu"),
-    F(getdents, "fpu"), F(close_range, "ffx"), F(sendfile, "ffpu"), F(fadvise64, "fddd"),
+    F(getdents, "fpu"), F(close_range, "ffx"), F(sendfile, "ffpu"), F(fadvise64, "fddd"), F(flock, "fd"),
     // file systems
     F(open, "som"), F(openat, "fsom"), F(creat, "sm"), F(stat, "sp"), F(lstat, "sp"),
     F(fstat, "fp"), F(newfstatat, "fspx"), F(statx, "fsxxp"), F(access, "sd"),

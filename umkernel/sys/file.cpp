@@ -11,6 +11,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/sys/syscalls.h"
+#include "umkernel/vfs/locks.h"
 #include "umkernel/vfs/pipe.h"
 
 namespace um::kernel {
@@ -190,7 +191,18 @@ int64_t sys_lseek(Task& t) {
   return f->seek(static_cast<int64_t>(t.arg(1)), static_cast<int>(t.arg(2)));
 }
 
-int64_t sys_close(Task& t) { return t.proc->fds->close(static_cast<int>(t.arg(0))); }
+int64_t sys_close(Task& t) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  // POSIX: closing any descriptor of a file drops the process's record locks on it.
+  if (f && f->inode()) release_posix_locks(*t.proc, f->inode());
+  return t.proc->fds->close(static_cast<int>(t.arg(0)));
+}
+
+int64_t sys_flock(Task& t) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (!f) return -EBADF;
+  return flock_file(t, *f, static_cast<int>(t.arg(1)));
+}
 
 int64_t sys_dup(Task& t) {
   FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
@@ -231,9 +243,13 @@ int64_t sys_fcntl(Task& t) {
     case F_GETFL: return f->flags() & ~O_CLOEXEC;
     case F_SETFL: f->set_status_flags(static_cast<int>(arg)); return 0;
     case F_GETPIPE_SZ: case F_SETPIPE_SZ: return f->seekable() ? -EBADF : static_cast<int64_t>(PipeBuffer::kCapacity);
-    case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
-      kernel().note_unimplemented(72 /* fcntl record locks */);
-      return -ENOLCK;
+    case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW: {
+      struct flock fl;
+      if (get_user(t, arg, fl) < 0) return -EFAULT;
+      int64_t r = posix_lock(t, *f, cmd, fl);
+      if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK) && put_user(t, arg, fl) < 0) return -EFAULT;
+      return r;
+    }
     case F_GETOWN: case F_SETOWN: case F_GETSIG: case F_SETSIG:
       return 0;
     default: return -EINVAL;

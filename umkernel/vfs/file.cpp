@@ -2,12 +2,14 @@
 #include <sys/stat.h>
 
 #include "umkernel/vfs/devices.h"
+#include "umkernel/vfs/locks.h"
 #include "umkernel/vfs/pipe.h"
 #include "umkernel/vfs/vfs.h"
 
 namespace um::kernel {
 
 File::~File() {
+  release_file_locks(*this);
   if (inode_) inode_->closed();
 }
 

@@ -1,0 +1,166 @@
+#include "umkernel/vfs/locks.h"
+
+#include <sys/file.h>
+
+#include <list>
+#include <map>
+
+#include "umkernel/kernel/kernel.h"
+
+namespace um::kernel {
+
+namespace {
+
+struct Lock {
+  const void* owner;     // Process* (POSIX) or File* (flock, OFD)
+  int pid;               // reported by F_GETLK (-1 for OFD locks)
+  bool write;
+  uint64_t start, end;   // [start, end], end = UINT64_MAX for "to EOF"
+  bool is_flock;
+};
+
+struct InodeLocks {
+  std::list<Lock> locks;
+  WaitQueue waiters;
+};
+
+std::map<const Inode*, InodeLocks>& table() {
+  static std::map<const Inode*, InodeLocks> t;
+  return t;
+}
+
+bool overlaps(const Lock& a, uint64_t s, uint64_t e) { return a.start <= e && s <= a.end; }
+
+// The first lock held by another owner that conflicts with the request, if any.
+const Lock* conflict(InodeLocks& il, const void* owner, bool write, uint64_t s, uint64_t e, bool is_flock) {
+  for (auto& l : il.locks) {
+    if (l.is_flock != is_flock || l.owner == owner) continue;
+    if (!overlaps(l, s, e)) continue;
+    if (write || l.write) return &l;
+  }
+  return nullptr;
+}
+
+// Removes the owner's coverage of [s, e], splitting locks that stick out on either side.
+void unlock_range(InodeLocks& il, const void* owner, uint64_t s, uint64_t e, bool is_flock) {
+  for (auto it = il.locks.begin(); it != il.locks.end();) {
+    if (it->owner != owner || it->is_flock != is_flock || !overlaps(*it, s, e)) { ++it; continue; }
+    Lock l = *it;
+    it = il.locks.erase(it);
+    if (l.start < s) { Lock left = l; left.end = s - 1; il.locks.insert(it, left); }
+    if (l.end > e) { Lock right = l; right.start = e + 1; il.locks.insert(it, right); }
+  }
+}
+
+void forget_if_empty(const Inode* ino) {
+  auto it = table().find(ino);
+  if (it != table().end() && it->second.locks.empty() && it->second.waiters.empty()) table().erase(it);
+}
+
+}  // namespace
+
+int64_t flock_file(Task& t, File& f, int op) {
+  bool nb = op & LOCK_NB;
+  op &= ~LOCK_NB;
+  if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN) return -EINVAL;
+  if (!f.inode()) return -EINVAL;
+  InodeLocks& il = table()[f.inode()];
+  if (op == LOCK_UN) {
+    unlock_range(il, &f, 0, UINT64_MAX, true);
+    il.waiters.wake_all();
+    forget_if_empty(f.inode());
+    return 0;
+  }
+  bool write = op == LOCK_EX;
+  if (conflict(il, &f, write, 0, UINT64_MAX, true)) {
+    if (nb) return -EWOULDBLOCK;
+    t.wait_on(il.waiters);
+    return kBlock;
+  }
+  unlock_range(il, &f, 0, UINT64_MAX, true);  // conversion replaces the old lock
+  il.locks.push_back({&f, t.proc->pid, write, 0, UINT64_MAX, true});
+  il.waiters.wake_all();  // a downgrade may let others in
+  return 0;
+}
+
+int64_t posix_lock(Task& t, File& f, int cmd, struct flock& fl) {
+  if (!f.inode()) return -EINVAL;
+  bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+  if (ofd && fl.l_pid != 0) return -EINVAL;
+  const void* owner = ofd ? static_cast<const void*>(&f) : static_cast<const void*>(t.proc.get());
+  int64_t base;
+  switch (fl.l_whence) {
+    case SEEK_SET: base = 0; break;
+    case SEEK_CUR: base = f.pos; break;
+    case SEEK_END: {
+      Stat st;
+      if (int64_t r = f.inode()->getattr(st); r < 0) return r;
+      base = st.size;
+      break;
+    }
+    default: return -EINVAL;
+  }
+  int64_t start = base + fl.l_start;
+  uint64_t s, e;
+  if (fl.l_len > 0) { s = start; e = start + fl.l_len - 1; }
+  else if (fl.l_len < 0) { s = start + fl.l_len; e = start - 1; }
+  else { s = start; e = UINT64_MAX; }
+  if (static_cast<int64_t>(s) < 0 || (fl.l_len < 0 && start + fl.l_len < 0)) return -EINVAL;
+  if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK) return -EINVAL;
+  InodeLocks& il = table()[f.inode()];
+  bool write = fl.l_type == F_WRLCK;
+  if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+    const Lock* c = fl.l_type == F_UNLCK ? nullptr : conflict(il, owner, write, s, e, false);
+    if (!c) {
+      fl.l_type = F_UNLCK;
+    } else {
+      fl.l_type = c->write ? F_WRLCK : F_RDLCK;
+      fl.l_whence = SEEK_SET;
+      fl.l_start = static_cast<off_t>(c->start);
+      fl.l_len = c->end == UINT64_MAX ? 0 : static_cast<off_t>(c->end - c->start + 1);
+      fl.l_pid = c->pid;
+    }
+    forget_if_empty(f.inode());
+    return 0;
+  }
+  if (fl.l_type == F_UNLCK) {
+    unlock_range(il, owner, s, e, false);
+    il.waiters.wake_all();
+    forget_if_empty(f.inode());
+    return 0;
+  }
+  if (write ? !f.writable() : (f.flags() & O_ACCMODE) == O_WRONLY) return -EBADF;
+  if (conflict(il, owner, write, s, e, false)) {
+    if (cmd == F_SETLK || cmd == F_OFD_SETLK) return -EAGAIN;
+    t.wait_on(il.waiters);
+    return kBlock;
+  }
+  unlock_range(il, owner, s, e, false);
+  il.locks.push_back({owner, ofd ? -1 : t.proc->pid, write, s, e, false});
+  il.waiters.wake_all();
+  return 0;
+}
+
+void release_posix_locks(Process& p, Inode* inode) {
+  for (auto it = table().begin(); it != table().end();) {
+    if (inode && it->first != inode) { ++it; continue; }
+    auto& il = it->second;
+    size_t before = il.locks.size();
+    il.locks.remove_if([&](const Lock& l) { return !l.is_flock && l.owner == &p; });
+    if (il.locks.size() != before) il.waiters.wake_all();
+    it = il.locks.empty() && il.waiters.empty() ? table().erase(it) : std::next(it);
+  }
+}
+
+void release_file_locks(File& f) {
+  if (!f.inode()) return;
+  auto it = table().find(f.inode());
+  if (it == table().end()) return;
+  auto& il = it->second;
+  size_t before = il.locks.size();
+  il.locks.remove_if([&](const Lock& l) { return l.owner == &f; });
+  if (il.locks.size() != before) il.waiters.wake_all();
+  if (il.locks.empty() && il.waiters.empty()) table().erase(it);
+}
+
+}  // namespace um::kernel
