@@ -281,6 +281,34 @@ make_tree() {
   fsck_clean "$W/ok.img"
 }
 
+@test "randomly corrupted images never crash umimage (exit 0 or 1 only)" {
+  mkdir -p "$W/src/d" && echo data >"$W/src/d/f" && ln -s f "$W/src/d/l"
+  "$UMIMAGE" create "$W/base.img" --size 16M --from "$W/src"
+  echo x >"$W/x.txt"
+  python3 - "$W" "$UMIMAGE" <<'PY'
+import random, subprocess, sys
+w, umimage = sys.argv[1], sys.argv[2]
+random.seed(11)
+base = open(w + "/base.img", "rb").read()
+bad = []
+for it in range(40):
+    d = bytearray(base)
+    for _ in range(random.randint(1, 16)):
+        lo, hi = random.choice([(1024, 2048), (4096, 8192), (0, 1 << 20)])
+        d[random.randrange(lo, hi)] = random.randrange(256)
+    open(w + "/c.img", "wb").write(d)
+    for cmd in (["ls", "-lR"], ["put", None, w + "/x.txt", "/d/new"], ["rm", "-r", None, "/d"]):
+        args = [a if a is not None else w + "/c.img" for a in cmd]
+        if "c.img" not in " ".join(args):
+            args.insert(1, w + "/c.img")
+        r = subprocess.run([umimage] + args, capture_output=True, timeout=30)
+        if r.returncode not in (0, 1) or (r.returncode == 1 and len(r.stderr.splitlines()) != 1):
+            bad.append((it, args[0], r.returncode, r.stderr[-300:]))
+print(bad)
+sys.exit(1 if bad else 0)
+PY
+}
+
 @test "a put that cannot fit is refused before anything is written" {
   "$UMIMAGE" create "$W/f.img" --size 16M --type ext2
   head -c 9M /dev/urandom >"$W/nine"
