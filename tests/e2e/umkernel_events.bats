@@ -43,6 +43,8 @@ same_as_native() {
 
 @test "threads: epoll_wait in a thread, per-thread signalfd reads, SIGEV_THREAD_ID" { same_as_native threads; }
 
+@test "exec: POSIX timers dropped, eventfds kept unless close-on-exec" { same_as_native exec; }
+
 @test "from a busybox shell: the whole program, and the anon_inode links in /proc/PID/fd" {
   native=$("$EVENTS" 2>&1)
   run timeout 300 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sh -- -c \

@@ -830,6 +830,42 @@ static void thread_tests(void) {
   sigprocmask(SIG_UNBLOCK, &usr, NULL);
 }
 
+// exec: POSIX timers are dropped; eventfds survive unless close-on-exec.
+static void exec_tests(void) {
+  printf("== exec\n");
+  struct sigevent sev = {0};
+  sev.sigev_notify = SIGEV_NONE;
+  int id;
+  syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id);
+  int keep = eventfd(5, 0), drop = eventfd(6, EFD_CLOEXEC);
+  char ids[3][16];
+  snprintf(ids[1], sizeof ids[1], "%d", keep);
+  snprintf(ids[2], sizeof ids[2], "%d", drop);
+  pid_t pid = fork();
+  if (pid == 0) {  // a timer of the exec'ing process itself (a fork child starts with none)
+    int own;
+    syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &own);
+    snprintf(ids[0], sizeof ids[0], "%d", own);
+    execl(program_path, program_path, "after_exec", ids[0], ids[1], ids[2], (char*)NULL);
+    _exit(127);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  printf("exec child exit: %d\n", WEXITSTATUS(st));
+  struct itimerspec cur;
+  show("the parent keeps its timer", syscall(SYS_timer_gettime, id, &cur));
+}
+
+static int after_exec(char** argv) {
+  struct itimerspec cur;
+  uint64_t v = 0;
+  show("timer after exec", syscall(SYS_timer_gettime, atoi(argv[2]), &cur));
+  show("eventfd after exec", read(atoi(argv[3]), &v, 8));
+  printf("value: %llu\n", (unsigned long long)v);
+  show("close-on-exec eventfd after exec", read(atoi(argv[4]), &v, 8));
+  return 3;
+}
+
 static void show_link(const char* what, int fd) {
   char path[64], target[128];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -852,12 +888,14 @@ static void proc_links(void) {
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   program_path = argv[0];
+  if (argc == 5 && strcmp(argv[1], "after_exec") == 0) return after_exec(argv);
   const char* only = argc > 1 ? argv[1] : NULL;
   struct { const char* name; void (*fn)(void); } parts[] = {
       {"epoll_errors", epoll_errors}, {"epoll_triggers", epoll_triggers},
       {"epoll_order", epoll_order_and_lifetime}, {"epoll_nested", epoll_nested},
       {"epoll_blocking", epoll_blocking}, {"eventfd", eventfd_tests}, {"timerfd", timerfd_tests},
       {"signalfd", signalfd_tests}, {"posix_timers", posix_timer_tests}, {"threads", thread_tests},
+      {"exec", exec_tests},
       {"proc_links", proc_links},
   };
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
