@@ -45,7 +45,13 @@ make_tree() {
     chown 1234:5678 "$d/a.txt"
     chown 42:43 "$d/sub"
   fi
+  python3 -c "import os,sys; os.setxattr(sys.argv[1], 'user.color', b'blue\0green')" "$d/a.txt" 2>/dev/null || true
   touch -h -d '2001-02-03 04:05:06.123456789' "$d/sub/rel" "$d/sub/deep" "$d/sub" "$d/a.txt"
+}
+
+# The user.* xattrs of a file, one "name=hex" per line.
+xattrs() {
+  python3 -c "import os,sys; [print(n + '=' + os.getxattr(sys.argv[1], n).hex()) for n in sorted(os.listxattr(sys.argv[1])) if n.startswith('user.')]" "$1"
 }
 
 @test "create --busybox makes a bootable-looking root that passes e2fsck" {
@@ -98,6 +104,10 @@ make_tree() {
   tar -C "$W/out" --xattrs --numeric-owner -xpf "$W/out.tar"
   diff <(listing "$W/src") <(listing "$W/out")
   diff -r --no-dereference "$W/src" "$W/out" -x lost+found -x fifo -x null
+  # extended attributes (with a NUL inside the value) survive
+  [ "$(xattrs "$W/out/a.txt")" = "$(xattrs "$W/src/a.txt")" ]
+  run "$UMIMAGE" stat "$W/d.img" /a.txt
+  [[ "$output" == *"Xattr: user.color (10 bytes)"* ]] || [ -z "$(xattrs "$W/src/a.txt")" ]
   # the hard link is one inode with two names
   [ "$(stat -c %i "$W/out/a.txt")" = "$(stat -c %i "$W/out/sub/hard.txt")" ]
   # nanosecond mtimes survive
