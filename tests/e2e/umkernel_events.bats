@@ -45,6 +45,16 @@ same_as_native() {
 
 @test "exec: POSIX timers dropped, eventfds kept unless close-on-exec" { same_as_native exec; }
 
+@test "stress: random operations on all event files (nesting, closes under epoll, forks)" {
+  same_as_native stress
+  local seed
+  for seed in 7 99 2024; do
+    run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sh -- -c "EVENTS_SEED=$seed /bin/events stress"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *survived* ]]
+  done
+}
+
 @test "from a busybox shell: the whole program, and the anon_inode links in /proc/PID/fd" {
   native=$("$EVENTS" 2>&1)
   run timeout 300 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sh -- -c \

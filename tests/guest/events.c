@@ -866,6 +866,112 @@ static int after_exec(char** argv) {
   return 3;
 }
 
+// Random operations on every kind of event file (nested epolls, closes under epoll, dups,
+// forks): nothing is printed but the end, the point is that the kernel survives it all.
+static unsigned rng_state = 12345;
+static unsigned rng(unsigned n) {
+  rng_state = rng_state * 1103515245u + 12345u;
+  return (rng_state >> 16) % n;
+}
+
+static void stress_tests(void) {
+  printf("== stress\n");
+  if (getenv("EVENTS_SEED")) rng_state = (unsigned)atoi(getenv("EVENTS_SEED"));
+  enum { kSlots = 24 };
+  int fds[kSlots];
+  for (int i = 0; i < kSlots; i++) fds[i] = -1;
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, NULL);
+  for (int op = 0; op < 6000; op++) {
+    int slot = rng(kSlots), other = fds[rng(kSlots)];
+    int kind = rng(12);
+    if (kind >= 5 && kind <= 7)  // epoll operations: prefer a slot that holds an epoll
+      for (int i = 0; i < kSlots; i++) {
+        struct epoll_event probe;
+        int s2 = (slot + i) % kSlots;
+        if (fds[s2] >= 0 && epoll_wait(fds[s2], &probe, 1, 0) >= 0) {
+          slot = s2;
+          break;
+        }
+      }
+    int fd = fds[slot];
+    switch (kind) {
+      case 0: {
+        if (fd >= 0) close(fd);
+        int p[2];
+        if (pipe2(p, O_NONBLOCK) == 0) {
+          fds[slot] = p[0];
+          int s2 = rng(kSlots);
+          if (fds[s2] >= 0 && s2 != slot) close(fds[s2]);
+          fds[s2 == slot ? (slot + 1) % kSlots : s2] = p[1];
+        }
+        break;
+      }
+      case 1: if (fd >= 0) close(fd); fds[slot] = epoll_create1(0); break;
+      case 2: if (fd >= 0) close(fd); fds[slot] = eventfd(rng(3), EFD_NONBLOCK | (rng(2) ? EFD_SEMAPHORE : 0)); break;
+      case 3: {
+        if (fd >= 0) close(fd);
+        fds[slot] = timerfd_create(rng(2) ? CLOCK_MONOTONIC : CLOCK_REALTIME, TFD_NONBLOCK);
+        struct itimerspec its = {{0, rng(2) ? 1000 + rng(100000) : 0}, {0, 1 + rng(2000000)}};
+        timerfd_settime(fds[slot], 0, &its, NULL);
+        break;
+      }
+      case 4: {
+        if (fd >= 0) close(fd);
+        sigset_t m;
+        sigemptyset(&m);
+        sigaddset(&m, SIGUSR1 + rng(2));
+        fds[slot] = signalfd(-1, &m, SFD_NONBLOCK);
+        break;
+      }
+      case 5: case 6: {
+        struct epoll_event ev = {.events = (rng(2) ? EPOLLIN : 0) | (rng(2) ? EPOLLOUT : 0) | (rng(2) ? EPOLLET : 0) |
+                                           (rng(4) == 0 ? EPOLLONESHOT : 0), .data.u64 = op};
+        epoll_ctl(fd, EPOLL_CTL_ADD + rng(3), other, &ev);
+        break;
+      }
+      case 7: {
+        struct epoll_event evs[4];
+        epoll_wait(fd, evs, 1 + rng(4), 0);
+        break;
+      }
+      case 8: {
+        uint64_t v = 1 + rng(5);
+        if (rng(2)) (void)!write(fd, &v, 8);
+        else (void)!read(fd, &v, 8);
+        break;
+      }
+      case 9: if (fd >= 0) { close(fd); fds[slot] = -1; } break;
+      case 10: if (other >= 0) { if (fd >= 0) close(fd); fds[slot] = dup(other); } break;
+      case 11: {
+        if (rng(8)) {
+          kill(getpid(), SIGUSR1 + rng(2));
+          break;
+        }
+        struct pollfd pfd[kSlots];
+        for (int i = 0; i < kSlots; i++) pfd[i] = (struct pollfd){fds[i], POLLIN | POLLOUT, 0};
+        poll(pfd, kSlots, 0);
+        pid_t pid = fork();
+        if (pid == 0) {  // the child works on the shared files and exits with them open
+          struct epoll_event evs[4];
+          for (int i = 0; i < kSlots; i++) epoll_wait(fds[i], evs, 4, 0);
+          _exit(0);
+        }
+        reap(pid);
+        break;
+      }
+    }
+  }
+  for (int i = 0; i < kSlots; i++)
+    if (fds[i] >= 0) close(fds[i]);
+  struct timespec zero = {0, 0};
+  while (sigtimedwait(&all, NULL, &zero) > 0) {
+  }
+  sigprocmask(SIG_UNBLOCK, &all, NULL);
+  printf("survived\n");
+}
+
 static void show_link(const char* what, int fd) {
   char path[64], target[128];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -895,7 +1001,7 @@ int main(int argc, char** argv) {
       {"epoll_order", epoll_order_and_lifetime}, {"epoll_nested", epoll_nested},
       {"epoll_blocking", epoll_blocking}, {"eventfd", eventfd_tests}, {"timerfd", timerfd_tests},
       {"signalfd", signalfd_tests}, {"posix_timers", posix_timer_tests}, {"threads", thread_tests},
-      {"exec", exec_tests},
+      {"exec", exec_tests}, {"stress", stress_tests},
       {"proc_links", proc_links},
   };
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
