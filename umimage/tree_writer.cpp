@@ -90,6 +90,7 @@ Status TreeWriter::write_data(Ino ino, const DataReader& data, const std::string
         }
         auto w = fs_.write(ino, off + i, p, j - i);
         if (!w.ok()) return Error::make(w.error().code, rel + ": " + w.error().message);
+        if (*w != j - i) return Error::make(ENOSPC, rel + ": No space left on device");
         written_end = off + j;
         chunk = j - i;
       }

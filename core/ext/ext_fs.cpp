@@ -363,7 +363,14 @@ Result<size_t> ExtFs::write(Ino ino, uint64_t offset, const void* buf, size_t le
   if (err) {
     Error e = ext_error(err, "writing inode " + std::to_string(ino));
     (void)impl_->evict_file(ino);
-    if (done > 0 && e.code != ENOSPC) return done;
+    // As write(2): a short count when some bytes made it (the size says how many), else the
+    // error.
+    InodeBuf b;
+    if (done > 0 && impl_->read_inode(ino, b).ok()) {
+      uint64_t size = EXT2_I_SIZE(&b.in);
+      size_t stored = size > offset ? size_t(std::min<uint64_t>(done, size - offset)) : 0;
+      if (stored > 0) return stored;
+    }
     return e;
   }
   return done;
