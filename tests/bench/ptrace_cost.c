@@ -4,7 +4,8 @@
  * emulated call for each variant, and the cost of each ptrace request alone.
  *   cc -O2 -o ptrace_cost ptrace_cost.c && ./ptrace_cost [N [ROUNDS]]   (default 20000 calls, 5 rounds)
  * PTRACE_COST_SETSID=1: the child calls setsid() first, as umkernel's guests do (with
- * sched_autogroup that puts it in its own scheduling group).
+ * sched_autogroup that puts it in its own scheduling group); PTRACE_COST_SETSID=pgrp: setpgid(0, 0)
+ * instead (own process group, same session, same autogroup).
  * Not a guest program: it runs on the host (tests/bench/analyse.sh builds and runs it). */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -38,7 +39,9 @@ static long n_calls;
 static pid_t start_child(void) {
   pid_t p = fork();
   if (p == 0) {
-    if (getenv("PTRACE_COST_SETSID")) setsid();  /* umkernel's guests do this (own autogroup) */
+    const char *how = getenv("PTRACE_COST_SETSID");  /* umkernel's guests call setsid() */
+    if (how && strcmp(how, "pgrp") == 0) setpgid(0, 0);
+    else if (how) setsid();
     ptrace(PTRACE_TRACEME, 0, 0, 0);
     raise(SIGSTOP);
     for (long i = 0; i < n_calls; i++) syscall(SYS_getppid);
@@ -61,6 +64,7 @@ enum wait_mode { WAIT_BLOCK, WAIT_SPIN, WAIT_UMKERNEL };
 enum regs_mode { REGS_GETSET, REGS_REGSET, REGS_PEEKPOKE, REGS_GET_POKE };
 
 static int sfd = -1, efd = -1;
+static int spin_limit = 64;
 static long epoll_sleeps;
 
 /* Waits for the next stop of p the given way. */
@@ -73,7 +77,7 @@ static int wait_stop(pid_t p, enum wait_mode m) {
   }
   /* umkernel's Kernel::run: up to 64 waitpid(WNOHANG), then epoll_wait on a SIGCHLD signalfd */
   for (;;) {
-    for (int spin = 0; spin < 64; spin++)
+    for (int spin = 0; spin < spin_limit || spin == 0; spin++)
       if (waitpid(-1, &st, __WALL | WNOHANG) > 0) return st;
     struct epoll_event ev;
     epoll_sleeps++;
@@ -183,8 +187,10 @@ int main(int argc, char **argv) {
   static const char *names[] = {"PTRACE_GETREGS", "PTRACE_SETREGS", "PTRACE_GETREGSET", "PTRACE_SETREGSET",
                                 "PTRACE_PEEKUSER", "PTRACE_POKEUSER", "waitpid(WNOHANG) empty",
                                 "epoll_wait(timeout 0)", "native getppid"};
-  struct { const char *name; enum wait_mode w; enum regs_mode r; } v[] = {
-    {"umkernel: spin64+epoll, GETREGS+SETREGS", WAIT_UMKERNEL, REGS_GETSET},
+  struct { const char *name; enum wait_mode w; enum regs_mode r; int spin; } v[] = {
+    {"umkernel: spin64+epoll, GETREGS+SETREGS", WAIT_UMKERNEL, REGS_GETSET, 64},
+    {"spin8+epoll, GETREGS+SETREGS", WAIT_UMKERNEL, REGS_GETSET, 8},
+    {"spin1+epoll, GETREGS+SETREGS", WAIT_UMKERNEL, REGS_GETSET, 1},
     {"blocking waitpid, GETREGS+SETREGS", WAIT_BLOCK, REGS_GETSET},
     {"blocking waitpid, GETREGSET+SETREGSET", WAIT_BLOCK, REGS_REGSET},
     {"blocking waitpid, GETREGS+POKEUSER rax", WAIT_BLOCK, REGS_GET_POKE},
@@ -200,8 +206,9 @@ int main(int argc, char **argv) {
   for (int r = 0; r < rounds; r++) {
     for (int i = 0; i < NA; i++) a[i][r] = cost_alone(i);
     for (int i = 0; i < NV; i++) {
+      spin_limit = v[i].spin;
       b[i][r] = run_variant(v[i].w, v[i].r);
-      if (v[i].w == WAIT_UMKERNEL) sleeps += (double)epoll_sleeps / n_calls;
+      if (i == 0) sleeps += (double)epoll_sleeps / n_calls;
     }
   }
   printf("# %ld calls x %d rounds; min and median over rounds, ns\n", n_calls, rounds);

@@ -11,6 +11,9 @@
 #                    working tree - useful while others have half-done edits in the tree
 #   LINUX            the UML kernel (default /usr/bin/linux)
 #   BOOTS            boots per VM for the boot time (default 3)
+#   REPEAT           runs of the whole set per environment, alternating umkernel/UML/native
+#                    (default 2); "best" is the best round of all runs, "median" the median of the
+#                    runs' medians. This host's load comes in bursts, so a single run can be off 3x.
 #   SYSCALL_N SYSCALL_R FORK_N FORK_R EXEC_N EXEC_R PIPE_MIB PIPE_R FILE_MIB FILE_R
 #                    iterations / rounds of each program (see the defaults below)
 #   KEEP=1           keep the work directory (image, console logs)
@@ -18,6 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 LINUX=${LINUX:-/usr/bin/linux}
 BOOTS=${BOOTS:-3}
+REPEAT=${REPEAT:-2}
 SYSCALL_N=${SYSCALL_N:-10000}; SYSCALL_R=${SYSCALL_R:-5}
 FORK_N=${FORK_N:-30};          FORK_R=${FORK_R:-5}
 EXEC_N=${EXEC_N:-20};          EXEC_R=${EXEC_R:-5}
@@ -91,13 +95,18 @@ run_uml() {  # init, console log
 }
 now_ns() { date +%s%N; }
 
-declare -A best med unit
-parse() {  # env, console log: fills best[env,name], med[env,name], unit[name]
+declare -A best med unit meds
+parse() {  # env, console log: merges into best[env,name], meds[env,name] (list), unit[name]
   local env=$1 name value u _m m
   while read -r name value u _m m; do
-    best[$env,$name]=$value; unit[$name]=$u; med[$env,$name]=${m:-$value}
+    unit[$name]=$u
+    meds[$env,$name]="${meds[$env,$name]:-} ${m:-$value}"
+    if [ -z "${best[$env,$name]:-}" ]; then best[$env,$name]=$value
+    elif [ "$u" = MB/s ]; then best[$env,$name]=$(awk -v a="$value" -v b="${best[$env,$name]}" 'BEGIN { print (a > b ? a : b) }')
+    else best[$env,$name]=$(awk -v a="$value" -v b="${best[$env,$name]}" 'BEGIN { print (a < b ? a : b) }'); fi
   done < <(grep -aE '^(getppid|fork_wait|fork_exec_wait|pipe|file_write|file_read) [0-9.]+ ' "$2" | tr -d '\r')
 }
+median_of() { printf '%s\n' $1 | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
 # ---- boot to poweroff ---------------------------------------------------------------------
 boot_times() {  # env runner → best[env,boot], med[env,boot] in ms
@@ -120,27 +129,35 @@ boot_times umkernel run_um
 boot_times uml run_uml
 
 # ---- the benchmark set ----------------------------------------------------------------------
-echo "== native" >&2
-{
-  "$GUEST_BIN/bench_syscall" "$SYSCALL_N" "$SYSCALL_R"
-  "$GUEST_BIN/bench_fork" "$FORK_N" "$FORK_R"
-  "$GUEST_BIN/bench_exec" "$EXEC_N" "$EXEC_R"
-  "$GUEST_BIN/bench_pipe" "$PIPE_MIB" "$PIPE_R"
-  "$GUEST_BIN/bench_file" "$FILE_MIB" "$FILE_R" "$work/bench.dat"
-} >"$work/native.log" 2>&1
-cat "$work/native.log" >&2
-parse native "$work/native.log"
-for env in umkernel uml; do
-  echo "== $env" >&2
-  fresh
-  t0=$(now_ns)
-  if [ $env = umkernel ]; then run_um /bench/run-all "$work/$env.log"; else run_uml /bench/run-all "$work/$env.log"; fi
-  t1=$(now_ns)
-  grep -aE '^(getppid|fork_wait|fork_exec_wait|pipe|file_write|file_read) ' "$work/$env.log" >&2 || true
-  echo "($env: whole set $(( (t1 - t0) / 1000000 )) ms)" >&2
-  grep -aq BENCH-END "$work/$env.log" || { echo "$env: the set did not finish; console tail:" >&2; tail -20 "$work/$env.log" >&2; }
-  parse $env "$work/$env.log"
+run_native() {  # console log
+  {
+    "$GUEST_BIN/bench_syscall" "$SYSCALL_N" "$SYSCALL_R"
+    "$GUEST_BIN/bench_fork" "$FORK_N" "$FORK_R"
+    "$GUEST_BIN/bench_exec" "$EXEC_N" "$EXEC_R"
+    "$GUEST_BIN/bench_pipe" "$PIPE_MIB" "$PIPE_R"
+    "$GUEST_BIN/bench_file" "$FILE_MIB" "$FILE_R" "$work/bench.dat"
+  } >"$1" 2>&1
+}
+for rep in $(seq "$REPEAT"); do
+  for env in umkernel uml native; do
+    echo "== $env (run $rep)" >&2
+    fresh
+    t0=$(now_ns)
+    case $env in
+      umkernel) run_um /bench/run-all "$work/$env.log" ;;
+      uml) run_uml /bench/run-all "$work/$env.log" ;;
+      native) run_native "$work/$env.log" ;;
+    esac
+    t1=$(now_ns)
+    grep -aE '^(getppid|fork_wait|fork_exec_wait|pipe|file_write|file_read) ' "$work/$env.log" >&2 || true
+    echo "($env: whole set $(( (t1 - t0) / 1000000 )) ms)" >&2
+    if [ $env != native ] && ! grep -aq BENCH-END "$work/$env.log"; then
+      echo "$env: the set did not finish; console tail:" >&2; tail -20 "$work/$env.log" >&2
+    fi
+    parse $env "$work/$env.log"
+  done
 done
+for key in "${!meds[@]}"; do med[$key]=$(median_of "${meds[$key]}"); done
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # ---- table ------------------------------------------------------------------------------------
@@ -154,7 +171,7 @@ for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read; do
     "$(ratio "${best[umkernel,$name]:-}" "${best[uml,$name]:-}")" \
     "$(ratio "${best[umkernel,$name]:-}" "${best[native,$name]:-}")" "$dir"
 done
-echo "(best of the rounds; medians: native/umkernel/UML)"
+echo "(best round of $REPEAT runs; median of the runs' medians, native / umkernel / UML:)"
 for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read; do
   printf "  %-15s %s / %s / %s\n" "$name" "${med[native,$name]:--}" "${med[umkernel,$name]:--}" "${med[uml,$name]:--}"
 done
