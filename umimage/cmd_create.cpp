@@ -107,6 +107,12 @@ int run(const CreateArgs& a) {
   struct stat st;
   if (lstat(a.image.c_str(), &st) == 0)
     return cli::fail(a.image + ": already exists (remove it first)");
+  {
+    size_t slash = a.image.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : a.image.substr(0, slash + 1);
+    if (access(dir.c_str(), W_OK) != 0)
+      return cli::fail(Error::from_errno("cannot create " + a.image));
+  }
   if (a.type != "ext2" && a.type != "ext3" && a.type != "ext4")
     return cli::fail("unknown --type '" + a.type + "' (ext2, ext3 or ext4)");
   if (a.label.size() > 16) return cli::fail("--label: at most 16 bytes");

@@ -22,7 +22,19 @@ std::string display(const std::string& path) { return path == "-" ? "stdin" : pa
 Result<ArchivePtr> open_archive(const std::string& path) {
   ArchivePtr a(archive_read_new());
   archive_read_support_filter_all(a.get());
-  archive_read_support_format_all(a.get());
+  // Real archive formats only: "all" would include mtree, which takes any text file.
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_gnutar(a.get());
+  archive_read_support_format_cpio(a.get());
+  archive_read_support_format_zip(a.get());
+  archive_read_support_format_7zip(a.get());
+  archive_read_support_format_iso9660(a.get());
+  archive_read_support_format_xar(a.get());
+  archive_read_support_format_ar(a.get());
+  archive_read_support_format_rar(a.get());
+  archive_read_support_format_rar5(a.get());
+  archive_read_support_format_cab(a.get());
+  archive_read_support_format_lha(a.get());
   int r = path == "-" ? archive_read_open_fd(a.get(), 0, 1 << 16)
                       : archive_read_open_filename(a.get(), path.c_str(), 1 << 16);
   if (r != ARCHIVE_OK) {

@@ -266,6 +266,16 @@ xattrs() {
   [ "$status" -eq 1 ]
   [[ "$output" == *"No such file or directory"* ]]
 
+  # not an archive at all (a text file is not taken for an mtree listing)
+  echo hello >"$W/text.txt"
+  run "$UMIMAGE" create "$W/t.img" --from "$W/text.txt"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"Unrecognized archive format"* ]]
+  [ ! -e "$W/t.img" ]
+  run "$UMIMAGE" create "$W/nodir/t.img"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "umimage: error: cannot create $W/nodir/t.img: No such file or directory" ]]
+
   # truncated archive: no image file appears; import changes nothing
   head -c 300000 /dev/urandom >"$W/payload"
   tar -C "$W" -czf "$W/p.tgz" payload
