@@ -150,7 +150,7 @@ Status write_busybox_root(TreeWriter& w, const std::string& busybox,
                   "::shutdown:/bin/umount -a -r\n"));
   UM_TRY(add_text(w, "etc/fstab",
                   "# <file system> <mount point> <type> <options> <dump> <pass>\n"
-                  "/dev/ubda / " + fstype + " defaults 0 1\n"
+                  "/dev/ubda / " + fstype + " rw,noauto 0 1\n"
                   "proc /proc proc defaults 0 0\n"
                   "sysfs /sys sysfs defaults 0 0\n"));
   UM_TRY(add_text(w, "etc/profile",
