@@ -175,3 +175,22 @@ TEST_F(EngineTest, PortLimit) {
   EXPECT_FALSE(p.ok());
   EXPECT_EQ(engine->stats().ports_refused, 1u);
 }
+
+TEST_F(EngineTest, SourceMacFloodIsBoundedAndCounted) {
+  make(false, 2);
+  const uint32_t kMacs = MacTable::kDefaultCapacity + 1000;
+  auto f = frame(0xff, 1);
+  for (uint32_t i = 0; i < kMacs; ++i) {
+    f[9] = uint8_t(i >> 16);
+    f[10] = uint8_t(i >> 8);
+    f[11] = uint8_t(i);
+    ASSERT_EQ(send(clients[0].fd, f.data(), f.size(), 0), ssize_t(f.size()));
+    if (i % 64 == 63) {
+      ASSERT_TRUE(engine->pump(*clients[0].port));
+      received(1);
+    }
+  }
+  while (engine->pump(*clients[0].port) && engine->stats().frames_in < kMacs) received(1);
+  EXPECT_EQ(engine->macs().size(), MacTable::kDefaultCapacity);
+  EXPECT_EQ(engine->stats().mac_table_full, 1000u);
+}

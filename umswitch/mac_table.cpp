@@ -11,7 +11,12 @@ bool MacTable::learn(uint64_t mac, int port, uint64_t now) {
     return true;
   }
   if (map_.size() >= capacity_) {
-    expire(now);
+    // Sweep at most once a second: a flood of new source MACs must not cost a full table
+    // scan per frame.
+    if (now != last_full_sweep_) {
+      last_full_sweep_ = now;
+      expire(now);
+    }
     if (map_.size() >= capacity_) return false;
   }
   map_.emplace(mac, Slot{port, now});

@@ -41,6 +41,7 @@ class MacTable {
   std::unordered_map<uint64_t, Slot> map_;
   uint32_t max_age_;
   size_t capacity_;
+  uint64_t last_full_sweep_ = UINT64_MAX;
 };
 
 }  // namespace um::sw

@@ -38,5 +38,6 @@ TEST(MacTable, IsBounded) {
   for (uint64_t m = 1; m <= 4; ++m) ASSERT_TRUE(t.learn(m, 1, 0));
   EXPECT_FALSE(t.learn(99, 1, 0));
   EXPECT_TRUE(t.learn(1, 2, 0));  // updating a known MAC still works when full
+  EXPECT_FALSE(t.learn(100, 1, 0));  // same second: no second sweep
   EXPECT_TRUE(t.learn(99, 1, 400));  // after ageing there is room again
 }
