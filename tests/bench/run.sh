@@ -7,8 +7,9 @@
 # Environment (all optional):
 #   UMKERNEL, UMIMAGE, GUEST_BIN  use these instead of building (GUEST_BIN = dir of bench_*)
 #   UM_BENCH_BUILD   build directory (default <repo>/build-bench; tools land in its bin/)
-#   UM_BENCH_HEAD=1  build from a snapshot of the committed HEAD (git archive) instead of the
-#                    working tree - useful while others have half-done edits in the tree
+#   UM_BENCH_HEAD=1  build from a snapshot of the committed HEAD (git archive into
+#                    <build>-src, default build <repo>/build-bench/head) instead of the working
+#                    tree - useful while others have half-done edits in the tree
 #   LINUX            the UML kernel (default /usr/bin/linux)
 #   BOOTS            boots per VM for the boot time (default 3)
 #   REPEAT           runs of the whole set per environment, alternating umkernel/UML/native
@@ -34,7 +35,8 @@ if [ -z "${UMKERNEL:-}" ] || [ -z "${UMIMAGE:-}" ] || [ -z "${GUEST_BIN:-}" ]; t
   build=${UM_BENCH_BUILD:-$here/build-bench}
   src=$here
   if [ "${UM_BENCH_HEAD:-0}" = 1 ]; then
-    src=$build/src
+    build=${UM_BENCH_BUILD:-$here/build-bench/head}
+    src=$build-src
     rm -rf "$src" && mkdir -p "$src"
     git -C "$here" archive HEAD | tar -x -C "$src"
     echo "building from HEAD $(git -C "$here" rev-parse --short HEAD) in $build" >&2
