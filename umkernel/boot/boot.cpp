@@ -12,6 +12,7 @@
 #include "umkernel/boot/cmdline.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/mgmt/management.h"
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/extfs.h"
 #include "umkernel/vfs/procfs.h"
@@ -70,6 +71,8 @@ std::optional<DiskMount> Kernel::disk_superblock(uint64_t rdev, bool read_only) 
 }
 
 bool Kernel::boot(const BootConfig& cfg, std::string* error) {
+  // The run directory (umid), mconsole and host signals first: console sockets live there.
+  if (!mgmt::start(*this, cfg, error)) return false;
   for (const DiskSpec& d : cfg.disks) {
     disks_.push_back(std::make_shared<DiskSpec>(d));
     disk_indices_.push_back(d.index);
@@ -116,6 +119,15 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   for (int n = 0; n < kConsoles; n++) {
     ChannelSpec ch;
     if (auto it = cfg.consoles.find(n); it != cfg.consoles.end()) ch = it->second;
+    if (auto tty = mgmt::make_console(n, ch, error)) {  // pty, port:, file:, socket
+      if (n == 0) console_ = std::move(tty);
+      else {
+        if (ttys_.empty()) ttys_.resize(kConsoles);
+        ttys_[n] = std::move(tty);
+      }
+      continue;
+    }
+    if (!error->empty()) return false;
     int in = channel_fd(ch.in), out = channel_fd(ch.out);
     if (in == -2 || out == -2) {
       *error = "con" + std::to_string(n) + ": host file descriptor in '" + (in == -2 ? ch.in : ch.out) + "' is not open";

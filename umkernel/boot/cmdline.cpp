@@ -1,6 +1,7 @@
 #include "umkernel/boot/cmdline.h"
 
 #include "core/cli.h"
+#include "core/rundir.h"
 
 namespace um::kernel {
 
@@ -8,17 +9,29 @@ namespace {
 
 Result<ChannelSpec> parse_channel(const std::string& key, const std::string& spec) {
   auto one = [&](const std::string& s) -> Result<std::string> {
-    if (s == "null") return s;
-    if (s.rfind("fd:", 0) == 0) {
-      std::string n = s.substr(3);
+    if (s == "null" || s == "pty" || s == "socket") return s;
+    if (s == "pts") return std::string("pty");
+    auto number = [&](const std::string& n, const char* what) -> Status {
       if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos || n.size() > 6)
-        return Error::make(EINVAL, key + ": bad channel '" + s + "' (fd:N expects a number)");
+        return Error::make(EINVAL, key + ": bad channel '" + s + "' (" + what + " expects a number)");
+      return {};
+    };
+    if (s.rfind("fd:", 0) == 0) {
+      UM_TRY(number(s.substr(3), "fd:N"));
       return s;
     }
-    if (s == "pty" || s == "pts" || s.rfind("port:", 0) == 0 || s == "xterm" || s.rfind("tty:", 0) == 0 ||
-        s.rfind("file:", 0) == 0)
-      return Error::make(ENOTSUP, key + ": channel '" + s + "' is not supported yet (use fd:N or null)");
-    return Error::make(EINVAL, key + ": unknown channel '" + s + "' (expected fd:N or null)");
+    if (s.rfind("port:", 0) == 0) {
+      UM_TRY(number(s.substr(5), "port:N"));
+      if (std::stoi(s.substr(5)) > 65535) return Error::make(EINVAL, key + ": port " + s.substr(5) + " is out of range");
+      return s;
+    }
+    if (s.rfind("file:", 0) == 0) {
+      if (s.size() == 5) return Error::make(EINVAL, key + ": file: needs a path (file:PATH)");
+      return s;
+    }
+    if (s == "xterm" || s.rfind("tty:", 0) == 0)
+      return Error::make(ENOTSUP, key + ": channel '" + s + "' is not supported (use fd:N, pty, port:N, file:PATH, socket or null)");
+    return Error::make(EINVAL, key + ": unknown channel '" + s + "' (expected fd:N, pty, port:N, file:PATH, socket or null)");
   };
   ChannelSpec c;
   size_t comma = spec.find(',');
@@ -87,9 +100,14 @@ Options (UML syntax):
   ro | rw                       mount the root file system read-only or read-write (default rw)
   init=PATH                     the first program (default: /sbin/init, /etc/init, /bin/init, /bin/sh)
   mem=SIZE                      guest memory size reported to the guest (default 256M)
-  umid=NAME                     the machine's name (default: a random one)
-  con=CHAN | con<N>=CHAN        console channels: fd:N, fd:IN,fd:OUT or null (con0 defaults
-                                to fd:0,fd:1: umkernel's own stdin and stdout)
+  umid=NAME                     the machine's name (default: a random one); its run directory
+                                $UML_DIR/NAME (default ~/.uml/NAME) holds pid, the mconsole
+                                socket and console sockets while it runs
+  con=CHAN | con<N>=CHAN        console channels: fd:N, fd:IN,fd:OUT, null, pty (a host
+                                pseudo-terminal), port:N (telnet on 127.0.0.1:N), file:PATH
+                                (output log), socket (for umconsole attach/send/log), or
+                                IN,OUT pairs of those. con0 defaults to fd:0,fd:1 (umkernel's
+                                own stdin and stdout), con1..con7 to socket
   hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
   strace=FILE                   log every guest system call to FILE ("-" for stderr)
   quiet                         print only errors
@@ -103,6 +121,9 @@ umkernel exits with init's exit status (128+N if init was killed by signal N).
 Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
   BootConfig c;
   c.consoles[0] = ChannelSpec{"fd:0", "fd:1"};
+  // As UML's "con=pts": every other console gets a host-side endpoint, here a socket in the
+  // run directory for umconsole attach/send/log.
+  for (int n = 1; n < 8; n++) c.consoles[n] = ChannelSpec{"socket", "socket"};
   bool root_set = false;
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
@@ -137,6 +158,7 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       c.root_dev = value;
       root_set = true;
     } else if (key == "umid") {
+      if (auto r = rundir::validate_umid(value); !r) return Error::make(EINVAL, "umid=" + value + ": " + r.error().message);
       c.umid = value;
     } else if (key == "con" || key == "ssl") {
       if (key == "ssl") return Error::make(ENOTSUP, "serial lines (ssl) are not supported yet");

@@ -21,7 +21,7 @@ struct DiskSpec {
 };
 
 struct ChannelSpec {
-  std::string in = "null", out = "null";  // "fd:N" or "null"
+  std::string in = "null", out = "null";  // fd:N, null, pty, port:N, file:PATH, socket
 };
 
 struct BootConfig {

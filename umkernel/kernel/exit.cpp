@@ -59,7 +59,7 @@ void Kernel::exit_task(Task& t, int wait_status) {
   release_robust_futexes(t);
   if (t.clear_child_tid) {
     uint32_t zero = 0;
-    if (put_user(t, t.clear_child_tid, zero) == 0) futex_wake(p.mm_id, t.clear_child_tid, 1);
+    if (put_user(t, t.clear_child_tid, zero) == 0) futex_wake(futex_key(t, t.clear_child_tid, true), 1);
   }
   t.state = TaskState::Dead;
   t.stop_waiting();

@@ -1,6 +1,9 @@
 #include "umkernel/kernel/futex.h"
 
+#include <cstdio>
+#include <fstream>
 #include <map>
+#include <string>
 #include <memory>
 
 #include "umkernel/kernel/kernel.h"
@@ -24,13 +27,34 @@ void forget_if_empty(uint64_t mm, uint64_t addr) {
 }
 }  // namespace
 
-int64_t futex_park(Task& t, uint64_t addr, uint32_t bitset) {
+FutexKey futex_key(Task& t, uint64_t addr, bool shared) {
+  FutexKey priv{t.proc->mm_id, addr};
+  if (!shared) return priv;
+  // Which host mapping holds addr? Shared ones ('s') are keyed by their backing object.
+  std::ifstream maps("/proc/" + std::to_string(t.host_tid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long start, end, pgoff, ino;
+    unsigned dmaj, dmin;
+    char perms[5];
+    if (sscanf(line.c_str(), "%lx-%lx %4s %lx %x:%x %lu", &start, &end, perms, &pgoff, &dmaj, &dmin, &ino) != 7)
+      continue;
+    if (addr < start || addr >= end) continue;
+    if (perms[3] != 's') return priv;
+    uint64_t object = (1ull << 63) | (static_cast<uint64_t>(dmaj) << 52) | (static_cast<uint64_t>(dmin) << 40) | ino;
+    return FutexKey{object, pgoff + (addr - start)};
+  }
+  return priv;
+}
+
+int64_t futex_park(Task& t, FutexKey key, uint32_t bitset) {
   t.futex_bitset = bitset;
-  t.wait_on(queue(t.proc->mm_id, addr));
+  t.wait_on(queue(key.space, key.offset));
   return kBlock;
 }
 
-int futex_wake(uint64_t mm, uint64_t addr, int n, uint32_t bitset) {
+int futex_wake(FutexKey key, int n, uint32_t bitset) {
+  uint64_t mm = key.space, addr = key.offset;
   auto it = table().find({mm, addr});
   if (it == table().end()) return 0;
   int woken = it->second->wake_if([&](Task* w) {
@@ -42,11 +66,12 @@ int futex_wake(uint64_t mm, uint64_t addr, int n, uint32_t bitset) {
   return woken;
 }
 
-int futex_requeue(uint64_t mm, uint64_t addr, uint64_t addr2, int n) {
+int futex_requeue(FutexKey fk, FutexKey tk, int n) {
+  uint64_t mm = fk.space, addr = fk.offset;
   auto it = table().find({mm, addr});
   if (it == table().end()) return 0;
   WaitQueue& from = *it->second;
-  WaitQueue& to = queue(mm, addr2);
+  WaitQueue& to = queue(tk.space, tk.offset);
   int moved = 0;
   while (!from.empty() && moved < n) {
     Task* w = from.waiters().front();

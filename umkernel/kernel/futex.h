@@ -8,12 +8,20 @@
 
 namespace um::kernel {
 
-// Parks `t` on the futex at `addr` (the caller has checked the value); returns kBlock.
-int64_t futex_park(Task& t, uint64_t addr, uint32_t bitset);
+// A futex's identity: (address space, address) for private memory; (backing object, offset)
+// for shared mappings, so that processes sharing memory meet on the same futex.
+struct FutexKey {
+  uint64_t space, offset;
+};
+// `shared`: the caller did not say FUTEX_PRIVATE_FLAG, so look at what backs the address.
+FutexKey futex_key(Task& t, uint64_t addr, bool shared);
+
+// Parks `t` on the futex (the caller has checked the value); returns kBlock.
+int64_t futex_park(Task& t, FutexKey key, uint32_t bitset);
 // Wakes up to `n` waiters whose bitset intersects `bitset`; returns how many were woken.
-int futex_wake(uint64_t mm, uint64_t addr, int n, uint32_t bitset = 0xffffffffu);
-// Moves up to `n` waiters from addr to addr2 (after waking some): FUTEX_REQUEUE.
-int futex_requeue(uint64_t mm, uint64_t addr, uint64_t addr2, int n);
+int futex_wake(FutexKey key, int n, uint32_t bitset = 0xffffffffu);
+// Moves up to `n` waiters from one futex to another (after waking some): FUTEX_REQUEUE.
+int futex_requeue(FutexKey from, FutexKey to, int n);
 
 // Thread exit: marks robust futexes held by `t` as owner-died and wakes a waiter.
 void release_robust_futexes(Task& t);

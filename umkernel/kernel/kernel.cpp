@@ -89,6 +89,7 @@ Kernel::Kernel() {
 
 Kernel::~Kernel() {
   shutdown_all();
+  management.reset();  // removes the run directory once the disks are synced
   if (strace_ && strace_ != stderr) fclose(strace_);
   g_kernel = nullptr;
 }
@@ -282,7 +283,7 @@ int Kernel::run() {
     pid_t pid;
     // Collect guest stops. Spin briefly when guests are active: a ptrace stop usually
     // follows a resume within microseconds, and sleeping in epoll costs a wake-up.
-    for (int spin = 0; spin < 64; spin++) {
+    for (int spin = 0; spin < 64 && !frozen_; spin++) {
       pid = waitpid(-1, &status, __WALL | WNOHANG);
       if (pid > 0) {
         handle_stop(pid, status);
@@ -294,11 +295,13 @@ int Kernel::run() {
       if (pid < 0 && errno == ECHILD) break;
       if (!runnable_.empty() || tasks_by_host_.empty()) break;
     }
-    run_timers();
-    run_runnable();
+    if (!frozen_) {  // mconsole stop: guests wait, timers too
+      run_timers();
+      run_runnable();
+    }
     if (init_exited_ || halting_) break;
     if (progressed) continue;
-    int n = epoll_wait(epoll_.get(), events, 16, next_timeout_ms());
+    int n = epoll_wait(epoll_.get(), events, 16, frozen_ ? -1 : next_timeout_ms());
     for (int i = 0; i < n; i++) {
       int fd = events[i].data.fd;
       if (fd == sigchld_fd_.get()) {
@@ -310,7 +313,7 @@ int Kernel::run() {
       auto it = sources_.find(fd);
       if (it != sources_.end()) it->second->on_event(events[i].events);
     }
-    run_runnable();
+    if (!frozen_) run_runnable();
   }
   shutdown_all();
   return exit_code_;

@@ -112,6 +112,17 @@ class Kernel {
   const std::vector<int>& disk_indices() const { return disk_indices_; }
   Tty* tty(int index);
 
+  // --- management from the host (umkernel/mgmt) ---
+  std::shared_ptr<void> management;   // run directory, mconsole; released in ~Kernel
+  // mconsole stop/go: while frozen, guest stops are not collected and nothing is resumed;
+  // event sources (the mconsole) are still served.
+  void set_frozen(bool on) { frozen_ = on; }
+  bool frozen() const { return frozen_; }
+  // Hot-plugged disks (mconsole config/remove, umkernel/mgmt/disks.cpp): 0 or -errno
+  // (-EEXIST, -ENODEV, -EBUSY while mounted).
+  int64_t add_disk(const DiskSpec& d);
+  int64_t remove_disk(int index);
+
   // Logs an unimplemented syscall once per number.
   void note_unimplemented(long nr);
   std::string strace_path;
@@ -154,6 +165,7 @@ class Kernel {
   bool restart_ = false;
   int exit_code_ = 0;
   bool init_exited_ = false;
+  bool frozen_ = false;
   FILE* strace_ = nullptr;
   friend class Strace;
 };

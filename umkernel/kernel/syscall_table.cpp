@@ -62,7 +62,7 @@ const Row kRows[] = {
     F(flistxattr, "fpu"), F(removexattr, "ss"), F(lremovexattr, "ss"), F(fremovexattr, "fs"),
     P(memfd_create, "sx", "no file seals"),
     // memory
-    F(brk, "x"), P(mmap, "xuxxfx", "file mappings are private copies; MAP_SHARED files ENODEV"),
+    F(brk, "x"), P(mmap, "xuxxfx", "tmpfs/memfd files map shared; image files map as private copies, writable MAP_SHARED on them is ENODEV"),
     F(munmap, "xu"), F(mprotect, "xux"), F(mremap, "xuuxx"), F(madvise, "xud"),
     F(msync, "xux"),
     // time

@@ -120,9 +120,9 @@ class ChannelTty : public Tty {
     char path[128];
     if (ptsname_r(ep.pty_master.get(), path, sizeof path) != 0)
       return Error::from_errno(name + ": cannot name the host pseudo-terminal");
-    ep.pty_slave.reset(open(path, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    ep.pty_slave.reset(::open(path, O_RDWR | O_NOCTTY | O_CLOEXEC));
     // Raw, as UML sets its ptys: the guest's line discipline does the terminal work.
-    termios tio;
+    struct termios tio;
     if (ep.pty_slave && tcgetattr(ep.pty_slave.get(), &tio) == 0) {
       cfmakeraw(&tio);
       tcsetattr(ep.pty_slave.get(), TCSANOW, &tio);

@@ -29,10 +29,11 @@ int memfd() {
   eh->e_phnum = 1;
   auto* ph = reinterpret_cast<Elf64_Phdr*>(image.data() + sizeof(Elf64_Ehdr));
   ph->p_type = PT_LOAD;
-  ph->p_flags = PF_R | PF_X;
+  ph->p_flags = PF_R | PF_X;  // the scratch page is only ever written with FOLL_FORCE
   ph->p_offset = kPageSize;
   ph->p_vaddr = ph->p_paddr = kStubBase;
-  ph->p_filesz = ph->p_memsz = kPageSize;
+  ph->p_filesz = kPageSize;
+  ph->p_memsz = kStubSize;
   ph->p_align = kPageSize;
   uint8_t* code = image.data() + kPageSize;
   code[0] = 0x0f; code[1] = 0x05;  // syscall

@@ -3,6 +3,7 @@
 // host process. It holds one page at kStubBase with
 //   kStubSyscall: syscall ; int3     -- used to run host syscalls that umkernel chooses
 //   kStubEntry:   jmp .              -- the entry point; never really runs
+// and a read-only scratch page (kStubScratch).
 // Everything else in the address space belongs to the guest.
 #pragma once
 #include <cstdint>
@@ -11,7 +12,11 @@ namespace um::kernel::stub {
 
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kStubBase = 0x7ffffffe0000ull;     // one page, read+exec
-constexpr uint64_t kStubSize = kPageSize;
+constexpr uint64_t kStubSize = 2 * kPageSize;
+// A read-only page right after the code: umkernel writes host paths here (through
+// /proc/PID/mem) for host syscalls it runs in the guest; guest threads cannot change it
+// between our write and the syscall, since no guest request may touch the stub pages.
+constexpr uint64_t kStubScratch = kStubBase + kPageSize;
 constexpr uint64_t kStubSyscall = kStubBase;          // "syscall" instruction
 constexpr uint64_t kStubAfterSyscall = kStubBase + 2; // rip once the syscall returned
 constexpr uint64_t kStubTrapRip = kStubBase + 3;      // rip after the int3 trapped

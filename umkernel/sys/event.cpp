@@ -324,8 +324,11 @@ void arm_posix_timer(Process& p, PosixTimer& tm, int64_t at) {
     tm.kernel_timer = 0;
     int64_t now = monotonic_ns();
     int64_t n = expirations_until(tm, now);
-    arm_posix_timer(*proc, tm, std::max(tm.next_ns, now + 100000));
+    // Linux re-arms when the signal is dequeued; here the timer keeps counting overruns
+    // while its signal stays pending, but then at most every millisecond.
+    int64_t gap = queued_signal(*proc, tm) ? 1000000 : 100000;
     if (n) signal_expiry(*proc, tm, n);
+    arm_posix_timer(*proc, tm, std::max(tm.next_ns, now + gap));
   });
 }
 

@@ -2,7 +2,9 @@
 // (nothing may touch the stub page) and applies it there with a host syscall run through the
 // stub. File mappings are filled from the guest's file systems.
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <vector>
 
@@ -41,6 +43,26 @@ int64_t sys_brk(Task& t) {
   return static_cast<int64_t>(want);
 }
 
+// Maps host file `hfd` (umkernel's own descriptor) into the guest: the guest process opens it
+// through /proc/<umkernel>/fd/<hfd> with a path written to the read-only scratch page, maps
+// it, and closes it again, all as host syscalls umkernel runs for it.
+static int64_t map_host_fd(Task& t, uint64_t addr, uint64_t len, int prot, int flags, int hfd, uint64_t off) {
+  std::string path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(hfd);
+  if (copy_to_user(t, stub::kStubScratch, path.c_str(), path.size() + 1) < 0) return -EFAULT;
+  bool shared_write = (flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE);
+  int64_t fd = guest_host_syscall(t, SYS_openat, static_cast<uint64_t>(AT_FDCWD), stub::kStubScratch,
+                                  static_cast<uint64_t>((shared_write ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  if (fd < 0) return fd == -ENOMEM ? -ENOMEM : -EACCES;
+  int64_t r = guest_host_syscall(t, SYS_mmap, addr, len, static_cast<uint64_t>(prot),
+                                 static_cast<uint64_t>(flags), static_cast<uint64_t>(fd), off);
+  guest_host_syscall(t, SYS_close, static_cast<uint64_t>(fd));
+  if (r >= 0 && stub::overlaps_stub(static_cast<uint64_t>(r), len)) {
+    guest_host_syscall(t, SYS_munmap, static_cast<uint64_t>(r), len);
+    return -ENOMEM;
+  }
+  return r;
+}
+
 int64_t sys_mmap(Task& t) {
   uint64_t addr = t.arg(0), len = t.arg(1);
   int prot = static_cast<int>(t.arg(2)), flags = static_cast<int>(t.arg(3));
@@ -69,6 +91,9 @@ int64_t sys_mmap(Task& t) {
     return guest_mmap(t, addr, len, prot, host_flags);
   }
   if (!S_ISREG(st.mode)) return -ENODEV;
+  if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !f->writable()) return -EACCES;
+  if (int hfd = f->inode()->host_fd(); hfd >= 0)
+    return map_host_fd(t, addr, len, prot, host_flags | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED), hfd, off);
   if (type != MAP_PRIVATE && (prot & PROT_WRITE)) {
     // Writable shared file mappings need write-back to the image: a later issue.
     kernel().note_unimplemented(SYS_mmap);

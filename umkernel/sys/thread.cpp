@@ -12,7 +12,7 @@ namespace um::kernel {
 namespace {
 
 int64_t futex_wait(Task& t, uint64_t addr, uint32_t val, uint64_t timeout_addr, uint32_t bitset,
-                   bool absolute, bool realtime) {
+                   bool absolute, bool realtime, bool shared) {
   if (bitset == 0) return -EINVAL;
   if (t.sys_progress == 1) return 0;  // woken by FUTEX_WAKE
   if (t.sys_deadline_ns >= 0 && monotonic_ns() >= t.sys_deadline_ns) return -ETIMEDOUT;
@@ -34,11 +34,11 @@ int64_t futex_wait(Task& t, uint64_t addr, uint32_t val, uint64_t timeout_addr, 
     if (ns <= 0) return -ETIMEDOUT;
   }
   t.sys_restartable = !timeout_addr;  // Linux restarts untimed waits transparently
-  return futex_park(t, addr, bitset);
+  return futex_park(t, futex_key(t, addr, shared), bitset);
 }
 
 // FUTEX_WAKE_OP's operation on *uaddr2 (not atomic against running guest threads).
-int64_t wake_op(Task& t, uint64_t addr, int n, uint64_t addr2, int n2, uint32_t op) {
+int64_t wake_op(Task& t, uint64_t addr, int n, uint64_t addr2, int n2, uint32_t op, bool shared) {
   uint32_t old;
   if (get_user(t, addr2, old) < 0) return -EFAULT;
   uint32_t oparg = (op >> 12) & 0xfff, cmparg = op & 0xfff;
@@ -64,8 +64,8 @@ int64_t wake_op(Task& t, uint64_t addr, int n, uint64_t addr2, int n2, uint32_t 
     case FUTEX_OP_CMP_GE: cond = o >= c; break;
     default: return -ENOSYS;
   }
-  int woken = futex_wake(t.proc->mm_id, addr, n);
-  if (cond) woken += futex_wake(t.proc->mm_id, addr2, n2);
+  int woken = futex_wake(futex_key(t, addr, shared), n);
+  if (cond) woken += futex_wake(futex_key(t, addr2, shared), n2);
   return woken;
 }
 
@@ -79,17 +79,17 @@ int64_t sys_futex(Task& t) {
   uint32_t val3 = static_cast<uint32_t>(t.arg(5));
   bool realtime = op & FUTEX_CLOCK_REALTIME;
   int cmd = op & FUTEX_CMD_MASK;
-  uint64_t mm = t.proc->mm_id;
+  bool shared = !(op & FUTEX_PRIVATE_FLAG);
   switch (cmd) {
     case FUTEX_WAIT:
-      return futex_wait(t, addr, val, timeout, FUTEX_BITSET_MATCH_ANY, false, realtime);
+      return futex_wait(t, addr, val, timeout, FUTEX_BITSET_MATCH_ANY, false, realtime, shared);
     case FUTEX_WAIT_BITSET:
-      return futex_wait(t, addr, val, timeout, val3, true, realtime);
+      return futex_wait(t, addr, val, timeout, val3, true, realtime, shared);
     case FUTEX_WAKE:
-      return futex_wake(mm, addr, static_cast<int>(std::min<uint32_t>(val, INT32_MAX)));
+      return futex_wake(futex_key(t, addr, shared), static_cast<int>(std::min<uint32_t>(val, INT32_MAX)));
     case FUTEX_WAKE_BITSET:
       if (val3 == 0) return -EINVAL;
-      return futex_wake(mm, addr, static_cast<int>(std::min<uint32_t>(val, INT32_MAX)), val3);
+      return futex_wake(futex_key(t, addr, shared), static_cast<int>(std::min<uint32_t>(val, INT32_MAX)), val3);
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
       if (cmd == FUTEX_CMP_REQUEUE) {
@@ -97,12 +97,13 @@ int64_t sys_futex(Task& t) {
         if (get_user(t, addr, cur) < 0) return -EFAULT;
         if (cur != val3) return -EAGAIN;
       }
-      int woken = futex_wake(mm, addr, static_cast<int>(std::min<uint32_t>(val, INT32_MAX)));
-      int moved = futex_requeue(mm, addr, addr2, static_cast<int>(std::min<uint64_t>(timeout, INT32_MAX)));
+      FutexKey from = futex_key(t, addr, shared);
+      int woken = futex_wake(from, static_cast<int>(std::min<uint32_t>(val, INT32_MAX)));
+      int moved = futex_requeue(from, futex_key(t, addr2, shared), static_cast<int>(std::min<uint64_t>(timeout, INT32_MAX)));
       return cmd == FUTEX_CMP_REQUEUE ? woken + moved : woken;
     }
     case FUTEX_WAKE_OP:
-      return wake_op(t, addr, static_cast<int>(val), addr2, static_cast<int>(timeout), val3);
+      return wake_op(t, addr, static_cast<int>(val), addr2, static_cast<int>(timeout), val3, shared);
     default:
       kernel().note_unimplemented(SYS_futex);
       return -ENOSYS;
@@ -137,7 +138,7 @@ void release_robust_futexes(Task& t) {
     if ((v & FUTEX_TID_MASK) != static_cast<uint32_t>(t.tid)) return;
     uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
     put_user(t, uaddr, nv);
-    if (v & FUTEX_WAITERS) futex_wake(t.proc->mm_id, uaddr, 1);
+    if (v & FUTEX_WAITERS) futex_wake(futex_key(t, uaddr, true), 1);
   };
   uint64_t entry = head.next & ~1ull;
   for (int limit = 0; entry != t.robust_list && entry && limit < 2048; limit++) {
@@ -153,7 +154,7 @@ static int64_t sys_futex_entry(Task& t) { return sys_futex(t); }
 
 std::span<const SyscallRow> thread_rows() {
   static const SyscallRow rows[] = {
-      {SYS_futex, {"futex", sys_futex_entry, "pxupdx", Support::Partial, "no PI futexes; shared futexes match within one address space"}},
+      {SYS_futex, {"futex", sys_futex_entry, "pxupdx", Support::Partial, "no PI futexes"}},
       {SYS_set_robust_list, {"set_robust_list", sys_set_robust_list, "pu", Support::Full, ""}},
       {SYS_get_robust_list, {"get_robust_list", sys_get_robust_list, "dpp", Support::Full, ""}},
   };

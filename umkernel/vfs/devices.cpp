@@ -7,6 +7,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/vfs/synthetic.h"
+#include "umkernel/vfs/tmpfs.h"
 #include "umkernel/vfs/tty.h"
 
 namespace um::kernel {
@@ -63,11 +64,15 @@ int64_t open_char_device(Task& t, InodePtr inode, uint64_t rdev, int flags, File
 }
 
 std::shared_ptr<Mount> make_devfs(uint64_t dev_id, int consoles, const std::vector<int>& disks) {
-  auto sb = std::make_shared<SyntheticSuperBlock>("devtmpfs", dev_id, 0x01021994);
-  auto root = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino());
-  auto dev = [&](const char* name, unsigned maj, unsigned min, uint32_t perm) {
-    root->add(name, std::make_shared<DeviceNode>(sb.get(), sb->next_ino(), makedev(maj, min), perm));
+  // devtmpfs is a tmpfs populated with the device nodes: the guest may add its own nodes,
+  // directories (/dev/shm, /dev/mqueue) and links, as on Linux.
+  auto m = make_tmpfs(dev_id, 1ull << 20 /* device nodes only need inodes */, 0755);
+  Inode& root = *m->root;
+  InodePtr ignored;
+  auto node = [&](const std::string& name, uint32_t type, unsigned maj, unsigned min, uint32_t perm) {
+    root.mknod(name, type | perm, 0, 0, makedev(maj, min), ignored);
   };
+  auto dev = [&](const std::string& name, unsigned maj, unsigned min, uint32_t perm) { node(name, S_IFCHR, maj, min, perm); };
   dev("null", 1, 3, 0666);
   dev("zero", 1, 5, 0666);
   dev("full", 1, 7, 0666);
@@ -76,26 +81,15 @@ std::shared_ptr<Mount> make_devfs(uint64_t dev_id, int consoles, const std::vect
   dev("tty", 5, 0, 0666);
   dev("console", 5, 1, 0600);
   dev("ptmx", 5, 2, 0666);
-  auto pts = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino(), 0755);  // devpts goes here
-  pts->parent = root;
-  root->add("pts", pts);
-  for (int i = 0; i < consoles; i++) dev(("tty" + std::to_string(i)).c_str(), 4, i, 0620);
-  for (int d : disks) {  // ubd disks: block devices 98:16*N, mountable with mount(2)
-    auto node = std::make_shared<DeviceNode>(sb.get(), sb->next_ino(), makedev(98, d * 16), 0660);
-    node->mode_ = S_IFBLK | 0660;
-    root->add("ubd" + std::string(1, static_cast<char>('a' + d)), node);
-  }
-  auto link = [&](const char* name, std::string target) {
-    root->add(name, std::make_shared<SyntheticSymlink>(sb.get(), sb->next_ino(),
-                                                       [target](Task&) { return target; }));
-  };
-  link("fd", "/proc/self/fd");
-  link("stdin", "/proc/self/fd/0");
-  link("stdout", "/proc/self/fd/1");
-  link("stderr", "/proc/self/fd/2");
-  auto m = std::make_shared<Mount>();
-  m->sb = sb;
-  m->root = root;
+  root.mkdir("pts", 0755, 0, 0);   // devpts is mounted here
+  root.mkdir("shm", 01777, 0, 0);  // POSIX shared memory and semaphores (mount a tmpfs or use as is)
+  for (int i = 0; i < consoles; i++) dev("tty" + std::to_string(i), 4, i, 0620);
+  for (int d : disks)  // ubd disks: block devices 98:16*N, mountable with mount(2)
+    node("ubd" + std::string(1, static_cast<char>('a' + d)), S_IFBLK, 98, d * 16, 0660);
+  root.symlink("fd", "/proc/self/fd", 0, 0);
+  root.symlink("stdin", "/proc/self/fd/0", 0, 0);
+  root.symlink("stdout", "/proc/self/fd/1", 0, 0);
+  root.symlink("stderr", "/proc/self/fd/2", 0, 0);
   m->source = "devtmpfs";
   m->options = "rw,nosuid";
   return m;

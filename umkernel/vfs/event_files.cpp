@@ -102,8 +102,10 @@ void TimerFdFile::count_expirations(int64_t now) {
   }
 }
 
+// Armed only while no expiration is pending, as Linux's timerfd (its hrtimer restarts on
+// read): an unread interval timer costs nothing, and an edge-triggered epoll sees one edge.
 void TimerFdFile::arm_kernel_timer(int64_t at) {
-  if (!armed_) return;
+  if (!armed_ || kernel_timer_ || ticks_) return;
   std::weak_ptr<File> weak = weak_from_this();
   kernel_timer_ = kernel().add_timer(at, [weak]() {
     auto self = std::static_pointer_cast<TimerFdFile>(weak.lock());
@@ -111,7 +113,7 @@ void TimerFdFile::arm_kernel_timer(int64_t at) {
     int64_t now = monotonic_ns();
     self->kernel_timer_ = 0;
     self->count_expirations(now);
-    self->arm_kernel_timer(std::max(self->next_ns_, now + kMinRearmNs));
+    self->arm_kernel_timer(self->next_ns_);  // only if it fired early (nothing counted)
     self->queue_.wake_all();
   });
 }
@@ -146,6 +148,7 @@ int64_t TimerFdFile::read(Task&, void* buf, size_t n, int64_t*) {
   uint64_t v = ticks_;
   ticks_ = 0;
   memcpy(buf, &v, sizeof v);
+  arm_kernel_timer(std::max(next_ns_, monotonic_ns() + kMinRearmNs));
   return sizeof v;
 }
 

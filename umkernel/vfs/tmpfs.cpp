@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <linux/fs.h>
+#include <sys/mman.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <map>
@@ -15,7 +17,8 @@ namespace {
 class TmpSuperBlock : public SuperBlock {
  public:
   TmpSuperBlock(uint64_t dev, uint64_t limit) : limit_(limit) { dev_id = dev; }
-  std::string type() const override { return "tmpfs"; }
+  std::string type() const override { return type_; }
+  std::string type_ = "tmpfs";
   int64_t statfs(struct statfs& out) override {
     memset(&out, 0, sizeof out);
     out.f_type = 0x01021994;
@@ -54,14 +57,15 @@ class TmpInode : public Inode {
   }
   ~TmpInode() override {
     tsb_->inodes--;
-    tsb_->used -= std::min<uint64_t>(tsb_->used, data_.size());
+    tsb_->used -= std::min<uint64_t>(tsb_->used, size_);
+    if (memfd_ >= 0) close(memfd_);
   }
 
   int64_t getattr(Stat& st) override {
     st = st_;
     st.size = S_ISDIR(st_.mode) ? 4096 : S_ISLNK(st_.mode) ? static_cast<int64_t>(target_.size())
-                                                         : static_cast<int64_t>(data_.size());
-    st.blocks = (static_cast<int64_t>(data_.size()) + 511) / 512;
+                                                         : static_cast<int64_t>(size_);
+    st.blocks = (static_cast<int64_t>(size_) + 511) / 512;
     return 0;
   }
   int64_t setattr(const AttrChange& c) override {
@@ -199,36 +203,47 @@ class TmpInode : public Inode {
     return 0;
   }
 
-  // --- data ---
+  // --- data: in a host memfd, so that shared mappings of the file are real ---
+  int ensure_memfd() {
+    if (memfd_ < 0) memfd_ = memfd_create("umkernel-tmpfs", MFD_CLOEXEC);
+    return memfd_;
+  }
+  int host_fd() override { return S_ISREG(st_.mode) ? ensure_memfd() : -1; }
   int64_t read(uint64_t off, void* buf, size_t n) override {
     if (S_ISDIR(st_.mode)) return -EISDIR;
-    if (off >= data_.size()) return 0;
-    size_t c = std::min<uint64_t>(n, data_.size() - off);
-    memcpy(buf, data_.data() + off, c);
-    return static_cast<int64_t>(c);
+    if (off >= size_ || memfd_ < 0) return 0;
+    size_t c = std::min<uint64_t>(n, size_ - off);
+    ssize_t r = pread(memfd_, buf, c, static_cast<off_t>(off));
+    return r < 0 ? -errno : r;
   }
   int64_t write(uint64_t off, const void* buf, size_t n) override {
     if (off + n > (1ull << 40)) return -EFBIG;
-    if (off + n > data_.size()) {
+    if (off + n > size_) {
       if (int64_t r = grow(off + n); r < 0) return r;
     }
-    memcpy(data_.data() + off, buf, n);
+    if (ensure_memfd() < 0) return -ENOMEM;
+    ssize_t r = pwrite(memfd_, buf, n, static_cast<off_t>(off));
+    if (r < 0) return -errno;
     st_.mtime = st_.ctime = now();
-    return static_cast<int64_t>(n);
+    return r;
   }
   int64_t truncate(uint64_t size) override {
     if (S_ISDIR(st_.mode)) return -EISDIR;
-    if (size > data_.size()) return grow(size);
-    tsb_->used -= std::min<uint64_t>(tsb_->used, data_.size() - size);
-    data_.resize(size);
+    if (size > size_) return grow(size);
+    tsb_->used -= std::min<uint64_t>(tsb_->used, size_ - size);
+    size_ = size;
+    if (memfd_ >= 0 && ftruncate(memfd_, static_cast<off_t>(size)) != 0) return -errno;
     st_.mtime = st_.ctime = now();
     return 0;
   }
   int64_t grow(uint64_t size) {
-    uint64_t extra = size - data_.size();
+    uint64_t extra = size - size_;
     if (tsb_->used + extra > tsb_->limit_) return -ENOSPC;
-    data_.resize(size, 0);
+    if (ensure_memfd() < 0) return -ENOMEM;
+    if (ftruncate(memfd_, static_cast<off_t>(size)) != 0) return -errno;
     tsb_->used += extra;
+    size_ = size;
+    st_.mtime = st_.ctime = now();
     return 0;
   }
 
@@ -258,7 +273,8 @@ class TmpInode : public Inode {
 
   TmpSuperBlock* tsb_;
   Stat st_;
-  std::vector<char> data_;
+  int memfd_ = -1;
+  uint64_t size_ = 0;
   std::string target_;
   std::map<std::string, std::shared_ptr<TmpInode>, std::less<>> children_;
   std::weak_ptr<TmpInode> parent_;

@@ -86,6 +86,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual int64_t write(uint64_t off, const void* buf, size_t n) { return -EINVAL; }
   virtual int64_t truncate(uint64_t size) { return -EINVAL; }
   virtual int64_t fsync() { return 0; }
+  // A host file descriptor holding this file's data, if it has one (tmpfs files live in
+  // memfds): mmap maps it into the guest so that MAP_SHARED mappings really are shared.
+  virtual int host_fd() { return -1; }
   // Extended attributes (EOPNOTSUPP where the file system has none).
   virtual int64_t getxattr(std::string_view name, std::string& out) { return -EOPNOTSUPP; }
   virtual int64_t setxattr(std::string_view name, std::string_view value, int flags) { return -EOPNOTSUPP; }

@@ -1,0 +1,119 @@
+#include "umkernel/mgmt/disks.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "umkernel/mgmt/management.h"
+#include "umkernel/vfs/synthetic.h"
+
+namespace um::kernel {
+
+namespace {
+
+uint64_t disk_rdev(int index) { return makedev(98, index * 16); }
+
+bool disk_mounted(Kernel& k, int index) {
+  for (auto& m : k.mounts())
+    if (m->sb && m->sb->dev_id == disk_rdev(index)) return true;
+  return false;
+}
+
+// The /dev block node of a hot-plugged disk, in every devfs mounted at boot or later.
+void add_dev_node(Kernel& k, int index) {
+  for (auto& m : k.mounts()) {
+    if (!m->sb || m->sb->type() != "devtmpfs") continue;
+    auto dir = std::dynamic_pointer_cast<SyntheticDir>(m->root);
+    auto sb = dynamic_cast<SyntheticSuperBlock*>(m->sb.get());
+    if (!dir || !sb) continue;
+    InodePtr existing;
+    std::string name = "ubd" + std::string(1, static_cast<char>('a' + index));
+    if (dir->lookup(name, existing) == 0) continue;
+    auto node = std::make_shared<DeviceNode>(sb, sb->next_ino(), disk_rdev(index), 0660);
+    node->mode_ = S_IFBLK | 0660;
+    dir->add(name, node);
+  }
+}
+
+}  // namespace
+
+// Kernel members for hot-plugging (declared in kernel.h), kept next to their only user.
+int64_t Kernel::add_disk(const DiskSpec& d) {
+  for (auto& o : disks_)
+    if (o->index == d.index) return -EEXIST;
+  disks_.push_back(std::make_shared<DiskSpec>(d));
+  disk_indices_.push_back(d.index);
+  add_dev_node(*this, d.index);
+  return 0;
+}
+
+int64_t Kernel::remove_disk(int index) {
+  auto it = std::find_if(disks_.begin(), disks_.end(), [&](auto& d) { return d->index == index; });
+  if (it == disks_.end()) return -ENODEV;
+  if (disk_mounted(*this, index)) return -EBUSY;
+  if (auto od = open_disks_.find(index); od != open_disks_.end()) {
+    if (od->second.sb) od->second.sb->sync();
+    open_disks_.erase(od);
+  }
+  disks_.erase(it);
+  std::erase(disk_indices_, index);
+  return 0;
+}
+
+namespace mgmt {
+
+namespace {
+
+// "ubd1", "ubdb" → 1; -1 when `name` is no disk name.
+int disk_index(const std::string& name) {
+  if (name.rfind("ubd", 0) != 0 || name.size() < 4) return -1;
+  std::string n = name.substr(3);
+  if (n.size() == 1 && n[0] >= 'a' && n[0] <= 'p') return n[0] - 'a';
+  if (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 2) return -1;
+  int i = std::stoi(n);
+  return i < 16 ? i : -1;
+}
+
+}  // namespace
+
+void config_command(Management& m, const std::string& args, mconsole::ReplyPtr r) {
+  if (args.empty()) return r->fail("config: need a device, e.g. 'config ubd1' or 'config ubd1=FILE'");
+  size_t eq = args.find('=');
+  std::string name = args.substr(0, eq);
+  if (name.rfind("con", 0) == 0) {
+    if (eq != std::string::npos) return r->fail("config: consoles cannot be changed while running");
+    for (auto& c : m.consoles())
+      if (c.name == name) return r->write(c.channel + (c.device.empty() ? "" : ":" + c.device));
+    return r->fail("config: no such console " + name);
+  }
+  int index = disk_index(name);
+  if (index < 0) return r->fail("config: unknown device '" + name + "' (ubdN or conN)");
+  auto& disks = m.disks();
+  auto it = std::find_if(disks.begin(), disks.end(), [&](auto& d) { return d.index == index; });
+  if (eq == std::string::npos) {  // query
+    if (it == disks.end()) return;  // an empty answer, as UML for an unconfigured disk
+    return r->write(it->backing.empty() ? it->file : it->file + "," + it->backing);
+  }
+  if (it != disks.end()) return r->fail("config: " + name + " is already configured");
+  // The same syntax as the command line (flags included: "ubd1r=FILE").
+  auto cfg = parse_cmdline({"ubd0=/x", args});
+  if (!cfg) return r->fail("config: " + cfg.error().message);
+  DiskSpec d = cfg->disks.back();
+  if (access(d.file.c_str(), d.read_only ? R_OK : R_OK | W_OK) != 0)
+    return r->fail("config: " + d.file + ": " + strerror(errno));
+  if (int64_t e = kernel().add_disk(d); e < 0) return r->fail("config: " + name + ": " + strerror(static_cast<int>(-e)));
+  disks.push_back(d);
+}
+
+void remove_command(Management& m, const std::string& args, mconsole::ReplyPtr r) {
+  int index = disk_index(args);
+  if (index < 0) return r->fail("remove: unknown device '" + args + "' (only ubdN can be removed)");
+  if (int64_t e = kernel().remove_disk(index); e < 0)
+    return r->fail(e == -EBUSY ? "remove: " + args + " is in use (mounted)"
+                               : "remove: " + args + ": " + strerror(static_cast<int>(-e)));
+  std::erase_if(m.disks(), [&](auto& d) { return d.index == index; });
+}
+
+}  // namespace mgmt
+
+}  // namespace um::kernel

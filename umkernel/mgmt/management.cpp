@@ -1,0 +1,119 @@
+#include "umkernel/mgmt/management.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/log.h"
+#include "core/rundir.h"
+#include "umkernel/mgmt/exec_session.h"
+
+namespace um::kernel::mgmt {
+
+namespace {
+Management* g_management = nullptr;
+// A reboot re-executes umkernel with the same arguments; a generated umid is passed on here
+// so the machine keeps its name (and its mconsole path) across the reboot.
+constexpr const char* kRestartUmidEnv = "UMKERNEL_RESTART_UMID";
+}  // namespace
+
+Management* management() { return g_management; }
+
+Management::~Management() {
+  execs_.clear();
+  server_.reset();
+  if (claimed_) {
+    rundir::release(umid_);
+    if (kernel().restart_requested()) setenv(kRestartUmidEnv, umid_.c_str(), 1);
+  }
+  if (g_management == this) g_management = nullptr;
+}
+
+void Management::add_exec(std::unique_ptr<ExecSession> s) { execs_.push_back(std::move(s)); }
+
+void Management::reap_execs() {
+  std::erase_if(execs_, [](const std::unique_ptr<ExecSession>& s) { return s->finished(); });
+}
+
+// SIGTERM, SIGINT and SIGHUP on the host halt the machine cleanly (file systems synced, run
+// directory removed) instead of killing umkernel with its guest half done.
+void Management::on_host_signal() {
+  signalfd_siginfo si;
+  int sig = 0;
+  while (read(signal_fd_.get(), &si, sizeof si) == sizeof si) sig = static_cast<int>(si.ssi_signo);
+  if (!sig) return;
+  UM_INFO("host signal %d: halting", sig);
+  kernel().halt(128 + sig);
+}
+
+bool start(Kernel& k, const BootConfig& cfg, std::string* error) {
+  auto m = std::make_shared<Management>();
+  m->cfg_ = cfg;
+  m->disks_ = cfg.disks;
+  m->umid_ = cfg.umid;
+  if (m->umid_.empty()) {
+    const char* inherited = getenv(kRestartUmidEnv);
+    m->umid_ = inherited && *inherited ? inherited : rundir::random_umid();
+  }
+  unsetenv(kRestartUmidEnv);  // guests never see it (init gets its own environment anyway)
+  if (auto r = rundir::claim(m->umid_); !r) {
+    *error = r.error().message;
+    return false;
+  }
+  m->claimed_ = true;
+  g_management = m.get();
+  k.management = m;  // from here on the run directory is released with the Kernel
+
+  auto server = mconsole::Server::open(rundir::mconsole_path(m->umid_));
+  if (!server) {
+    *error = "mconsole: " + server.error().message;
+    return false;
+  }
+  m->server_ = std::move(server.value());
+  m->server_watch_.fn = [raw = m.get()] {
+    raw->server_->on_readable();
+    raw->reap_execs();
+  };
+  if (!k.add_event_source(m->server_->fd(), EPOLLIN, &m->server_watch_)) {
+    *error = "mconsole: cannot watch the socket";
+    return false;
+  }
+  register_commands(*m);
+
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  m->signal_fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  m->signal_watch_.fn = [raw = m.get()] { raw->on_host_signal(); };
+  if (m->signal_fd_) k.add_event_source(m->signal_fd_.get(), EPOLLIN, &m->signal_watch_);
+  UM_INFO("umid %s: mconsole at %s", m->umid_.c_str(), m->server_->path().c_str());
+  return true;
+}
+
+std::unique_ptr<Tty> make_console(int n, const ChannelSpec& ch, std::string* error) {
+  Management* m = management();
+  ConsoleRecord rec;
+  rec.name = "con" + std::to_string(n);
+  rec.channel = ch.in == ch.out ? ch.in : ch.in + "," + ch.out;
+  if (plain_channel(ch)) {
+    if (m) m->consoles().push_back(rec);
+    return nullptr;
+  }
+  if (!m) {
+    *error = rec.name + ": channel '" + rec.channel + "' needs a run directory";
+    return nullptr;
+  }
+  auto tty = make_channel_tty(n, ch, m->umid(), &rec);
+  if (!tty) {
+    *error = tty.error().message;
+    return nullptr;
+  }
+  m->consoles().push_back(rec);
+  return std::move(tty.value());
+}
+
+}  // namespace um::kernel::mgmt
