@@ -90,6 +90,7 @@ class Daemon {
   void warn_limited(const char* fmt, const std::string& arg);
   bool running_ = true;
   bool cleaned_up_ = false;
+  bool wrote_pidfile_ = false;
 };
 
 uint64_t Daemon::watch(int fd, uint32_t events, Watch w) {
@@ -139,13 +140,6 @@ Status Daemon::setup() {
   timerfd_settime(tick_.get(), 0, &every_second, nullptr);
   watch(tick_.get(), EPOLLIN, {.kind = Watch::Tick});
 
-  if (!opt_.pcap.empty()) {
-    pcap_.emplace(UM_TRY(PcapWriter::open(opt_.pcap)));
-    engine_.set_capture(&*pcap_);
-  }
-  if (!opt_.tap.empty()) UM_TRY(add_port(UM_TRY(TapPort::open(opt_.tap)), -1));
-  if (opt_.nat) UM_TRY(add_port(UM_TRY(NatPort::start(opt_.forwards)), -1));
-
   control_ = UM_TRY(unix_socket::listen_stream(opt_.ctl_path, 128));
   fcntl(control_.get(), F_SETFL, O_NONBLOCK);
   watch(control_.get(), EPOLLIN, {.kind = Watch::ControlListen});
@@ -158,11 +152,21 @@ Status Daemon::setup() {
   fcntl(mgmt_.get(), F_SETFL, O_NONBLOCK);
   watch(mgmt_.get(), EPOLLIN, {.kind = Watch::MgmtListen});
 
+  // Only once the sockets are ours: a second instance must not truncate a running one's
+  // capture or take its tap device.
+  if (!opt_.pcap.empty()) {
+    pcap_.emplace(UM_TRY(PcapWriter::open(opt_.pcap)));
+    engine_.set_capture(&*pcap_);
+  }
+  if (!opt_.tap.empty()) UM_TRY(add_port(UM_TRY(TapPort::open(opt_.tap)), -1));
+  if (opt_.nat) UM_TRY(add_port(UM_TRY(NatPort::start(opt_.forwards)), -1));
+
   if (!opt_.pidfile.empty()) {
     FILE* f = fopen(opt_.pidfile.c_str(), "w");
     if (!f) return Error::from_errno("cannot write pid file " + opt_.pidfile);
     fprintf(f, "%d\n", getpid());
     fclose(f);
+    wrote_pidfile_ = true;
   }
   printf("umswitch: control socket %s\n", opt_.ctl_path.c_str());
   printf("umswitch: management socket %s\n", opt_.mgmt_path.c_str());
@@ -396,7 +400,7 @@ void Daemon::shutdown() {
   if (pcap_) pcap_->flush();
   if (control_) unlink(opt_.ctl_path.c_str());
   if (mgmt_) unlink(opt_.mgmt_path.c_str());
-  if (!opt_.pidfile.empty()) unlink(opt_.pidfile.c_str());
+  if (wrote_pidfile_) unlink(opt_.pidfile.c_str());
 }
 
 // --daemon: the child does all the setup and tells the waiting parent when it is ready, so

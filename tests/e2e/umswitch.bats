@@ -405,10 +405,26 @@ SCRIPT
   [ ! -e "$home/.uml/switch.mgmt" ]
   [ ! -e "$SW_DIR/d.pid" ]
   # A second switch on a live control socket fails; a stale one is replaced.
-  start_switch live
-  run "$UMSWITCH" --unix "$SW_CTL"
+  start_switch live --pcap "$SW_DIR/live.pcap" --pidfile "$SW_DIR/live.pid"
+  "$PEER" script "$SW_CTL" <<'SCRIPT'
+port a
+send a broadcast
+SCRIPT
+  size=$(stat -c %s "$SW_DIR/live.pcap")
+  [ "$size" -gt 24 ]
+  run "$UMSWITCH" --unix "$SW_CTL" --pcap "$SW_DIR/live.pcap" --pidfile "$SW_DIR/live.pid"
   [ "$status" -eq 1 ]
   [[ "$output" == *"is in use"* ]]
+  # ... and leaves the running switch's socket, capture and pid file alone.
+  [ -S "$SW_CTL" ]
+  [ "$(stat -c %s "$SW_DIR/live.pcap")" -eq "$size" ]
+  [ "$(cat "$SW_DIR/live.pid")" = "$SW_PID" ]
+  stop_switch
+  # A stale socket file (nobody listening) is replaced.
+  python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$SW_CTL"
+  [ -S "$SW_CTL" ]
+  start_switch live
+  "$UMSWITCH" ctl "$SW_CTL" stats >/dev/null
 }
 
 @test "--nat: a UML guest gets DHCP, fetches pages (12 B, 8 MB) and resolves over UDP via the host's 127.0.0.1" {
