@@ -26,6 +26,7 @@ teardown() {
   [ -n "${SW_PID:-}" ] && kill "$SW_PID" 2>/dev/null || true
   [ -n "${HTTP_PID:-}" ] && kill "$HTTP_PID" 2>/dev/null || true
   [ -n "${DNS_PID:-}" ] && kill "$DNS_PID" 2>/dev/null || true
+  [ -s "$SW_DIR/d.pid" ] && kill "$(cat "$SW_DIR/d.pid")" 2>/dev/null || true   # --daemon test
   true
 }
 
