@@ -54,7 +54,7 @@ for f in "$UMKERNEL" "$UMIMAGE" "$LINUX"; do [ -x "$f" ] || { echo "missing $f" 
 for p in $PROGS; do [ -x "$GUEST_BIN/$p" ] || { echo "missing $GUEST_BIN/$p" >&2; exit 1; }; done
 
 work=$(mktemp -d /tmp/umbench.XXXXXX)   # /tmp: exec-capable, UML puts its RAM file here
-cleanup() { [ "${KEEP:-0}" = 1 ] && echo "kept $work" >&2 || rm -rf "$work"; }
+cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
 trap cleanup EXIT
 
 # ---- the root image ------------------------------------------------------------------------
@@ -108,12 +108,13 @@ parse() {  # env, console log: merges into best[env,name], meds[env,name] (list)
     else best[$env,$name]=$(awk -v a="$value" -v b="${best[$env,$name]}" 'BEGIN { print (a < b ? a : b) }'); fi
   done < <(grep -aE '^(getppid|fork_wait|fork_exec_wait|pipe|file_write|file_read) [0-9.]+ ' "$2" | tr -d '\r')
 }
+# shellcheck disable=SC2086  # $1 is a space-separated list on purpose
 median_of() { printf '%s\n' $1 | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
 # ---- boot to poweroff ---------------------------------------------------------------------
 boot_times() {  # env runner → best[env,boot], med[env,boot] in ms
-  local env=$1 runner=$2 i t0 t1 ts=()
-  for i in $(seq "$BOOTS"); do
+  local env=$1 runner=$2 _ t0 t1 ts=()
+  for _ in $(seq "$BOOTS"); do
     fresh
     t0=$(now_ns); $runner /bench/off "$work/boot-$env.log"; t1=$(now_ns)
     if ! grep -aq BOOT-OK "$work/boot-$env.log"; then
