@@ -13,7 +13,7 @@ setup() {
 }
 
 boot() {  # boot IMG with init=/bin/sh -c "$1"; output in $output, status in $status
-  run timeout 60 "$UMKERNEL" ubd0="$IMG" init=/bin/sh -- -c "$1" </dev/null
+  run timeout 60 "$UMKERNEL" ubd0="$IMG" quiet init=/bin/sh -- -c "$1" </dev/null
 }
 
 @test "init's exit status is umkernel's exit status" {
@@ -114,7 +114,7 @@ boot() {  # boot IMG with init=/bin/sh -c "$1"; output in $output, status in $st
   mv "$IMG" "$dir/root.img"
   [ "$(id -u)" != 0 ] || chown "$UM_TEST_USER" "$dir/root.img"
   IMG="$dir/root.img"
-  run as_user timeout 60 "$UMKERNEL" ubd0="$IMG" init=/bin/sh -- -c 'id -u; echo written > /by-user; echo ok' </dev/null
+  run as_user env HOME="$dir" timeout 60 "$UMKERNEL" ubd0="$IMG" quiet init=/bin/sh -- -c 'id -u; echo written > /by-user; echo ok' </dev/null
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"0"* ]]
