@@ -169,6 +169,7 @@ std::string basename_of(const std::string& p) {
 
 int64_t guest_host_syscall(Task& t, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                            uint64_t a4, uint64_t a5) {
+  t.entry_regs_valid = false;  // the host registers now differ from the guest's: SETREGS on resume
   return platform::host_syscall(t.host_tid, t.regs, nr, a0, a1, a2, a3, a4, a5);
 }
 

@@ -99,7 +99,8 @@ class Task {
   TaskState state = TaskState::Running;
 
   platform::Regs regs{};        // guest registers as of the last stop
-  bool regs_dirty = false;
+  platform::Regs entry_regs{};  // as read at the syscall stop: if only rax changed, resuming
+  bool entry_regs_valid = false;  // needs a POKEUSER of rax rather than a SETREGS
 
   // The syscall in progress (kept while parked so that it can be re-run on wake-up).
   long sys_nr = -1;

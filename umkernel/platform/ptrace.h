@@ -29,6 +29,8 @@ bool set_fpregs(pid_t tid, const FpRegs& fp);
 // Resumes the task until its next system call (PTRACE_SYSEMU); `sig` is a host signal to
 // deliver (always 0: guest signals are emulated).
 bool resume(pid_t tid);
+// Sets only rax: a syscall result (one cheap POKEUSER instead of SETREGS).
+bool set_result(pid_t tid, uint64_t rax);
 
 // Runs host syscall `nr` inside the stopped task `tid` and returns its result (or -errno).
 // The task's registers are clobbered; callers restore the guest's registers afterwards.

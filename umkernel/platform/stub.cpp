@@ -13,7 +13,7 @@ int memfd() {
   static int fd = -1;
   if (fd >= 0) return fd;
   // A minimal ELF: header, one program header, then the code page.
-  std::vector<uint8_t> image(kPageSize * 2, 0);
+  std::vector<uint8_t> image(kPageSize + kStubSize, 0);
   auto* eh = reinterpret_cast<Elf64_Ehdr*>(image.data());
   memcpy(eh->e_ident, ELFMAG, SELFMAG);
   eh->e_ident[EI_CLASS] = ELFCLASS64;
@@ -32,8 +32,9 @@ int memfd() {
   ph->p_flags = PF_R | PF_X;  // the scratch page is only ever written with FOLL_FORCE
   ph->p_offset = kPageSize;
   ph->p_vaddr = ph->p_paddr = kStubBase;
-  ph->p_filesz = kPageSize;
-  ph->p_memsz = kStubSize;
+  // Both pages come from the file: a zero-fill tail in a read-only segment is refused by
+  // the host's ELF loader.
+  ph->p_filesz = ph->p_memsz = kStubSize;
   ph->p_align = kPageSize;
   uint8_t* code = image.data() + kPageSize;
   code[0] = 0x0f; code[1] = 0x05;  // syscall

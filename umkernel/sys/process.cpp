@@ -37,6 +37,7 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
   if (tid < 0) return tid;
   pid_t host_child = 0;
   uint64_t host_flags = CLONE_PARENT | SIGCHLD | (share_vm ? CLONE_VM : 0);
+  t.entry_regs_valid = false;  // host_syscall clobbers the host registers
   int64_t r = platform::host_syscall(t.host_tid, t.regs, SYS_clone, host_flags, 0, 0, 0, 0, 0, &host_child);
   if (r < 0) return r == -ENOMEM ? -ENOMEM : -EAGAIN;
   if (host_child <= 0) host_child = static_cast<pid_t>(r);
