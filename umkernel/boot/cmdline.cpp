@@ -103,6 +103,7 @@ Options (UML syntax):
   umid=NAME                     the machine's name (default: a random one); its run directory
                                 $UML_DIR/NAME (default ~/.uml/NAME) holds pid, the mconsole
                                 socket and console sockets while it runs
+  uml_dir=DIR                   the root of run directories (overrides $UML_DIR)
   con=CHAN | con<N>=CHAN        console channels: fd:N, fd:IN,fd:OUT, null, pty (a host
                                 pseudo-terminal), port:N (telnet on 127.0.0.1:N), file:PATH
                                 (output log), socket (for umconsole attach/send/log), or
@@ -178,7 +179,10 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       c.hostname = value;
     } else if (key.rfind("eth", 0) == 0 || key.rfind("vec", 0) == 0) {
       return Error::make(ENOTSUP, key + ": networking is not supported yet");
-    } else if (key == "console" || key == "loglevel" || key == "panic" || key == "uml_dir") {
+    } else if (key == "uml_dir") {
+      if (value.empty()) return Error::make(EINVAL, "uml_dir= needs a directory");
+      c.uml_dir = value;
+    } else if (key == "console" || key == "loglevel" || key == "panic") {
       continue;  // kernel parameters that have no meaning here
     } else {
       return Error::make(EINVAL, "unknown option '" + key + "=' (see --help)");

@@ -33,6 +33,7 @@ struct BootConfig {
   std::vector<std::string> init_env;
   uint64_t mem = 256ull << 20;
   std::string umid;
+  std::string uml_dir;              // uml_dir=DIR: the run directory root (else $UML_DIR, ~/.uml)
   std::map<int, ChannelSpec> consoles;
   bool quiet = false;
   std::string strace;               // "" off, "-" stderr, else a path

@@ -227,9 +227,8 @@ void do_exec(Management& m, ReplyPtr r) {
 void do_log(const std::string& args, ReplyPtr r) {
   Tty* con = kernel().console();
   if (!con) return r->fail("no console");
-  std::string text = args;
-  if (text.empty() || text.back() != '\n') text += '\n';
-  con->ldisc().write(text.data(), text.size(), SIZE_MAX);
+  // As UML's printk of the text: no newline is added.
+  con->ldisc().write(args.data(), args.size(), SIZE_MAX);
 }
 
 }  // namespace
@@ -249,7 +248,10 @@ void register_commands(Management& m) {
     kernel().send_signal_to_process(*init, SIGINT);
   });
   s.add_command("sysrq", do_sysrq);
-  s.add_command("stop", [](const std::string&, ReplyPtr) { kernel().set_frozen(true); });
+  s.add_command("stop", [](const std::string&, ReplyPtr r) {
+    kernel().set_frozen(true);
+    r->write("stopped");
+  });
   s.add_command("go", [](const std::string&, ReplyPtr r) {
     if (!kernel().frozen()) return r->fail("Not stopped");
     kernel().set_frozen(false);

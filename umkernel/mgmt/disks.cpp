@@ -80,6 +80,7 @@ void config_command(Management& m, const std::string& args, mconsole::ReplyPtr r
   if (args.empty()) return r->fail("config: need a device, e.g. 'config ubd1' or 'config ubd1=FILE'");
   size_t eq = args.find('=');
   std::string name = args.substr(0, eq);
+  if (name == "mem" && eq == std::string::npos) return r->write(std::to_string(m.config().mem));
   if (name.rfind("con", 0) == 0) {
     if (eq != std::string::npos) return r->fail("config: consoles cannot be changed while running");
     for (auto& c : m.consoles())
@@ -109,8 +110,7 @@ void remove_command(Management& m, const std::string& args, mconsole::ReplyPtr r
   int index = disk_index(args);
   if (index < 0) return r->fail("remove: unknown device '" + args + "' (only ubdN can be removed)");
   if (int64_t e = kernel().remove_disk(index); e < 0)
-    return r->fail(e == -EBUSY ? "remove: " + args + " is in use (mounted)"
-                               : "remove: " + args + ": " + strerror(static_cast<int>(-e)));
+    return r->fail(e == -EBUSY ? "Device is currently open" : "Device doesn't exist");
   std::erase_if(m.disks(), [&](auto& d) { return d.index == index; });
 }
 

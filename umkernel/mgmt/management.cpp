@@ -53,6 +53,7 @@ bool start(Kernel& k, const BootConfig& cfg, std::string* error) {
   auto m = std::make_shared<Management>();
   m->cfg_ = cfg;
   m->disks_ = cfg.disks;
+  if (!cfg.uml_dir.empty()) setenv("UML_DIR", cfg.uml_dir.c_str(), 1);  // rundir::root() reads it
   m->umid_ = cfg.umid;
   if (m->umid_.empty()) {
     const char* inherited = getenv(kRestartUmidEnv);
@@ -90,7 +91,7 @@ bool start(Kernel& k, const BootConfig& cfg, std::string* error) {
   m->signal_fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
   m->signal_watch_.fn = [raw = m.get()] { raw->on_host_signal(); };
   if (m->signal_fd_) k.add_event_source(m->signal_fd_.get(), EPOLLIN, &m->signal_watch_);
-  UM_INFO("umid %s: mconsole at %s", m->umid_.c_str(), m->server_->path().c_str());
+  UM_INFO("mconsole (version 2) initialized on %s", m->server_->path().c_str());
   return true;
 }
 
