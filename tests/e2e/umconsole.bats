@@ -304,6 +304,40 @@ assert uml["source"] == "config", uml
   [[ "$output" == *"does not support exec"* ]]
 }
 
+@test "a telnet (port:) console: negotiation, scrollback, typing, window size" {
+  tdir="$BATS_TEST_TMPDIR/tcp"
+  mkdir -p "$tdir"
+  UML_DIR="$tdir" "$TESTHOST" tcp1 --port 0 </dev/null >"$tdir/host.log" 2>&1 &
+  hostpid=$!
+  wait_for_text "$tdir/host.log" ready
+  port=$(awk '/^port/ {print $2}' "$tdir/host.log")
+  UML_DIR="$tdir" "$UMCONSOLE" send tcp1 1 "echo before-telnet"
+  run python3 - "$port" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+def read_until(needle):
+    buf = b""
+    end = time.time() + 5
+    while needle not in buf and time.time() < end:
+        try: buf += s.recv(4096)
+        except socket.timeout: break
+    return buf
+IAC, SB, SE, WILL, DO, NAWS = 255, 250, 240, 251, 253, 31
+first = read_until(b"before-telnet")
+assert first.startswith(bytes([IAC, WILL, 1, IAC, WILL, 3, IAC, DO, 3, IAC, DO, NAWS])), first[:12]
+# Window size 30 rows x 100 cols (NAWS sends width first), then a command ending in CR NUL.
+s.sendall(bytes([IAC, WILL, NAWS, IAC, SB, NAWS, 0, 100, 0, 30, IAC, SE]))
+time.sleep(0.2)
+s.sendall(b"echo tel-$((2+3)) $(stty size)" + bytes([13, 0]))  # Enter as telnet's CR NUL
+out = read_until(b"tel-5 30 100")
+print("ok" if b"tel-5 30 100" in out else "missing: %r" % out[-200:])
+PY
+  echo "$output"
+  [ "$output" = "ok" ]
+  UML_DIR="$tdir" "$UMCONSOLE" halt tcp1
+  wait $hostpid
+}
+
 @test "an unprivileged user runs the test host and uses every kind of command" {
   udir=$(mktemp -d /tmp/umconsole-user.XXXXXX)
   chmod 755 "$udir"

@@ -3,7 +3,9 @@
 // log, um-info, um-exec), and console 1 as a ShareServer backed by a real shell on a pty.
 // um-exec runs host processes. Test-only: built into <build>/tests, never installed.
 //
-//   umconsole-testhost UMID [--shell PROGRAM]    (stop with `umconsole halt UMID` or SIGTERM)
+//   umconsole-testhost UMID [--shell PROGRAM] [--port PORT]
+// --port also shares console 1 on 127.0.0.1:PORT (telnet, like a port: console; 0 = any free
+// port, printed as "port N"). Stop with `umconsole halt UMID` or SIGTERM.
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -112,7 +114,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string umid = argv[1];
-  std::string shell = argc >= 4 && std::string(argv[2]) == "--shell" ? argv[3] : "/bin/sh";
+  std::string shell = "/bin/sh";
+  int port = -1;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string opt = argv[i];
+    if (opt == "--shell") shell = argv[i + 1];
+    else if (opt == "--port") port = atoi(argv[i + 1]);
+  }
   signal(SIGPIPE, SIG_IGN);
   if (auto st = rundir::claim(umid); !st) {
     fprintf(stderr, "umconsole-testhost: %s\n", st.error().message.c_str());
@@ -141,8 +149,27 @@ int main(int argc, char** argv) {
     rundir::release(umid);
     return 1;
   }
-  auto& console = *con1.value();
   auto& server = *mc.value();
+  std::unique_ptr<console::ShareServer> tcp;
+  if (port >= 0) {
+    auto t = console::ShareServer::listen_tcp(static_cast<uint16_t>(port), {}, cb);
+    if (!t) {
+      fprintf(stderr, "umconsole-testhost: %s\n", t.error().message.c_str());
+      rundir::release(umid);
+      return 1;
+    }
+    tcp = std::move(t.value());
+    printf("port %u\n", tcp->tcp_port());
+  }
+  // Console 1 output goes to both the unix socket clients and the telnet clients.
+  struct Fanout {
+    console::ShareServer& unix_side;
+    console::ShareServer* tcp_side;
+    void write_output(std::string_view b) {
+      unix_side.write_output(b);
+      if (tcp_side) tcp_side->write_output(b);
+    }
+  } console{*con1.value(), tcp.get()};
 
   bool running = true;
   std::list<ExecSession> sessions;
@@ -192,7 +219,8 @@ int main(int argc, char** argv) {
   fflush(stdout);
 
   while (running) {
-    std::vector<pollfd> fds{{server.fd(), POLLIN, 0}, {console.fd(), POLLIN, 0}, {master, POLLIN, 0}, {sfd, POLLIN, 0}};
+    std::vector<pollfd> fds{{server.fd(), POLLIN, 0}, {console.unix_side.fd(), POLLIN, 0}, {master, POLLIN, 0},
+                            {sfd, POLLIN, 0}, {tcp ? tcp->fd() : -1, POLLIN, 0}};
     for (auto& s : sessions) {
       fds.push_back({s.endpoint->fd(), POLLIN, 0});
       bool room = s.endpoint->queued_bytes() < ExecEndpoint::kHighWater;  // backpressure
@@ -202,7 +230,8 @@ int main(int argc, char** argv) {
     poll(fds.data(), fds.size(), 50);
     if (fds[3].revents & POLLIN) break;
     server.on_readable();
-    console.on_readable();
+    console.unix_side.on_readable();
+    if (tcp) tcp->on_readable();
     if (master >= 0 && drain(master, [&](std::string_view b) { console.write_output(b); }) < 0)
       console.write_output("\r\n[shell exited]\r\n");
     for (auto it = sessions.begin(); it != sessions.end();) {
@@ -231,6 +260,7 @@ int main(int argc, char** argv) {
   waitpid(shell_pid, nullptr, 0);
   for (auto& s : sessions)
     if (s.pid > 0) kill(-s.pid, SIGKILL);
+  tcp.reset();
   con1.value().reset();
   mc.value().reset();
   rundir::release(umid);
