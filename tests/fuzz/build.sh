@@ -11,4 +11,8 @@ SRCS="$ROOT/tests/fuzz/ext_open_fuzz.cpp $(ls "$ROOT"/core/ext/*.cpp "$ROOT"/cor
 # shellcheck disable=SC2086
 $CXX -std=gnu++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$ROOT" $SRCS -o "$OUT/ext_open_fuzz" $(pkg-config --libs ext2fs com_err)
-echo "$OUT/ext_open_fuzz"
+# The same with writes on the opened image (ext_write_fuzz).
+# shellcheck disable=SC2086
+$CXX -std=gnu++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -DUM_FUZZ_WRITE -I"$ROOT" $SRCS -o "$OUT/ext_write_fuzz" $(pkg-config --libs ext2fs com_err)
+echo "$OUT/ext_open_fuzz $OUT/ext_write_fuzz"

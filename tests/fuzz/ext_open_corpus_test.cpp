@@ -7,6 +7,8 @@
 #include <iterator>
 #include <vector>
 
+// With writes: the replay covers both targets (ext_open_fuzz and ext_write_fuzz).
+#define UM_FUZZ_WRITE 1
 #include "tests/fuzz/ext_open_fuzz.cpp"
 
 TEST(ExtOpenCorpus, EveryInputIsHandled) {

@@ -79,6 +79,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Walker w{**fs};
     w.walk((*fs)->root(), 0);
   }
+#ifdef UM_FUZZ_WRITE
+  // Built as ext_write_fuzz: also change the (possibly corrupt) image as a guest would.
+  fs = um::ext::ExtFs::open(path, um::ext::ExtFs::Mode::ReadWrite);
+  if (fs.ok()) {
+    auto& f = **fs;
+    um::ext::Ino root = f.root();
+    std::vector<std::pair<std::string, um::ext::Ino>> kids;
+    (void)f.readdir(root, 0, [&](const um::ext::DirEntry& e, uint64_t) {
+      if (e.name != "." && e.name != "..") kids.emplace_back(std::string(e.name), e.ino);
+      return kids.size() < 16;
+    });
+    static char data[20000];
+    auto d = f.mkdir(root, "fz", 0755, 0, 0);
+    auto n = f.mknod(d.ok() ? *d : root, "a", 0100644, 0, 0);
+    if (n.ok()) {
+      (void)f.write(*n, 0, data, sizeof data);
+      (void)f.truncate(*n, 100);
+      (void)f.setxattr(*n, "user.k", "v");
+    }
+    for (auto& [name, ino] : kids) {
+      auto a = f.getattr(ino);
+      if (!a.ok()) continue;
+      if (S_ISREG(a->mode)) {
+        (void)f.write(ino, 5, data, 5000);
+        (void)f.truncate(ino, 1);
+        (void)f.rename(root, name, root, "renamed-" + name);
+        (void)f.unlink(root, "renamed-" + name);
+      } else if (S_ISDIR(a->mode)) {
+        (void)f.mknod(ino, "new", 0100644, 0, 0);
+        (void)f.unlink(ino, "new");
+        (void)f.rmdir(root, name);
+      } else {
+        (void)f.unlink(root, name);
+      }
+    }
+    (void)f.flush();
+  }
+#endif
+  fs = um::Error{};  // close before the file goes
   unlink(path.c_str());
   return 0;
 }
