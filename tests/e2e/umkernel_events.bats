@@ -83,3 +83,48 @@ same_as_native() {
   grep -q '^\[pid [0-9]*\] timer_create(0, .*) = 0$' "$W/strace.log"
   grep -q '^\[pid [0-9]*\] timer_settime(.*) = 0$' "$W/strace.log"
 }
+
+# Debian's dynamic Python: selectors.EpollSelector over a pipe and an eventfd, timeouts,
+# sigtimedwait. Skipped when the host has no system python3.
+@test "dynamic Python: selectors.EpollSelector with a pipe and os.eventfd" {
+  local py
+  py=$(readlink -f /usr/bin/python3 2>/dev/null) || true
+  [ -n "$py" ] && [ -x "$py" ] || skip "no /usr/bin/python3 on the host"
+  local stdlib
+  stdlib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+  "$py" -c 'import os; os.eventfd' 2>/dev/null || skip "python3 without os.eventfd"
+  cp "$W/root.img" "$W/py.img"
+  "$UMIMAGE" resize "$W/py.img" 300M >/dev/null
+  local f
+  for f in $(ldd "$py" | grep -o '/[^ ]*') "$py"; do
+    "$UMIMAGE" mkdir -p "$W/py.img" "$(dirname "$f")"
+    "$UMIMAGE" put "$W/py.img" "$(readlink -f "$f")" "$f" >/dev/null
+  done
+  "$UMIMAGE" mkdir -p "$W/py.img" "$(dirname "$stdlib")"
+  "$UMIMAGE" put "$W/py.img" "$stdlib" "$stdlib" >/dev/null
+  cat >"$W/t.py" <<'PY'
+import os, selectors, signal, time
+sel = selectors.EpollSelector()
+r, w = os.pipe()
+sel.register(r, selectors.EVENT_READ, "pipe")
+print("idle:", sel.select(0))
+os.write(w, b"x")
+print("ready:", [(k.data, m) for k, m in sel.select(0)])
+efd = os.eventfd(0, os.EFD_NONBLOCK)
+sel.register(efd, selectors.EVENT_READ, "eventfd")
+os.eventfd_write(efd, 3)
+print("both:", sorted(k.data for k, m in sel.select(1)))
+print("eventfd value:", os.eventfd_read(efd))
+os.read(r, 1)
+t0 = time.monotonic()
+print("timeout:", sel.select(0.1), time.monotonic() - t0 >= 0.09)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+os.kill(os.getpid(), signal.SIGUSR1)
+print("sigtimedwait:", signal.sigtimedwait([signal.SIGUSR1], 1).si_signo == signal.SIGUSR1)
+PY
+  "$UMIMAGE" put "$W/py.img" "$W/t.py" /t.py >/dev/null
+  native=$("$py" "$W/t.py")
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/py.img" "init=$py" -- /t.py
+  [ "$status" -eq 0 ]
+  [ "$output" = "$native" ] || { diff <(echo "$native") <(echo "$output"); false; }
+}
