@@ -102,13 +102,22 @@ bool LineDiscipline::receive_special(uint8_t c) {
     if (is_cc(c, VSUSP)) { receive_signal_char(SIGTSTP, c); return true; }
   }
   if (stopped_ && iflag(IXON) && iflag(IXANY)) start_output();
+  bool translated = false;  // a CR or NL that n_tty treats as special in every mode
   if (c == '\r') {
     if (iflag(IGNCR)) return true;
-    if (iflag(ICRNL)) c = '\n';
+    if (iflag(ICRNL)) { c = '\n'; translated = true; }
   } else if (c == '\n' && iflag(INLCR)) {
     c = '\r';
+    translated = true;
   }
   if (!canonical()) {
+    if (translated && c == '\n' && lflag(ECHO)) {  // echoed as a newline, not as ^J
+      finish_erasing();
+      echo_raw('\n');
+      raw_ += '\n';
+      last_input_ns_ = monotonic_ns();
+      return true;
+    }
     put_char(c);
     return true;
   }

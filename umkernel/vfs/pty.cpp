@@ -69,7 +69,12 @@ DevPts& devpts() {
 
 class PtySlave : public Tty {
  public:
-  PtySlave(PtyPair& pair) : Tty(kPtyIndexBase + pair.n), pair_(pair) {}
+  PtySlave(PtyPair& pair) : Tty(kPtyIndexBase + pair.n), pair_(pair) {
+    KernelTermios t = ldisc_.termios();  // Linux's pts init_termios: no IUTF8, no HUPCL
+    t.c_iflag &= ~IUTF8;
+    t.c_cflag &= ~HUPCL;
+    ldisc_.set_termios(t);
+  }
   uint64_t device_number() const override { return makedev(136 + pair_.n / 256, pair_.n % 256); }
   bool is_pty() const override { return true; }
 
