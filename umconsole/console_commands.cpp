@@ -75,6 +75,8 @@ struct SignalFd {
   }
 };
 
+constexpr int kLingerMillis = 1000;
+
 struct AttachOptions {
   std::vector<std::string> args;  // [UMID] N
   bool read_only = false;
@@ -130,9 +132,13 @@ int run_attach(const Globals& g, const AttachOptions& o) {
   int code = um::kExitOk;
   for (;;) {
     pollfd p[3] = {{s, POLLIN, 0}, {signals.fd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-    int n = poll(p, stdin_open ? 3 : 2, -1);
+    // Once a non-terminal stdin of a rw session ends, linger only until the output goes
+    // quiet: `printf 'cmd\n' | umconsole attach vm 1` shows the answer and ends.
+    bool lingering = !stdin_open && !o.read_only;
+    int n = poll(p, stdin_open ? 3 : 2, lingering ? kLingerMillis : -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) { why = "poll failed"; code = um::kExitFailure; break; }
+    if (n == 0) { why = "end of input"; break; }
     if (p[1].revents & POLLIN) {
       int sig = signals.next();
       if (sig == SIGWINCH) {

@@ -9,7 +9,6 @@ um::Result<Target> resolve_target(const std::string& name) {
   Target t;
   t.name = name;
   t.mconsole = UM_TRY(um::mconsole::resolve_socket(name));
-  if (um::rundir::validate_umid(name).ok() && t.mconsole == um::rundir::mconsole_path(name)) t.umid = name;
   return t;
 }
 

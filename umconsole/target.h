@@ -10,7 +10,6 @@ namespace umconsole {
 struct Target {
   std::string name;            // as given (or the only running VM's umid)
   std::string mconsole;        // socket path
-  std::optional<std::string> umid;  // when it is a VM in our run directory
 };
 
 // NAME → Target via um::mconsole::resolve_socket.

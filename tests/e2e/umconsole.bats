@@ -247,6 +247,12 @@ assert uml["source"] == "config", uml
   [[ "$output" == *"raw=True io=True winch=True restored=True exit=1"* ]]
 }
 
+@test "attach with piped input shows the answer and ends once output is quiet" {
+  run timeout 20 bash -c "printf 'echo piped-attach-\$((3*3))\\n' | '$UMCONSOLE' attach umcth 1"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"piped-attach-9"* ]]
+}
+
 @test "attach without UMID: picks the only VM, refuses to guess among several" {
   run "$UMCONSOLE" attach 1 </dev/null
   [ "$status" -eq 1 ]
