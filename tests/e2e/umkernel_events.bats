@@ -43,6 +43,7 @@ same_as_native() {
 
 @test "threads: epoll_wait in a thread, per-thread signalfd reads, SIGEV_THREAD_ID" { same_as_native threads; }
 
+@test "glibc SIGEV_THREAD timers: callbacks in threads via SIGEV_THREAD_ID" { same_as_native sigev_thread; }
 @test "exec: POSIX timers dropped, eventfds kept unless close-on-exec" { same_as_native exec; }
 
 @test "stress: random operations on all event files (nesting, closes under epoll, forks)" {

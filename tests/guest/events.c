@@ -844,6 +844,33 @@ static void thread_tests(void) {
   sigprocmask(SIG_UNBLOCK, &usr, NULL);
 }
 
+// glibc's SIGEV_THREAD: a helper thread waits for the timer's signal (SIGEV_THREAD_ID in
+// the kernel) and runs the callback in a new thread.
+static int callback_pipe[2];
+static void timer_callback(union sigval v) {
+  char c = (char)v.sival_int;
+  (void)!write(callback_pipe[1], &c, 1);
+}
+
+static void sigev_thread_tests(void) {
+  printf("== SIGEV_THREAD\n");
+  pipe(callback_pipe);
+  struct sigevent sev = {0};
+  sev.sigev_notify = SIGEV_THREAD;
+  sev.sigev_notify_function = timer_callback;
+  sev.sigev_value.sival_int = 7;
+  timer_t timer;
+  show("timer_create", timer_create(CLOCK_MONOTONIC, &sev, &timer));
+  struct itimerspec its = {{0, 10000000}, {0, 10000000}};
+  show("timer_settime", timer_settime(timer, 0, &its, NULL));
+  char c[3] = {0};
+  for (int i = 0; i < 3; i++) (void)!read(callback_pipe[0], &c[i], 1);
+  printf("callbacks ran with values %d %d %d\n", c[0], c[1], c[2]);
+  show("timer_delete", timer_delete(timer));
+  close(callback_pipe[0]);
+  close(callback_pipe[1]);
+}
+
 // exec: POSIX timers are dropped; eventfds survive unless close-on-exec.
 static void exec_tests(void) {
   printf("== exec\n");
@@ -1015,7 +1042,7 @@ int main(int argc, char** argv) {
       {"epoll_order", epoll_order_and_lifetime}, {"epoll_nested", epoll_nested},
       {"epoll_blocking", epoll_blocking}, {"eventfd", eventfd_tests}, {"timerfd", timerfd_tests},
       {"signalfd", signalfd_tests}, {"posix_timers", posix_timer_tests}, {"threads", thread_tests},
-      {"exec", exec_tests}, {"stress", stress_tests},
+      {"exec", exec_tests}, {"sigev_thread", sigev_thread_tests}, {"stress", stress_tests},
       {"proc_links", proc_links},
   };
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
