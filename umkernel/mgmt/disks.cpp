@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include "umkernel/mgmt/management.h"
-#include "umkernel/vfs/synthetic.h"
 
 namespace um::kernel {
 
@@ -19,19 +18,14 @@ bool disk_mounted(Kernel& k, int index) {
   return false;
 }
 
-// The /dev block node of a hot-plugged disk, in every devfs mounted at boot or later.
+// The /dev block node of a hot-plugged disk, in every devtmpfs (as udev would add it).
 void add_dev_node(Kernel& k, int index) {
+  std::string name = "ubd" + std::string(1, static_cast<char>('a' + index));
   for (auto& m : k.mounts()) {
-    if (!m->sb || m->sb->type() != "devtmpfs") continue;
-    auto dir = std::dynamic_pointer_cast<SyntheticDir>(m->root);
-    auto sb = dynamic_cast<SyntheticSuperBlock*>(m->sb.get());
-    if (!dir || !sb) continue;
-    InodePtr existing;
-    std::string name = "ubd" + std::string(1, static_cast<char>('a' + index));
-    if (dir->lookup(name, existing) == 0) continue;
-    auto node = std::make_shared<DeviceNode>(sb, sb->next_ino(), disk_rdev(index), 0660);
-    node->mode_ = S_IFBLK | 0660;
-    dir->add(name, node);
+    if (m->source != "devtmpfs" || !m->root) continue;
+    InodePtr node;
+    if (m->root->lookup(name, node) == 0) continue;
+    m->root->mknod(name, S_IFBLK | 0660, 0, 0, disk_rdev(index), node);
   }
 }
 
@@ -57,6 +51,8 @@ int64_t Kernel::remove_disk(int index) {
   }
   disks_.erase(it);
   std::erase(disk_indices_, index);
+  for (auto& m : mounts_)
+    if (m->source == "devtmpfs" && m->root) m->root->unlink("ubd" + std::string(1, static_cast<char>('a' + index)));
   return 0;
 }
 

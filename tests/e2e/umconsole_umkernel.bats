@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# umconsole and Debian's uml_mconsole managing a running umkernel: run directory, mconsole
+# commands, console sockets, um-exec, stop/go, hot-plugged disks, clean halt.
+# One VM serves the whole file (booting is the slow part); tests run in order.
+load helpers
+
+# Polls `$@` until it succeeds or `secs` pass (slow machines: generous, never a fixed sleep
+# as the pass condition).
+wait_for() {
+  local secs=$1; shift
+  local end=$((SECONDS + secs))
+  until "$@"; do
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.1
+  done
+}
+
+log_has() { "$UMCONSOLE" log "$UMID" "$1" 2>/dev/null | grep -q -- "$2"; }
+vm_gone() { ! kill -0 "$(cat "$BATS_FILE_TMPDIR/vm.pid")" 2>/dev/null; }
+
+setup_file() {
+  export UML_DIR="$BATS_FILE_TMPDIR/uml"
+  export UMID=vm$$
+  export IMG="$BATS_FILE_TMPDIR/root.img"
+  export CON0="$BATS_FILE_TMPDIR/con0.log"
+  "$UMIMAGE" create "$IMG" --busybox --size 64M
+  printf '%s\n' '::sysinit:/bin/mount -t proc proc /proc' \
+    'tty1::respawn:/bin/sh' 'tty2::respawn:/bin/sh' \
+    '::ctrlaltdel:/bin/echo cad-ran > /cad' >"$BATS_FILE_TMPDIR/inittab"
+  "$UMIMAGE" put "$IMG" "$BATS_FILE_TMPDIR/inittab" /etc/inittab
+  "$UMIMAGE" create "$BATS_FILE_TMPDIR/disk1.img" --size 16M
+  "$UMKERNEL" ubd0="$IMG" umid="$UMID" con0=file:"$CON0" init=/sbin/init \
+    </dev/null >"$BATS_FILE_TMPDIR/stdout" 2>"$BATS_FILE_TMPDIR/stderr" &
+  echo $! >"$BATS_FILE_TMPDIR/vm.pid"
+  wait_for 60 test -S "$UML_DIR/$UMID/mconsole"
+  wait_for 60 test -S "$UML_DIR/$UMID/con2"
+}
+
+teardown_file() {
+  local pid
+  pid=$(cat "$BATS_FILE_TMPDIR/vm.pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || true
+  wait_for 20 vm_gone || kill -9 "$pid" 2>/dev/null || true
+}
+
+@test "the run directory holds pid, mconsole and console sockets; umconsole list shows the VM" {
+  [ "$(cat "$UML_DIR/$UMID/pid")" = "$(cat "$BATS_FILE_TMPDIR/vm.pid")" ]
+  [ "$(stat -c %a "$UML_DIR/$UMID")" = 700 ]
+  run "$UMCONSOLE" list
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"$UMID"* ]]
+}
+
+@test "a second VM with the same umid is refused while the first runs" {
+  run timeout 30 "$UMKERNEL" ubd0="$IMG" umid="$UMID" init=/bin/true </dev/null
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"already in use"* ]]
+  [ -S "$UML_DIR/$UMID/mconsole" ]
+}
+
+@test "umconsole send types into a console socket and log shows its output" {
+  run "$UMCONSOLE" send "$UMID" 1 'echo hi > /tmp/x; cat /tmp/x; echo sent-$((40+2))'
+  [ "$status" -eq 0 ]
+  wait_for 30 log_has 1 'sent-42'
+  run "$UMCONSOLE" log "$UMID" 1
+  [[ "$output" == *"hi"* ]]
+}
+
+@test "umconsole exec streams stdout and stderr separately and returns the exit status" {
+  run "$UMCONSOLE" exec "$UMID" -- sh -c 'echo out; echo err >&2; exit 3'
+  [ "$status" -eq 3 ]
+  [ "$("$UMCONSOLE" exec "$UMID" -- sh -c 'echo out; echo err >&2' 2>/dev/null)" = out ]
+  [ "$("$UMCONSOLE" exec "$UMID" -- sh -c 'echo out; echo err >&2' 2>&1 >/dev/null)" = err ]
+  # What was typed on tty1 earlier is visible to exec'd commands, and stdin is forwarded.
+  [ "$("$UMCONSOLE" exec "$UMID" -- cat /tmp/x)" = hi ]
+  [ "$(echo piped | "$UMCONSOLE" exec "$UMID" -- tr a-z A-Z)" = PIPED ]
+  run "$UMCONSOLE" exec "$UMID" -- /no/such/program
+  [ "$status" -ne 0 ]
+}
+
+@test "proc, version, help, stack and sysrq answer" {
+  run "$UMCONSOLE" proc "$UMID" meminfo
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"MemTotal:"* ]]
+  run "$UMCONSOLE" proc "$UMID" uptime
+  [ "$status" -eq 0 ]
+  run "$UMCONSOLE" version "$UMID"
+  [[ "$output" == *"6.1.0-um"* ]]
+  run "$UMCONSOLE" stack "$UMID" 1
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"RIP:"* ]]
+  run "$UMCONSOLE" sysrq "$UMID" t
+  [[ "$output" == *"init"* ]]
+  run "$UMCONSOLE" sysrq "$UMID" m
+  [[ "$output" == *"MemTotal"* ]]
+}
+
+@test "Debian's uml_mconsole talks to umkernel" {
+  run uml_mconsole "$UML_DIR/$UMID/mconsole" version
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"OK"*"Linux"*"6.1.0-um"* ]]
+  run uml_mconsole "$UML_DIR/$UMID/mconsole" proc meminfo
+  [[ "$output" == *"MemTotal"* ]]
+  run uml_mconsole "$UML_DIR/$UMID/mconsole" go
+  [[ "$output" == *"ERR"*"Not stopped"* ]]
+}
+
+@test "log prints on con0; cad makes init run its ctrlaltdel action" {
+  run "$UMCONSOLE" printk "$UMID" hello-from-mconsole
+  [ "$status" -eq 0 ]
+  wait_for 10 grep -q hello-from-mconsole "$CON0"
+  run "$UMCONSOLE" cad "$UMID"
+  [ "$status" -eq 0 ]
+  wait_for 30 sh -c "'$UMCONSOLE' exec '$UMID' -- cat /cad 2>/dev/null | grep -q cad-ran"
+}
+
+last_tick() { "$UMCONSOLE" log "$UMID" 2 | grep -o 'tick[0-9][0-9]*' | tail -1 | tr -dc 0-9; }
+ticks_past() { [ "$(last_tick)" -gt "$1" ]; }
+
+@test "stop freezes the guest while mconsole keeps answering; go resumes it" {
+  "$UMCONSOLE" send "$UMID" 2 'i=0; while :; do i=$((i+1)); echo tick$i; sleep 0.1; done'
+  wait_for 30 ticks_past 2
+  run "$UMCONSOLE" stop "$UMID"
+  [ "$status" -eq 0 ]
+  a=$(last_tick)
+  sleep 1
+  run "$UMCONSOLE" version "$UMID"  # served while stopped
+  [ "$status" -eq 0 ]
+  b=$(last_tick)
+  [ "$a" = "$b" ]
+  run "$UMCONSOLE" go "$UMID"
+  [ "$status" -eq 0 ]
+  wait_for 30 ticks_past "$b"
+}
+
+@test "config hot-adds a disk the guest mounts; remove refuses while it is mounted" {
+  run uml_mconsole "$UML_DIR/$UMID/mconsole" config "ubd1=$BATS_FILE_TMPDIR/disk1.img"
+  echo "$output"
+  [[ "$output" == *"OK"* ]]
+  run uml_mconsole "$UML_DIR/$UMID/mconsole" config ubd1
+  [[ "$output" == *"disk1.img"* ]]
+  run "$UMCONSOLE" exec "$UMID" -- sh -c 'mkdir -p /mnt1 && mount /dev/ubdb /mnt1 && echo data > /mnt1/f && cat /mnt1/f'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = data ]
+  run uml_mconsole "$UML_DIR/$UMID/mconsole" remove ubd1
+  [[ "$output" == *"ERR"* ]]
+  run "$UMCONSOLE" exec "$UMID" -- umount /mnt1
+  [ "$status" -eq 0 ]
+  run uml_mconsole "$UML_DIR/$UMID/mconsole" remove ubd1
+  [[ "$output" == *"OK"* ]]
+  run e2fsck -fn "$BATS_FILE_TMPDIR/disk1.img"
+  [ "$status" -eq 0 ]
+}
+
+@test "umconsole halt ends the VM cleanly: run directory removed, image clean" {
+  run "$UMCONSOLE" halt "$UMID"
+  [ "$status" -eq 0 ]
+  wait_for 60 vm_gone
+  [ ! -e "$UML_DIR/$UMID" ]
+  run e2fsck -fn "$IMG"
+  echo "$output"
+  [ "$status" -eq 0 ]
+}
+
+@test "pty and port consoles are announced and listed by um-info; SIGTERM halts cleanly" {
+  local umid=ch$$
+  "$UMKERNEL" ubd0="$IMG" umid=$umid con0=null con3=pty con4=port:0 init=/bin/sh -- -c 'sleep 100' \
+    </dev/null 2>"$BATS_TEST_TMPDIR/stderr" &
+  local pid=$!
+  wait_for 60 test -S "$UML_DIR/$umid/mconsole"
+  wait_for 10 grep -q "Virtual console 3 assigned device '/dev/pts/" "$BATS_TEST_TMPDIR/stderr"
+  run "$UMCONSOLE" list --json
+  echo "$output"
+  [[ "$output" == *"pty:/dev/pts/"* ]]
+  [[ "$output" == *"$UML_DIR/$umid/con1"* ]]
+  kill -TERM $pid
+  wait_for 30 sh -c "! kill -0 $pid 2>/dev/null"
+  [ ! -e "$UML_DIR/$umid" ]
+}
