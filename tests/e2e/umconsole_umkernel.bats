@@ -3,6 +3,7 @@
 # commands, console sockets, um-exec, stop/go, hot-plugged disks, clean halt.
 # One VM serves the whole file (booting is the slow part); tests run in order.
 load helpers
+bats_require_minimum_version 1.5.0
 
 # Polls `$@` until it succeeds or `secs` pass (slow machines: generous, never a fixed sleep
 # as the pass condition).
@@ -75,8 +76,8 @@ teardown_file() {
   # What was typed on tty1 earlier is visible to exec'd commands, and stdin is forwarded.
   [ "$("$UMCONSOLE" exec "$UMID" -- cat /tmp/x)" = hi ]
   [ "$(echo piped | "$UMCONSOLE" exec "$UMID" -- tr a-z A-Z)" = PIPED ]
-  run "$UMCONSOLE" exec "$UMID" -- /no/such/program
-  [ "$status" -ne 0 ]
+  run -127 "$UMCONSOLE" exec "$UMID" -- /no/such/program
+  [[ "$output" == *"No such file"* ]]
 }
 
 @test "proc, version, help, stack and sysrq answer" {
@@ -165,13 +166,25 @@ ticks_past() { [ "$(last_tick)" -gt "$1" ]; }
   [ "$status" -eq 0 ]
 }
 
-@test "pty and port consoles are announced and listed by um-info; SIGTERM halts cleanly" {
-  local umid=ch$$
-  "$UMKERNEL" ubd0="$IMG" umid=$umid con0=null con3=pty con4=port:0 init=/bin/sh -- -c 'sleep 100' \
-    </dev/null 2>"$BATS_TEST_TMPDIR/stderr" &
+@test "pty and port consoles carry data both ways and are listed by um-info; SIGTERM halts cleanly" {
+  local umid=ch$$ err="$BATS_TEST_TMPDIR/stderr"
+  "$UMKERNEL" ubd0="$IMG" umid=$umid con0=null con3=pty con4=port:0 init=/bin/sh -- -c \
+    'echo pty-hello > /dev/tty3; sh </dev/tty4 >/dev/tty4 2>&1 & sleep 1000' </dev/null 2>"$err" &
   local pid=$!
   wait_for 60 test -S "$UML_DIR/$umid/mconsole"
-  wait_for 10 grep -q "Virtual console 3 assigned device '/dev/pts/" "$BATS_TEST_TMPDIR/stderr"
+  wait_for 10 grep -q "Virtual console 3 assigned device '/dev/pts/" "$err"
+  wait_for 10 grep -q "con4: telnet 127.0.0.1 " "$err"
+  local pts port
+  pts=$(grep -o "/dev/pts/[0-9]*" "$err" | head -1)
+  port=$(grep -o "telnet 127.0.0.1 [0-9]*" "$err" | awk '{print $3}')
+  # The guest's output waits in the pty for a host reader.
+  run timeout 20 grep -m1 -a pty-hello "$pts"
+  [ "$status" -eq 0 ]
+  # Typing into the telnet port reaches the shell on tty4.
+  exec 5<>/dev/tcp/127.0.0.1/"$port"
+  printf 'echo port-ok > /tmp/p\n' >&5
+  wait_for 30 sh -c "'$UMCONSOLE' exec $umid -- cat /tmp/p 2>/dev/null | grep -q port-ok"
+  exec 5>&-
   run "$UMCONSOLE" list --json
   echo "$output"
   [[ "$output" == *"pty:/dev/pts/"* ]]
@@ -179,4 +192,6 @@ ticks_past() { [ "$(last_tick)" -gt "$1" ]; }
   kill -TERM $pid
   wait_for 30 sh -c "! kill -0 $pid 2>/dev/null"
   [ ! -e "$UML_DIR/$umid" ]
+  run e2fsck -fn "$IMG"
+  [ "$status" -eq 0 ]
 }
