@@ -845,7 +845,8 @@ int64_t sys_mount(Task& t) {
   } else {
     return -ENODEV;
   }
-  if (m->source.empty()) m->source = source.empty() ? type : source;
+  if (!source.empty()) m->source = source;
+  else if (m->source.empty()) m->source = type;
   if (flags & MS_RDONLY) m->options = "ro";
   m->parent = where.mnt;
   m->mountpoint = where.inode;

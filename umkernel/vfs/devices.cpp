@@ -66,7 +66,7 @@ int64_t open_char_device(Task& t, InodePtr inode, uint64_t rdev, int flags, File
 std::shared_ptr<Mount> make_devfs(uint64_t dev_id, int consoles, const std::vector<int>& disks) {
   // devtmpfs is a tmpfs populated with the device nodes: the guest may add its own nodes,
   // directories (/dev/shm, /dev/mqueue) and links, as on Linux.
-  auto m = make_tmpfs(dev_id, 1ull << 20 /* device nodes only need inodes */, 0755);
+  auto m = make_tmpfs(dev_id, 1ull << 20 /* device nodes only need inodes */, 0755, "devtmpfs");
   Inode& root = *m->root;
   InodePtr ignored;
   auto node = [&](const std::string& name, uint32_t type, unsigned maj, unsigned min, uint32_t perm) {

@@ -1,5 +1,6 @@
 #include "umkernel/vfs/procfs.h"
 
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -94,6 +95,23 @@ std::string mounts_text() {
   return o.str();
 }
 
+std::string mountinfo_text() {
+  std::ostringstream o;
+  auto& mounts = kernel().mounts();
+  auto id_of = [&](const std::shared_ptr<Mount>& m) {
+    for (size_t i = 0; i < mounts.size(); i++)
+      if (mounts[i] == m) return static_cast<int>(i) + 20;
+    return 1;
+  };
+  for (auto& m : mounts) {
+    std::string opts = m->sb->read_only ? "ro" : "rw";
+    o << id_of(m) << ' ' << (m->parent ? id_of(m->parent) : 1) << ' ' << major(m->sb->dev_id) << ':'
+      << minor(m->sb->dev_id) << " / " << (m->path.empty() ? "/" : m->path) << ' ' << opts << " - "
+      << m->sb->type() << ' ' << m->source << ' ' << opts << '\n';
+  }
+  return o.str();
+}
+
 std::string meminfo_text() {
   uint64_t used = 0;
   for (auto& [pid, p] : kernel().processes()) used += rss_pages(*p) * 4096;
@@ -168,6 +186,7 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
   d->add("environ", b.file(with([](Process& p) { return join0(p.environ); }), 0400));
   d->add("comm", b.file(with([](Process& p) { return p.comm + "\n"; })));
   d->add("mounts", b.file([] { return mounts_text(); }));
+  d->add("mountinfo", b.file([] { return mountinfo_text(); }));
   d->add("exe", b.link([wp](Task&) { auto p = wp.lock(); return p ? p->exe_path : std::string(); }));
   d->add("cwd", b.link([wp](Task&) { auto p = wp.lock(); return p && p->fs ? p->fs->cwd.path : std::string(); }));
   d->add("root", b.link([wp](Task&) { auto p = wp.lock(); return p && p->fs ? std::string("/") : std::string(); }));

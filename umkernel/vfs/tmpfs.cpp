@@ -283,8 +283,10 @@ class TmpInode : public Inode {
 
 }  // namespace
 
-std::shared_ptr<Mount> make_tmpfs(uint64_t dev_id, uint64_t size_limit, uint32_t root_mode) {
+std::shared_ptr<Mount> make_tmpfs(uint64_t dev_id, uint64_t size_limit, uint32_t root_mode,
+                                  const std::string& type) {
   auto sb = std::make_shared<TmpSuperBlock>(dev_id, size_limit);
+  sb->type_ = type;
   auto m = std::make_shared<Mount>();
   m->sb = sb;
   m->root = std::make_shared<TmpInode>(sb.get(), S_IFDIR | (root_mode & 07777), 0, 0);
