@@ -35,10 +35,14 @@ Result<std::unique_ptr<ExecEndpoint>> ExecEndpoint::listen_in(const std::string&
                                                               std::chrono::milliseconds accept_timeout) {
   static std::atomic<unsigned> counter{0};
   std::string path = dir + "/exec-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-  mode_t old = umask(077);  // only the VM's owner may run commands in it
   auto listener = unix_socket::listen_stream(path, 1);
-  umask(old);
   if (!listener) return std::move(listener).error();
+  // Only the VM's owner may run commands (the run directory is 0700 too). chmod, not umask:
+  // umask is process-wide state.
+  if (chmod(path.c_str(), 0600) != 0) {
+    unlink(path.c_str());
+    return Error::from_errno("chmod " + path);
+  }
   UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
   if (!timer || !ep) return Error::from_errno("timerfd/epoll");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <filesystem>
@@ -274,6 +275,9 @@ TEST_F(ExecSessionTest, EndpointGivesUpWhenNobodyConnects) {
   ASSERT_TRUE(ep.ok());
   std::string path = (*ep)->path();
   EXPECT_TRUE(std::filesystem::exists(path));
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // only the owner may run commands
   for (int i = 0; i < 100 && !gone; ++i) {
     pollfd p{(*ep)->fd(), POLLIN, 0};
     poll(&p, 1, 10);
