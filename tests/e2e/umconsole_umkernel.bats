@@ -156,6 +156,20 @@ ticks_past() { [ "$(last_tick)" -gt "$1" ]; }
   [ "$status" -eq 0 ]
 }
 
+exec_cat() { "$UMCONSOLE" exec "$UMID" -- cat "$1" 2>/dev/null | grep -q "$2"; }
+
+@test "reboot boots again in the same host process under the same umid" {
+  # The host name lives in kernel memory only: back to "(none)" once the kernel restarted.
+  "$UMCONSOLE" exec "$UMID" -- sh -c 'echo before-reboot > /persist; hostname marker'
+  [[ "$("$UMCONSOLE" version "$UMID")" == *marker* ]]
+  run "$UMCONSOLE" reboot "$UMID"
+  [ "$status" -eq 0 ]
+  wait_for 60 sh -c "'$UMCONSOLE' version '$UMID' 2>/dev/null | grep -q '(none)'"
+  wait_for 60 exec_cat /persist before-reboot
+  [ "$(cat "$UML_DIR/$UMID/pid")" = "$(cat "$BATS_FILE_TMPDIR/vm.pid")" ]
+  wait_for 30 test -S "$UML_DIR/$UMID/con1"
+}
+
 @test "umconsole halt ends the VM cleanly: run directory removed, image clean" {
   run "$UMCONSOLE" halt "$UMID"
   [ "$status" -eq 0 ]
