@@ -82,6 +82,7 @@ Status validate_open_fs(ext2_filsys fs, const std::string& path, bool plain, uin
 }  // namespace
 
 Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode) {
+  setup_libext2fs();
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Error::from_errno(path);
   if (S_ISDIR(st.st_mode)) return Error::make(EISDIR, path + ": is a directory, not an image");

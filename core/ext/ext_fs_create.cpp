@@ -104,6 +104,7 @@ Status build_fs(ext2_filsys fs, const CreateOptions& o) {
 }  // namespace
 
 Result<std::unique_ptr<ExtFs>> ExtFs::create(const std::string& path, const CreateOptions& o) {
+  setup_libext2fs();
   if (o.type != "ext2" && o.type != "ext3" && o.type != "ext4")
     return Error::make(EINVAL, "unknown file system type '" + o.type + "' (ext2, ext3 or ext4)");
   if (o.block_size != 1024 && o.block_size != 2048 && o.block_size != 4096)

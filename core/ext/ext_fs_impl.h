@@ -11,6 +11,8 @@
 
 namespace um::ext {
 
+// Error tables and a quiet com_err hook; called before any libext2fs use.
+void setup_libext2fs();
 // errno for a libext2fs error code (errno values pass through).
 int errno_of(errcode_t err);
 // "WHAT: libext2fs message" with the matching errno.

@@ -4,7 +4,15 @@
 
 #include <cstddef>
 
+extern "C" {
+#include <et/com_err.h>
+}
+
+#include <cstdarg>
+#include <cstdio>
+
 #include "core/ext/ext_fs_impl.h"
+#include "core/log.h"
 
 namespace um::ext {
 
@@ -51,12 +59,24 @@ int errno_of(errcode_t err) {
   }
 }
 
-Error ext_error(errcode_t err, const std::string& what) {
-  static const bool table_ready = [] {
+void setup_libext2fs() {
+  static const bool ready = [] {
     initialize_ext2_error_table();
+    // libext2fs reports some problems of corrupt images (e.g. "Illegal block number") with
+    // com_err() straight to stderr; they are logged at debug level instead.
+    set_com_err_hook([](const char* who, errcode_t code, const char* fmt, va_list args) {
+      if (::um::log::level() > ::um::log::Level::Debug) return;
+      char buf[512];
+      vsnprintf(buf, sizeof buf, fmt ? fmt : "", args);
+      UM_DEBUG("libext2fs: %s: %s%s", who ? who : "", code ? error_message(code) : "", buf);
+    });
     return true;
   }();
-  (void)table_ready;
+  (void)ready;
+}
+
+Error ext_error(errcode_t err, const std::string& what) {
+  setup_libext2fs();
   return Error::make(errno_of(err), what + ": " + error_message(err));
 }
 
