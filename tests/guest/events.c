@@ -821,6 +821,8 @@ static void thread_tests(void) {
   pthread_barrier_init(&barrier, NULL, 2);
   pthread_create(&th, NULL, signalfd_reader, NULL);
   pthread_kill(th, SIGUSR1);
+  struct pollfd pfd = {thread_sfd, POLLIN, 0};
+  show("main polls: the thread's signal is not its own", poll(&pfd, 1, 0));
   pthread_barrier_wait(&barrier);
   pthread_barrier_wait(&barrier);
   struct signalfd_siginfo si;

@@ -217,7 +217,7 @@ int64_t sys_signalfd4(Task& t) {
   if (get_user(t, t.arg(1), mask) < 0) return -EFAULT;
   if (flags & ~(SFD_CLOEXEC | SFD_NONBLOCK)) return -EINVAL;
   if (fd == -1) {
-    auto f = std::make_shared<SignalFdFile>(t.proc, mask, flags & SFD_NONBLOCK);
+    auto f = std::make_shared<SignalFdFile>(t, mask, flags & SFD_NONBLOCK);
     return install(t, f, flags & SFD_CLOEXEC);
   }
   int64_t err;
@@ -480,8 +480,8 @@ const SyscallRow kEventRows[] = {
     P(timerfd_create, "dx", "alarm clocks tick as their base clocks"),
     P(timerfd_settime, "fxpp", "TFD_TIMER_CANCEL_ON_SET accepted, never cancels"),
     F(timerfd_gettime, "fp"),
-    P(signalfd, "fpu", "poll readiness follows the creating process"),
-    P(signalfd4, "fpux", "poll readiness follows the creating process"),
+    P(signalfd, "fpu", "poll readiness follows the creating thread"),
+    P(signalfd4, "fpux", "poll readiness follows the creating thread"),
     P(timer_create, "dpp", "no CPU-time clocks"), F(timer_settime, "dxpp"), F(timer_gettime, "dp"),
     F(timer_getoverrun, "d"), F(timer_delete, "d"),
 };

@@ -172,8 +172,9 @@ unsigned TimerFdFile::poll() {
 // ---------------------------------------------------------------------------------------
 // signalfd
 
-SignalFdFile::SignalFdFile(std::shared_ptr<Process> owner, uint64_t mask, int flags)
-    : File(nullptr, O_RDWR | (flags & O_NONBLOCK)), owner_(std::move(owner)), mask_(mask & ~kUnblockable) {
+SignalFdFile::SignalFdFile(Task& creator, uint64_t mask, int flags)
+    : File(nullptr, O_RDWR | (flags & O_NONBLOCK)), owner_(creator.proc), creator_tid_(creator.tid),
+      mask_(mask & ~kUnblockable) {
   path = "anon_inode:[signalfd]";
 }
 
@@ -191,7 +192,7 @@ unsigned SignalFdFile::poll() {
   auto p = owner_.lock();
   if (!p) return 0;
   uint64_t pending = p->shared_pending_set;
-  for (Task* t : p->threads) pending |= t->pending_set;
+  if (Task* t = kernel().task_by_tid(creator_tid_); t && t->proc == p) pending |= t->pending_set;
   return (pending & mask_) ? POLLIN | POLLRDNORM : 0;
 }
 

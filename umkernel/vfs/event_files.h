@@ -65,11 +65,12 @@ class TimerFdFile : public File {
   WaitQueue queue_;
 };
 
-// signalfd: reads the reading thread's pending signals that are in its mask. Readiness and
-// the wait queue are those of the process that created it (File::poll has no task).
+// signalfd: reads the reading thread's pending signals that are in its mask. File::poll has
+// no task, so readiness is that of the thread that created it (its own and its process's
+// pending signals) and the wait queue is its process's.
 class SignalFdFile : public File {
  public:
-  SignalFdFile(std::shared_ptr<Process> owner, uint64_t mask, int flags);
+  SignalFdFile(Task& creator, uint64_t mask, int flags);
   void set_mask(uint64_t mask);
   int64_t read(Task& t, void* buf, size_t n, int64_t* off) override;
   int64_t write(Task&, const void*, size_t, int64_t*) override { return -EINVAL; }
@@ -80,6 +81,7 @@ class SignalFdFile : public File {
 
  private:
   std::weak_ptr<Process> owner_;  // weak: the owner's fd table may hold this file
+  int creator_tid_;
   uint64_t mask_;
   WaitQueue orphan_queue_;  // returned once the owner is gone (never woken)
 };
