@@ -107,10 +107,12 @@ std::string disks_text(const VmInfo& info) {
   return s.empty() ? "-" : s;
 }
 
+// Socket consoles by name only (their sockets are <run dir>/<umid>/<name>; --json has the
+// paths), others with their channel.
 std::string consoles_text(const VmInfo& info) {
   std::string s;
   for (const auto& c : info.consoles)
-    s += (s.empty() ? "" : ",") + c.name + "=" + (c.socket.empty() ? c.channel : c.socket);
+    s += (s.empty() ? "" : ",") + c.name + (c.socket.empty() ? "=" + c.channel : "");
   return s.empty() ? "-" : s;
 }
 
