@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <memory>
+#include <optional>
 
 #include "core/cli.h"
 #include "core/ext/ext_fs.h"
@@ -21,7 +23,7 @@ namespace um::image {
 namespace {
 
 struct CreateArgs {
-  std::string image, size = "auto", type = "ext4", from, label, busybox;
+  std::string image, size = "auto", type = "ext4", from, label, busybox, owner;
   bool with_busybox = false;
   uint64_t inodes = 0;
 };
@@ -129,6 +131,16 @@ int run(const CreateArgs& a) {
       kind = S_ISDIR(st.st_mode) ? Kind::Dir : Kind::Archive;
     }
   }
+  std::optional<std::pair<uint32_t, uint32_t>> owner;
+  if (!a.owner.empty()) {
+    unsigned u = 0, g = 0;
+    char extra;
+    int n = sscanf(a.owner.c_str(), "%u:%u%c", &u, &g, &extra);
+    if (!isdigit(static_cast<unsigned char>(a.owner[0])) ||
+        !(n == 2 || (n == 1 && a.owner.find(':') == std::string::npos)))
+      return cli::fail("--owner: expected numeric UID[:GID], got '" + a.owner + "'");
+    owner = {u, n == 2 ? g : u};
+  }
   std::vector<std::string> applets;
   std::string busybox = a.busybox.empty() ? "/bin/busybox" : a.busybox;
   if (a.with_busybox) {
@@ -190,6 +202,7 @@ int run(const CreateArgs& a) {
   Progress progress("creating " + a.image, stats.data_bytes, stats.entries);
   Status st2;
   if (a.with_busybox) st2 = write_busybox_root(w, busybox, applets, a.type);
+  if (owner) w.force_owner(owner->first, owner->second);
   if (st2 && kind == Kind::Dir) st2 = copy_directory(source, w, &progress);
   if (st2 && kind == Kind::Archive) st2 = copy_archive(source, w, &progress);
   if (st2) st2 = w.finish();
@@ -220,6 +233,8 @@ Registrar reg("create", "make a new ext2/3/4 image, empty or from a directory, a
                                "content: a directory, an archive (tar[.gz|.xz|.zst|.bz2], zip, cpio) or - for a tar stream on stdin");
                 sub.add_option("-L,--label", a->label, "volume label (up to 16 bytes)");
                 sub.add_option("-N,--inodes", a->inodes, "number of inodes (default: from size and content)");
+                sub.add_option("-o,--owner", a->owner,
+                               "give everything from --from this numeric owner UID[:GID] (e.g. 0:0)");
                 auto* bb = sub.add_option("--busybox", a->busybox,
                                           "add the default root: busybox (default /bin/busybox), applet links, /etc, /dev...")
                                ->expected(0, 1);

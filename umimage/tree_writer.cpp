@@ -103,9 +103,16 @@ Status TreeWriter::write_data(Ino ino, const DataReader& data, const std::string
   return {};
 }
 
-Status TreeWriter::add(const std::string& rel, const EntryMeta& m, const DataReader& data,
+Status TreeWriter::add(const std::string& rel, const EntryMeta& meta, const DataReader& data,
                        const std::string& symlink_target) {
   ++files_;
+  EntryMeta owned;
+  if (force_owner_) {
+    owned = meta;
+    owned.uid = uid_;
+    owned.gid = gid_;
+  }
+  const EntryMeta& m = force_owner_ ? owned : meta;
   if (rel.empty()) {
     dir_meta_.emplace_back(base_, m);
     return apply_meta(base_, m, false);

@@ -43,6 +43,13 @@ class TreeWriter {
   // Path cleanup for archive member names: strips "/" and "./", rejects "..".
   static Result<std::string> clean_relative(const std::string& name);
 
+  // All entries added from now on get this owner (e.g. 0:0 for a root image made by a user).
+  void force_owner(uint32_t uid, uint32_t gid) {
+    force_owner_ = true;
+    uid_ = uid;
+    gid_ = gid;
+  }
+
   uint64_t files() const { return files_; }
   uint64_t bytes() const { return bytes_; }
 
@@ -58,6 +65,8 @@ class TreeWriter {
   std::vector<std::pair<ext::Ino, EntryMeta>> dir_meta_;
   std::vector<char> buf_;
   uint64_t files_ = 0, bytes_ = 0;
+  bool force_owner_ = false;
+  uint32_t uid_ = 0, gid_ = 0;
 };
 
 }  // namespace um::image

@@ -354,6 +354,10 @@ PY
   [ "$output" = hello ]
   as_user "$UMIMAGE" export "$W/u.img" /home >"$W/home.tar"
   tar -tf "$W/home.tar" | grep -q 'user/a.txt'
+  # files of the user, owned by root inside the image
+  as_user "$UMIMAGE" create "$W/r.img" --from "$W/src" --owner 0:0
+  run as_user "$UMIMAGE" stat "$W/r.img" /a.txt
+  [[ "$output" == *"Uid: 0  Gid: 0"* ]]
   as_user "$UMIMAGE" resize "$W/u.img" 128M
   fsck_clean "$W/u.img"
   [ "$(stat -c %U "$W/u.img")" = "$UM_TEST_USER" ]
