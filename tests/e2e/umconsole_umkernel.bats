@@ -209,3 +209,24 @@ exec_cat() { "$UMCONSOLE" exec "$UMID" -- cat "$1" 2>/dev/null | grep -q "$2"; }
   run e2fsck -fn "$IMG"
   [ "$status" -eq 0 ]
 }
+
+@test "mconsole=notify announces the socket; without a usable run directory the VM still boots" {
+  local sock="$BATS_TEST_TMPDIR/notify.sock"
+  run python3 - "$UMKERNEL" "$IMG" "$sock" <<'PY'
+import os, socket, subprocess, sys
+umkernel, img, path = sys.argv[1:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+subprocess.run([umkernel, "ubd0=" + img, "umid=nt", "mconsole=notify:" + path, "init=/bin/true"],
+               stdin=subprocess.DEVNULL, check=True, timeout=60)
+s.settimeout(5)
+print(s.recv(600)[16:].rstrip(b"\0").decode())
+PY
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"$UML_DIR/nt/mconsole"* ]]
+  run env HOME=/proc/nonexistent UML_DIR= timeout 60 "$UMKERNEL" ubd0="$IMG" init=/bin/sh -- -c 'echo booted' </dev/null
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"running without mconsole"* ]]
+  [[ "$output" == *booted* ]]
+}

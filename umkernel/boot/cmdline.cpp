@@ -104,6 +104,7 @@ Options (UML syntax):
                                 $UML_DIR/NAME (default ~/.uml/NAME) holds pid, the mconsole
                                 socket and console sockets while it runs
   uml_dir=DIR                   the root of run directories (overrides $UML_DIR)
+  mconsole=notify:PATH          send the mconsole socket path to the datagram socket PATH at boot
   con=CHAN | con<N>=CHAN        console channels: fd:N, fd:IN,fd:OUT, null, pty (a host
                                 pseudo-terminal), port:N (telnet on 127.0.0.1:N), file:PATH
                                 (output log), socket (for umconsole attach/send/log), or
@@ -179,6 +180,10 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       c.hostname = value;
     } else if (key.rfind("eth", 0) == 0 || key.rfind("vec", 0) == 0) {
       return Error::make(ENOTSUP, key + ": networking is not supported yet");
+    } else if (key == "mconsole") {
+      if (value.rfind("notify:", 0) != 0 || value.size() == 7)
+        return Error::make(EINVAL, "mconsole=" + value + ": expected mconsole=notify:PATH");
+      c.mconsole_notify = value.substr(7);
     } else if (key == "uml_dir") {
       if (value.empty()) return Error::make(EINVAL, "uml_dir= needs a directory");
       c.uml_dir = value;

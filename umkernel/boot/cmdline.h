@@ -34,6 +34,7 @@ struct BootConfig {
   uint64_t mem = 256ull << 20;
   std::string umid;
   std::string uml_dir;              // uml_dir=DIR: the run directory root (else $UML_DIR, ~/.uml)
+  std::string mconsole_notify;      // mconsole=notify:PATH: where to announce the mconsole socket
   std::map<int, ChannelSpec> consoles;
   bool quiet = false;
   std::string strace;               // "" off, "-" stderr, else a path

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "core/log.h"
+#include "core/mconsole/notify.h"
 #include "core/rundir.h"
 #include "umkernel/mgmt/exec_session.h"
 
@@ -60,13 +61,20 @@ bool start(Kernel& k, const BootConfig& cfg, std::string* error) {
     m->umid_ = inherited && *inherited ? inherited : rundir::random_umid();
   }
   unsetenv(kRestartUmidEnv);  // guests never see it (init gets its own environment anyway)
-  if (auto r = rundir::claim(m->umid_); !r) {
-    *error = r.error().message;
-    return false;
-  }
-  m->claimed_ = true;
   g_management = m.get();
   k.management = m;  // from here on the run directory is released with the Kernel
+  m->watch_host_signals(k);
+  if (auto r = rundir::claim(m->umid_); !r) {
+    // A VM of that name runs: refuse. Anything else (an unwritable $HOME...) costs only the
+    // host-side management: boot without mconsole and console sockets.
+    if (r.error().code == EADDRINUSE || r.error().code == EINVAL) {
+      *error = r.error().message;
+      return false;
+    }
+    UM_WARN("%s: running without mconsole and console sockets", r.error().message.c_str());
+    return true;
+  }
+  m->claimed_ = true;
 
   auto server = mconsole::Server::open(rundir::mconsole_path(m->umid_));
   if (!server) {
@@ -83,16 +91,22 @@ bool start(Kernel& k, const BootConfig& cfg, std::string* error) {
     return false;
   }
   register_commands(*m);
+  UM_INFO("mconsole (version 2) initialized on %s", m->server_->path().c_str());
+  if (!cfg.mconsole_notify.empty()) {
+    auto r = mconsole::send_notification(cfg.mconsole_notify, {mconsole::NotifyType::Socket, m->server_->path()});
+    if (!r) UM_WARN("mconsole notify %s: %s", cfg.mconsole_notify.c_str(), r.error().message.c_str());
+  }
+  return true;
+}
 
+void Management::watch_host_signals(Kernel& k) {
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
   sigprocmask(SIG_BLOCK, &set, nullptr);
-  m->signal_fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-  m->signal_watch_.fn = [raw = m.get()] { raw->on_host_signal(); };
-  if (m->signal_fd_) k.add_event_source(m->signal_fd_.get(), EPOLLIN, &m->signal_watch_);
-  UM_INFO("mconsole (version 2) initialized on %s", m->server_->path().c_str());
-  return true;
+  signal_fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  signal_watch_.fn = [this] { on_host_signal(); };
+  if (signal_fd_) k.add_event_source(signal_fd_.get(), EPOLLIN, &signal_watch_);
 }
 
 std::unique_ptr<Tty> make_console(int n, const ChannelSpec& ch, std::string* error) {
@@ -104,7 +118,8 @@ std::unique_ptr<Tty> make_console(int n, const ChannelSpec& ch, std::string* err
     if (m) m->consoles().push_back(rec);
     return nullptr;
   }
-  if (!m) {
+  if (!m || !m->has_run_dir()) {
+    if (ch.in == "socket" && ch.out == "socket") return nullptr;  // no run directory: a null console
     *error = rec.name + ": channel '" + rec.channel + "' needs a run directory";
     return nullptr;
   }

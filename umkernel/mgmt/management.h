@@ -25,6 +25,7 @@ class Management {
   std::vector<ConsoleRecord>& consoles() { return consoles_; }
   std::vector<DiskSpec>& disks() { return disks_; }
   mconsole::Server& server() { return *server_; }
+  bool has_run_dir() const { return claimed_; }
 
   // um-exec sessions, dropped once finished (never from inside their own callbacks).
   void add_exec(std::unique_ptr<ExecSession> s);
@@ -36,6 +37,7 @@ class Management {
     std::function<void()> fn;
     void on_event(uint32_t) override { fn(); }
   };
+  void watch_host_signals(Kernel& k);
   void on_host_signal();
 
   BootConfig cfg_;
