@@ -30,11 +30,12 @@ int64_t to_ns(const timespec& ts) {
 timespec to_timespec(int64_t ns) { return {ns / 1000000000, ns % 1000000000}; }
 bool valid_ts(const timespec& ts) { return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000; }
 
+// The open file of `fd` if it is an F; else null with err = -EBADF or -EINVAL.
 template <class F>
-F* file_as(Task& t, int fd, int64_t& err) {
+std::shared_ptr<F> file_as(Task& t, int fd, int64_t& err) {
   FilePtr f = t.proc->fds->get(fd);
   if (!f) { err = -EBADF; return nullptr; }
-  auto* typed = dynamic_cast<F*>(f.get());
+  auto typed = std::dynamic_pointer_cast<F>(f);
   err = typed ? 0 : -EINVAL;
   return typed;
 }
@@ -106,8 +107,7 @@ int64_t do_epoll_wait(Task& t, int epfd, uint64_t events_addr, int maxevents, in
   constexpr int kMaxEvents = INT_MAX / sizeof(epoll_event);
   if (maxevents <= 0 || maxevents > kMaxEvents) return -EINVAL;
   int64_t err;
-  FilePtr keep = t.proc->fds->get(epfd);
-  auto* ep = file_as<EpollFile>(t, epfd, err);
+  auto ep = file_as<EpollFile>(t, epfd, err);
   if (!ep) return err;
   std::vector<epoll_event> out;
   int n = ep->collect(out, maxevents);
@@ -188,8 +188,7 @@ int64_t sys_timerfd_settime(Task& t) {
   if ((flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)) || !valid_ts(nv.it_value) || !valid_ts(nv.it_interval))
     return -EINVAL;
   int64_t err;
-  FilePtr keep = t.proc->fds->get(fd);
-  auto* tf = file_as<TimerFdFile>(t, fd, err);
+  auto tf = file_as<TimerFdFile>(t, fd, err);
   if (!tf) return err;
   itimerspec old{};
   tf->settime(flags, nv, &old);
@@ -199,8 +198,7 @@ int64_t sys_timerfd_settime(Task& t) {
 
 int64_t sys_timerfd_gettime(Task& t) {
   int64_t err;
-  FilePtr keep = t.proc->fds->get(static_cast<int>(t.arg(0)));
-  auto* tf = file_as<TimerFdFile>(t, static_cast<int>(t.arg(0)), err);
+  auto tf = file_as<TimerFdFile>(t, static_cast<int>(t.arg(0)), err);
   if (!tf) return err;
   itimerspec cur;
   tf->gettime(cur);
@@ -221,8 +219,7 @@ int64_t sys_signalfd4(Task& t) {
     return install(t, f, flags & SFD_CLOEXEC);
   }
   int64_t err;
-  FilePtr keep = t.proc->fds->get(fd);
-  auto* sf = file_as<SignalFdFile>(t, fd, err);
+  auto sf = file_as<SignalFdFile>(t, fd, err);
   if (!sf) return err;
   sf->set_mask(mask);
   return fd;
