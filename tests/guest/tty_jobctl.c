@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,33 @@ static int session_leader(const char* slave_name) {
   char r = 0;
   read(p[0], &r, 1);
   printf("orphaned group read: %c\n", r);
+
+  // A stopped group that the exit of its parent orphans gets SIGHUP and SIGCONT.
+  int q[2];
+  pipe(q);
+  pid_t mid2 = fork();
+  if (mid2 == 0) {
+    pid_t victim = fork();
+    if (victim == 0) {
+      setpgid(0, 0);
+      close(q[0]);
+      raise(SIGSTOP);
+      write(q[1], "survived", 8);  // only if SIGHUP did not end us
+      _exit(0);
+    }
+    setpgid(victim, victim);
+    int vst;
+    waitpid(victim, &vst, WUNTRACED);
+    _exit(0);  // orphans the victim's stopped group
+  }
+  close(q[1]);
+  waitpid(mid2, NULL, 0);
+  struct pollfd pq = {q[0], POLLIN, 0};
+  int ready = poll(&pq, 1, 3000);
+  char vb[16] = {0};
+  ssize_t vn = ready == 1 ? read(q[0], vb, sizeof vb - 1) : -1;
+  printf("orphaned stopped group killed by SIGHUP: %d\n", vn == 0);
+  close(q[0]);
 
   signal(SIGWINCH, on_winch);
   struct winsize ws = {40, 120, 0, 0};

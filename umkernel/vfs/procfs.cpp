@@ -8,6 +8,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/vfs/synthetic.h"
+#include "umkernel/vfs/tty.h"
 
 namespace um::kernel {
 
@@ -56,9 +57,10 @@ int64_t ticks(int64_t ns) { return ns / 10000000; }  // USER_HZ = 100
 std::string stat_line(const Process& p) {
   auto parent = p.parent.lock();
   std::ostringstream o;
-  int tty_nr = p.tty_index >= 0 ? (4 << 8) | p.tty_index : 0;
+  int tpgid = -1;
+  int tty_nr = proc_stat_tty(p, &tpgid);  // vfs/tty.cpp
   o << p.pid << " (" << p.comm << ") " << state_letter(p) << ' ' << (parent ? parent->pid : 0) << ' '
-    << p.pgid << ' ' << p.sid << ' ' << tty_nr << " -1 0 0 0 0 0 " << ticks(p.utime_ns) << ' '
+    << p.pgid << ' ' << p.sid << ' ' << tty_nr << ' ' << tpgid << " 0 0 0 0 0 " << ticks(p.utime_ns) << ' '
     << ticks(p.stime_ns) << " 0 0 20 0 " << p.threads.size() << " 0 "
     << ticks(p.start_time_ns - kernel().boot_time_ns()) << ' ' << vsize_pages(p) * 4096 << ' '
     << rss_pages(p) << " 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 "

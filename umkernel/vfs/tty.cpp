@@ -271,6 +271,15 @@ void Tty::hangup(bool exit_session) {
   waitq_.wake_all();
 }
 
+int proc_stat_tty(const Process& p, int* tpgid) {
+  *tpgid = -1;
+  if (p.tty_index < 0) return 0;
+  Tty* tty = kernel().tty(p.tty_index);
+  if (!tty) return 0;
+  if (tty->pgrp > 0) *tpgid = tty->pgrp;
+  return static_cast<int>(tty->device_number());  // glibc's makedev is Linux's new_encode_dev
+}
+
 void tty_process_exiting(Process& p) {
   Kernel& k = kernel();
   // disassociate_ctty(1): the session leader's terminal.

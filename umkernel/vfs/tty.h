@@ -139,5 +139,7 @@ void tty_process_exiting(Process& p);
 // A process group is orphaned when no member has a parent in another group of the same
 // session (POSIX); `exiting` is treated as gone already.
 bool pgrp_orphaned(int pgid, const Process* exiting = nullptr);
+// /proc/PID/stat's tty_nr (the controlling terminal's device number, 0 if none) and tpgid.
+int proc_stat_tty(const Process& p, int* tpgid);
 
 }  // namespace um::kernel
