@@ -78,6 +78,10 @@ teardown_file() {
   [ "$(echo piped | "$UMCONSOLE" exec "$UMID" -- tr a-z A-Z)" = PIPED ]
   run -127 "$UMCONSOLE" exec "$UMID" -- /no/such/program
   [[ "$output" == *"No such file"* ]]
+  # A client that goes away hangs its command up (SIGHUP); the kernel does not wait for it.
+  run timeout -s KILL 3 "$UMCONSOLE" exec "$UMID" -- sleep 1000
+  [ "$status" -eq 137 ]
+  wait_for 30 sh -c "! '$UMCONSOLE' sysrq '$UMID' t | grep -q ' sleep$'"
 }
 
 @test "proc, version, help, stack and sysrq answer" {
