@@ -58,6 +58,12 @@ teardown_file() {
   [ "$status" -eq 1 ]
   [[ "$output" == *"already in use"* ]]
   [ -S "$UML_DIR/$UMID/mconsole" ]
+  # Bad names and channels are command-line errors.
+  for bad in umid=bad/name umid=.hidden con1=bogus con1=port:99999 con1=fd:x con2=xterm con3=file: mconsole=x; do
+    run "$UMKERNEL" ubd0="$IMG" "$bad"
+    echo "$bad: $output"
+    [ "$status" -eq 2 ]
+  done
 }
 
 @test "umconsole send types into a console socket and log shows its output" {
