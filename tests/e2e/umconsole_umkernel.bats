@@ -26,7 +26,7 @@ setup_file() {
   export CON0="$BATS_FILE_TMPDIR/con0.log"
   "$UMIMAGE" create "$IMG" --busybox --size 64M
   printf '%s\n' '::sysinit:/bin/mount -t proc proc /proc' \
-    'tty1::respawn:/bin/sh' 'tty2::respawn:/bin/sh' \
+    'tty1::respawn:/bin/sh' 'tty2::respawn:/bin/sh' 'ttyS0::respawn:/bin/sh' \
     '::ctrlaltdel:/bin/echo cad-ran > /cad' >"$BATS_FILE_TMPDIR/inittab"
   "$UMIMAGE" put "$IMG" "$BATS_FILE_TMPDIR/inittab" /etc/inittab
   "$UMIMAGE" create "$BATS_FILE_TMPDIR/disk1.img" --size 16M
@@ -59,7 +59,7 @@ teardown_file() {
   [[ "$output" == *"already in use"* ]]
   [ -S "$UML_DIR/$UMID/mconsole" ]
   # Bad names and channels are command-line errors.
-  for bad in umid=bad/name umid=.hidden con1=bogus con1=port:99999 con1=fd:x con2=xterm con3=file: mconsole=x; do
+  for bad in ssl4=null ssl0=bogus umid=bad/name umid=.hidden con1=bogus con1=port:99999 con1=fd:x con2=xterm con3=file: mconsole=x; do
     run "$UMKERNEL" ubd0="$IMG" "$bad"
     echo "$bad: $output"
     [ "$status" -eq 2 ]
@@ -72,6 +72,11 @@ teardown_file() {
   wait_for 30 log_has 1 'sent-42'
   run "$UMCONSOLE" log "$UMID" 1
   [[ "$output" == *"hi"* ]]
+  # Serial lines are sockets too (ssl0 = /dev/ttyS0).
+  "$UMCONSOLE" send "$UMID" ssl0 'echo serial-$((6*7)); tty'
+  wait_for 30 log_has ssl0 'serial-42'
+  run "$UMCONSOLE" log "$UMID" ssl0
+  [[ "$output" == *"/dev/ttyS0"* ]]
 }
 
 @test "umconsole exec streams stdout and stderr separately and returns the exit status" {

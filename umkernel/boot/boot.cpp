@@ -115,31 +115,30 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
     mounts_.push_back(root_mount_);
   }
 
-  // Consoles: con0 is /dev/console and /dev/tty0, conN is /dev/ttyN.
-  for (int n = 0; n < kConsoles; n++) {
+  // Consoles: con0 is /dev/console and /dev/tty0, conN is /dev/ttyN; serial line sslN is
+  // /dev/ttySN (tty index 64+N).
+  ttys_.resize(mgmt::kSerialTtyBase + kSerialLines);
+  for (int n = 0; n < kConsoles + kSerialLines; n++) {
+    bool serial = n >= kConsoles;
+    int line = serial ? n - kConsoles : n;
+    int index = serial ? mgmt::kSerialTtyBase + line : n;
+    const auto& specs = serial ? cfg.serials : cfg.consoles;
     ChannelSpec ch;
-    if (auto it = cfg.consoles.find(n); it != cfg.consoles.end()) ch = it->second;
-    if (auto tty = mgmt::make_console(n, ch, error)) {  // pty, port:, file:, socket
-      if (n == 0) console_ = std::move(tty);
-      else {
-        if (ttys_.empty()) ttys_.resize(kConsoles);
-        ttys_[n] = std::move(tty);
+    if (auto it = specs.find(line); it != specs.end()) ch = it->second;
+    std::unique_ptr<Tty> tty = mgmt::make_console(line, ch, error, serial);  // pty, port:, file:, socket
+    if (!tty) {
+      if (!error->empty()) return false;
+      int in = channel_fd(ch.in), out = channel_fd(ch.out);
+      if (in == -2 || out == -2) {
+        *error = (serial ? "ssl" : "con") + std::to_string(line) + ": host file descriptor in '" +
+                 (in == -2 ? ch.in : ch.out) + "' is not open";
+        return false;
       }
-      continue;
+      if (in >= 0) fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
+      tty = std::make_unique<Tty>(index, in, out);
     }
-    if (!error->empty()) return false;
-    int in = channel_fd(ch.in), out = channel_fd(ch.out);
-    if (in == -2 || out == -2) {
-      *error = "con" + std::to_string(n) + ": host file descriptor in '" + (in == -2 ? ch.in : ch.out) + "' is not open";
-      return false;
-    }
-    if (in >= 0) fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
-    auto tty = std::make_unique<Tty>(n, in, out);
-    if (n == 0) console_ = std::move(tty);
-    else {
-      if (ttys_.empty()) ttys_.resize(kConsoles);
-      ttys_[n] = std::move(tty);
-    }
+    if (index == 0) console_ = std::move(tty);
+    else ttys_[index] = std::move(tty);
   }
 
   PathRef root{root_mount_, root_mount_->root, "/"};
@@ -152,6 +151,9 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
       devfs->parent = root_mount_;
       devfs->mountpoint = dev_dir;
       devfs->path = "/dev";
+      InodePtr node;
+      for (int n = 0; n < kSerialLines; n++)  // serial lines: 4:64+N, as Linux
+        devfs->root->mknod("ttyS" + std::to_string(n), S_IFCHR | 0660, 0, 0, makedev(4, mgmt::kSerialTtyBase + n), node);
       mounts_.push_back(devfs);
       if (auto pts = devpts_boot_mount(devfs)) mounts_.push_back(pts);  // /dev/pts
     }

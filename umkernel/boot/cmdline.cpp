@@ -110,6 +110,8 @@ Options (UML syntax):
                                 (output log), socket (for umconsole attach/send/log), or
                                 IN,OUT pairs of those. con0 defaults to fd:0,fd:1 (umkernel's
                                 own stdin and stdout), con1..con7 to socket
+  ssl=CHAN | ssl<N>=CHAN        serial lines ssl0..ssl3 (/dev/ttyS0..3), same channels;
+                                default socket
   hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
   strace=FILE                   log every guest system call to FILE ("-" for stderr)
   quiet                         print only errors
@@ -126,6 +128,7 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
   // As UML's "con=pts": every other console gets a host-side endpoint, here a socket in the
   // run directory for umconsole attach/send/log.
   for (int n = 1; n < 8; n++) c.consoles[n] = ChannelSpec{"socket", "socket"};
+  for (int n = 0; n < kSerialLines; n++) c.serials[n] = ChannelSpec{"socket", "socket"};
   bool root_set = false;
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
@@ -136,6 +139,7 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
     if (a == "ro") { c.root_ro = true; continue; }
     if (a == "rw") { c.root_ro = false; continue; }
     if (a == "quiet") { c.quiet = true; continue; }
+    if (a == "ssl-non-raw") continue;  // our serial lines have no host-side raw mode to skip
     if (a == "noreboot" || a == "nosysemu" || a == "debug" || a == "single") continue;  // UML words we accept
     size_t eq = a.find('=');
     if (eq == std::string::npos)
@@ -163,16 +167,17 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       if (auto r = rundir::validate_umid(value); !r) return Error::make(EINVAL, "umid=" + value + ": " + r.error().message);
       c.umid = value;
     } else if (key == "con" || key == "ssl") {
-      if (key == "ssl") return Error::make(ENOTSUP, "serial lines (ssl) are not supported yet");
       ChannelSpec ch = UM_TRY(parse_channel(key, value));
-      for (int n = 0; n < 8; n++) c.consoles[n] = ch;
-    } else if (key.rfind("con", 0) == 0 && key.size() > 3 &&
-               key.find_first_not_of("0123456789", 3) == std::string::npos) {
+      auto& lines = key == "con" ? c.consoles : c.serials;
+      for (int n = 0; n < (key == "con" ? 8 : kSerialLines); n++) lines[n] = ch;
+    } else if ((key.rfind("con", 0) == 0 || key.rfind("ssl", 0) == 0) && key.size() > 3 &&
+               key.size() < 6 && key.find_first_not_of("0123456789", 3) == std::string::npos) {
       int n = std::stoi(key.substr(3));
-      if (n > 7) return Error::make(EINVAL, key + ": consoles are con0..con7");
-      c.consoles[n] = UM_TRY(parse_channel(key, value));
-    } else if (key.rfind("ssl", 0) == 0) {
-      return Error::make(ENOTSUP, "serial lines (" + key + ") are not supported yet");
+      bool serial = key[0] == 's';
+      if (!serial && n > 7) return Error::make(EINVAL, key + ": consoles are con0..con7");
+      if (serial && n >= kSerialLines)
+        return Error::make(EINVAL, key + ": serial lines are ssl0..ssl" + std::to_string(kSerialLines - 1));
+      (serial ? c.serials : c.consoles)[n] = UM_TRY(parse_channel(key, value));
     } else if (key == "strace") {
       if (value.empty()) return Error::make(EINVAL, "strace= needs a file name or -");
       c.strace = value;

@@ -24,6 +24,8 @@ struct ChannelSpec {
   std::string in = "null", out = "null";  // fd:N, null, pty, port:N, file:PATH, socket
 };
 
+constexpr int kSerialLines = 4;  // ssl0..ssl3
+
 struct BootConfig {
   std::vector<DiskSpec> disks;
   bool root_ro = false;
@@ -36,6 +38,7 @@ struct BootConfig {
   std::string uml_dir;              // uml_dir=DIR: the run directory root (else $UML_DIR, ~/.uml)
   std::string mconsole_notify;      // mconsole=notify:PATH: where to announce the mconsole socket
   std::map<int, ChannelSpec> consoles;
+  std::map<int, ChannelSpec> serials;  // sslN: /dev/ttySN
   bool quiet = false;
   std::string strace;               // "" off, "-" stderr, else a path
   std::string hostname;

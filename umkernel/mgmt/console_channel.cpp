@@ -39,11 +39,12 @@ class ChannelTty : public Tty {
  public:
   explicit ChannelTty(int n) : Tty(n, -1, -1) {}
 
-  Status setup(const ChannelSpec& ch, const std::string& umid, ConsoleRecord* rec) {
-    rec->name = "con" + std::to_string(index());
-    rec->channel = ch.in == ch.out ? ch.in : ch.in + "," + ch.out;
-    out_ = UM_TRY(open_endpoint(ch.out, umid, rec));
-    in_ = ch.in == ch.out ? out_ : UM_TRY(open_endpoint(ch.in, umid, rec));
+  Status setup(const ChannelSpec& ch, ConsoleRecord* rec) {
+    name_ = rec->name;
+    std::string socket_path = rec->socket;
+    rec->socket.clear();
+    out_ = UM_TRY(open_endpoint(ch.out, socket_path, rec));
+    in_ = ch.in == ch.out ? out_ : UM_TRY(open_endpoint(ch.in, socket_path, rec));
     in_closed_ = in_->spec == "null" || starts_with(in_->spec, "file:");
     if (in_->fd >= 0) {
       in_->watch.fn = [this] { read_host(); };
@@ -73,11 +74,11 @@ class ChannelTty : public Tty {
   bool input_closed() const override { return in_closed_; }
 
  private:
-  Result<std::shared_ptr<Endpoint>> open_endpoint(const std::string& spec, const std::string& umid,
+  Result<std::shared_ptr<Endpoint>> open_endpoint(const std::string& spec, const std::string& socket_path,
                                                   ConsoleRecord* rec) {
     auto ep = std::make_shared<Endpoint>();
     ep->spec = spec;
-    std::string name = "con" + std::to_string(index());
+    const std::string& name = name_;
     console::ShareCallbacks cb{
         .on_input = [this](std::string_view b) { input(b.data(), b.size()); },
         .on_window_size = [this](uint16_t rows, uint16_t cols) { resize(rows, cols); }};
@@ -93,7 +94,7 @@ class ChannelTty : public Tty {
       return ep;
     }
     if (spec == "socket") {
-      ep->share = UM_TRY(console::ShareServer::listen_unix(rundir::console_path(umid, index()), {}, cb));
+      ep->share = UM_TRY(console::ShareServer::listen_unix(socket_path, {}, cb));
       rec->socket = ep->share->unix_path();
     } else if (starts_with(spec, "port:")) {
       int port = std::stoi(spec.substr(5));
@@ -101,7 +102,10 @@ class ChannelTty : public Tty {
       UM_INFO("%s: telnet 127.0.0.1 %u", name.c_str(), ep->share->tcp_port());
     } else if (spec == "pty" || spec == "pts") {
       UM_TRY(open_pty(*ep, rec));
-      UM_INFO("Virtual console %d assigned device '%s'", index(), rec->device.c_str());
+      if (index() >= kSerialTtyBase)
+        UM_INFO("Serial line %d assigned device '%s'", index() - kSerialTtyBase, rec->device.c_str());
+      else
+        UM_INFO("Virtual console %d assigned device '%s'", index(), rec->device.c_str());
       return ep;
     } else {
       return Error::make(EINVAL, name + ": unknown channel '" + spec + "'");
@@ -113,7 +117,7 @@ class ChannelTty : public Tty {
   }
 
   Status open_pty(Endpoint& ep, ConsoleRecord* rec) {
-    std::string name = "con" + std::to_string(index());
+    const std::string& name = name_;
     ep.pty_master.reset(posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
     if (!ep.pty_master || grantpt(ep.pty_master.get()) != 0 || unlockpt(ep.pty_master.get()) != 0)
       return Error::from_errno(name + ": cannot create a host pseudo-terminal");
@@ -151,6 +155,7 @@ class ChannelTty : public Tty {
     signal_foreground(SIGWINCH);
   }
 
+  std::string name_;  // "con1", "ssl0"
   std::shared_ptr<Endpoint> in_, out_;
   bool in_closed_ = true;
 };
@@ -162,10 +167,9 @@ bool plain_channel(const ChannelSpec& ch) {
   return plain(ch.in) && plain(ch.out);
 }
 
-Result<std::unique_ptr<Tty>> make_channel_tty(int n, const ChannelSpec& ch, const std::string& umid,
-                                              ConsoleRecord* record) {
-  auto tty = std::make_unique<ChannelTty>(n);
-  UM_TRY(tty->setup(ch, umid, record));
+Result<std::unique_ptr<Tty>> make_channel_tty(int tty_index, const ChannelSpec& ch, ConsoleRecord* record) {
+  auto tty = std::make_unique<ChannelTty>(tty_index);
+  UM_TRY(tty->setup(ch, record));
   return std::unique_ptr<Tty>(std::move(tty));
 }
 

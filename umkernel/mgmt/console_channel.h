@@ -25,8 +25,12 @@ struct ConsoleRecord {
 // Whether the plain host-descriptor Tty serves this channel (fd:N and null on both sides).
 bool plain_channel(const ChannelSpec& ch);
 
-// Builds console `n` for a non-plain channel, registering its host sources with the kernel.
-Result<std::unique_ptr<Tty>> make_channel_tty(int n, const ChannelSpec& ch, const std::string& umid,
-                                              ConsoleRecord* record);
+// Serial line N is tty index kSerialTtyBase + N (/dev/ttySN, 4:64+N, as Linux).
+constexpr int kSerialTtyBase = 64;
+
+// Builds the terminal for a non-plain channel, registering its host sources with the kernel.
+// tty_index: N for conN, kSerialTtyBase + N for sslN; `socket` channels listen at
+// record->socket (set by the caller).
+Result<std::unique_ptr<Tty>> make_channel_tty(int tty_index, const ChannelSpec& ch, ConsoleRecord* record);
 
 }  // namespace um::kernel::mgmt

@@ -77,7 +77,7 @@ void config_command(Management& m, const std::string& args, mconsole::ReplyPtr r
   size_t eq = args.find('=');
   std::string name = args.substr(0, eq);
   if (name == "mem" && eq == std::string::npos) return r->write(std::to_string(m.config().mem));
-  if (name.rfind("con", 0) == 0) {
+  if (name.rfind("con", 0) == 0 || name.rfind("ssl", 0) == 0) {
     if (eq != std::string::npos) return r->fail("config: consoles cannot be changed while running");
     for (auto& c : m.consoles())
       if (c.name == name) return r->write(c.channel + (c.device.empty() ? "" : ":" + c.device));

@@ -109,10 +109,10 @@ void Management::watch_host_signals(Kernel& k) {
   if (signal_fd_) k.add_event_source(signal_fd_.get(), EPOLLIN, &signal_watch_);
 }
 
-std::unique_ptr<Tty> make_console(int n, const ChannelSpec& ch, std::string* error) {
+std::unique_ptr<Tty> make_console(int n, const ChannelSpec& ch, std::string* error, bool serial) {
   Management* m = management();
   ConsoleRecord rec;
-  rec.name = "con" + std::to_string(n);
+  rec.name = (serial ? "ssl" : "con") + std::to_string(n);
   rec.channel = ch.in == ch.out ? ch.in : ch.in + "," + ch.out;
   if (plain_channel(ch)) {
     if (m) m->consoles().push_back(rec);
@@ -123,7 +123,8 @@ std::unique_ptr<Tty> make_console(int n, const ChannelSpec& ch, std::string* err
     *error = rec.name + ": channel '" + rec.channel + "' needs a run directory";
     return nullptr;
   }
-  auto tty = make_channel_tty(n, ch, m->umid(), &rec);
+  rec.socket = serial ? rundir::serial_path(m->umid(), n) : rundir::console_path(m->umid(), n);
+  auto tty = make_channel_tty(serial ? kSerialTtyBase + n : n, ch, &rec);
   if (!tty) {
     *error = tty.error().message;
     return nullptr;

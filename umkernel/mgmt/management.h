@@ -54,9 +54,10 @@ class Management {
 // Boot hooks (boot/boot.cpp). start() claims the run directory, opens the mconsole socket
 // and registers the commands; false with *error when the umid is taken or invalid.
 bool start(Kernel& k, const BootConfig& cfg, std::string* error);
-// Console `n`: a channel Tty for pty/port/socket/file channels, or null when the plain
-// host-descriptor Tty serves it (*error stays empty) or on failure (*error is set).
-std::unique_ptr<Tty> make_console(int n, const ChannelSpec& ch, std::string* error);
+// Console `n` (serial line `n` when `serial`): a channel Tty for pty/port/socket/file
+// channels, or null when the plain host-descriptor Tty serves it (*error stays empty) or on
+// failure (*error is set).
+std::unique_ptr<Tty> make_console(int n, const ChannelSpec& ch, std::string* error, bool serial = false);
 
 Management* management();  // null before start()
 

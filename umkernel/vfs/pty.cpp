@@ -285,7 +285,7 @@ int64_t open_tty_device(Task& t, InodePtr inode, uint64_t rdev, int flags, FileP
     tty = kernel().console();
   } else if (maj == 5 && min == 2) {
     return open_ptmx(t, std::move(inode), flags, out);
-  } else if (maj == 4 && min < 64) {
+  } else if (maj == 4) {  // consoles 0-63, serial lines 64+ (ttySN)
     tty = kernel().tty(static_cast<int>(min));
   } else if (maj >= 136 && maj <= 143) {
     return open_pty_slave(t, std::move(inode), static_cast<int>((maj - 136) * 256 + min), flags, out);
