@@ -89,6 +89,11 @@ teardown_file() {
   [ "$(echo piped | "$UMCONSOLE" exec "$UMID" -- tr a-z A-Z)" = PIPED ]
   run -127 "$UMCONSOLE" exec "$UMID" -- /no/such/program
   [[ "$output" == *"No such file"* ]]
+  # Bulk data both ways, intact.
+  head -c 3000000 /dev/urandom >"$BATS_TEST_TMPDIR/big"
+  [ "$("$UMCONSOLE" exec "$UMID" -- md5sum <"$BATS_TEST_TMPDIR/big" | cut -d' ' -f1)" = \
+    "$(md5sum <"$BATS_TEST_TMPDIR/big" | cut -d' ' -f1)" ]
+  [ "$("$UMCONSOLE" exec "$UMID" -- head -c 10000000 /dev/zero | wc -c)" -eq 10000000 ]
   # A client that goes away hangs its command up (SIGHUP); the kernel does not wait for it.
   run timeout -s KILL 3 "$UMCONSOLE" exec "$UMID" -- sleep 1000
   [ "$status" -eq 137 ]

@@ -20,7 +20,8 @@ using mconsole::exec::ExecEndpoint;
 using mconsole::exec::ExecRequest;
 using mconsole::exec::ExitStatus;
 
-constexpr int64_t kPollNs = 50'000'000;  // fallback pump: output back-pressure, stdin, exit
+constexpr int64_t kPollNs = 50'000'000;
+constexpr size_t kMaxPendingStdin = 8 << 20;  // fallback pump: output back-pressure, stdin, exit
 const char* const kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Any task works as the context of kernel-side pipe I/O (pipes only use it for SIGPIPE,
@@ -52,7 +53,17 @@ Result<std::unique_ptr<ExecSession>> ExecSession::open(const std::string& dir) {
   ExecSession* raw = s.get();
   mconsole::exec::EndpointCallbacks cb{
       .on_start = [raw](const ExecRequest& r) { raw->start(r); },
-      .on_stdin = [raw](std::string_view b) { raw->stdin_buf_.append(b); raw->write_stdin(); },
+      .on_stdin = [raw](std::string_view b) {
+        // The endpoint cannot pause its client, so input the command does not read is
+        // bounded here rather than in host memory without limit.
+        if (raw->stdin_buf_.size() + b.size() > kMaxPendingStdin) {
+          if (!raw->stdin_dropped_) UM_WARN("um-exec: the command does not read its stdin; input dropped");
+          raw->stdin_dropped_ = true;
+          return;
+        }
+        raw->stdin_buf_.append(b);
+        raw->write_stdin();
+      },
       .on_stdin_eof = [raw] { raw->stdin_eof_ = true; raw->write_stdin(); },
       .on_signal = [raw](int sig) {
         if (raw->proc_ && !raw->proc_->zombie && sig > 0 && sig < 65)

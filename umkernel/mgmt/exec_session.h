@@ -35,6 +35,7 @@ class ExecSession : public EventSource {
   FilePtr stdin_w_, stdout_r_, stderr_r_;
   std::string stdin_buf_;
   bool stdin_eof_ = false;
+  bool stdin_dropped_ = false;
   bool exit_sent_ = false;
   std::shared_ptr<WaitQueue::WakeCallback> on_output_;
   uint64_t timer_ = 0;
