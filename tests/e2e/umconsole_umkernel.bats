@@ -30,10 +30,11 @@ setup_file() {
     '::ctrlaltdel:/bin/echo cad-ran > /cad' >"$BATS_FILE_TMPDIR/inittab"
   "$UMIMAGE" put "$IMG" "$BATS_FILE_TMPDIR/inittab" /etc/inittab
   "$UMIMAGE" create "$BATS_FILE_TMPDIR/disk1.img" --size 16M
-  "$UMKERNEL" ubd0="$IMG" umid="$UMID" con0=file:"$CON0" init=/sbin/init \
-    </dev/null >"$BATS_FILE_TMPDIR/stdout" 2>"$BATS_FILE_TMPDIR/stderr" &
-  echo $! >"$BATS_FILE_TMPDIR/vm.pid"
+  ( "$UMKERNEL" ubd0="$IMG" umid="$UMID" con0=file:"$CON0" init=/sbin/init \
+    </dev/null >"$BATS_FILE_TMPDIR/stdout" 2>"$BATS_FILE_TMPDIR/stderr"
+    echo $? >"$BATS_FILE_TMPDIR/vm.rc" ) &
   wait_for 60 test -S "$UML_DIR/$UMID/mconsole"
+  cp "$UML_DIR/$UMID/pid" "$BATS_FILE_TMPDIR/vm.pid"
   wait_for 60 test -S "$UML_DIR/$UMID/con2"
 }
 
@@ -45,7 +46,7 @@ teardown_file() {
 }
 
 @test "the run directory holds pid, mconsole and console sockets; umconsole list shows the VM" {
-  [ "$(cat "$UML_DIR/$UMID/pid")" = "$(cat "$BATS_FILE_TMPDIR/vm.pid")" ]
+  [ "$(cat "/proc/$(cat "$UML_DIR/$UMID/pid")/comm")" = umkernel ]
   [ "$(stat -c %a "$UML_DIR/$UMID")" = 700 ]
   run "$UMCONSOLE" list
   echo "$output"
@@ -194,6 +195,8 @@ exec_cat() { "$UMCONSOLE" exec "$UMID" -- cat "$1" 2>/dev/null | grep -q "$2"; }
   run "$UMCONSOLE" halt "$UMID"
   [ "$status" -eq 0 ]
   wait_for 60 vm_gone
+  wait_for 10 test -s "$BATS_FILE_TMPDIR/vm.rc"
+  [ "$(cat "$BATS_FILE_TMPDIR/vm.rc")" = 0 ]
   [ ! -e "$UML_DIR/$UMID" ]
   run e2fsck -fn "$IMG"
   echo "$output"
