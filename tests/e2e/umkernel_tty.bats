@@ -96,6 +96,11 @@ type_line() { tmux send-keys -t "$SESSION" -l "$1"; tmux send-keys -t "$SESSION"
   tmux send-keys -t "$SESSION" -l 'c'
   tmux send-keys -t "$SESSION" Enter
   wait_screen '^abc$'
+  # Resizing the host terminal resizes the console.
+  tmux resize-window -t "$SESSION" -x 90 -y 25
+  sleep 0.5
+  type_line 'stty size'
+  wait_screen '^25 90$'
   type_line 'poweroff -f'
 }
 

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -59,6 +60,44 @@ TtyFile::~TtyFile() {
 // ---------------------------------------------------------------------------------------
 // Construction and the host side of consoles
 
+// Host SIGWINCH through a signalfd in the event loop: the guest sees the new size and its
+// foreground group gets SIGWINCH, as when a Linux terminal is resized.
+struct Tty::HostResize : EventSource {
+  Tty& tty;
+  int fd = -1;
+  explicit HostResize(Tty& t) : tty(t) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGWINCH);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd >= 0 && !kernel().add_event_source(fd, EPOLLIN, this)) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  ~HostResize() override {
+    if (fd >= 0) {
+      kernel().remove_event_source(fd);
+      close(fd);
+    }
+  }
+  void on_event(uint32_t) override {
+    signalfd_siginfo si;
+    while (::read(fd, &si, sizeof si) == sizeof si) {
+    }
+    tty.host_resized();
+  }
+};
+
+void Tty::host_resized() {
+  winsize w;
+  if (in_fd_ < 0 || ::ioctl(in_fd_, TIOCGWINSZ, &w) != 0 || !w.ws_row) return;
+  if (memcmp(&w, &ws_, sizeof w) == 0) return;
+  ws_ = w;
+  signal_foreground(SIGWINCH);
+}
+
 Tty::Tty(int index) : index_(index) { ws_ = winsize{0, 0, 0, 0}; }
 
 Tty::Tty(int index, int in_fd, int out_fd) : index_(index), in_fd_(in_fd), out_fd_(out_fd) {
@@ -83,6 +122,7 @@ Tty::Tty(int index, int in_fd, int out_fd) : index_(index), in_fd_(in_fd), out_f
       tcsetattr(in_fd_, TCSANOW, &raw);
       winsize w;
       if (::ioctl(in_fd_, TIOCGWINSZ, &w) == 0 && w.ws_row) ws_ = w;
+      if (index_ == 0) resize_ = std::make_unique<HostResize>(*this);
     }
     if (!kernel().add_event_source(in_fd_, EPOLLIN, this)) {
       // A regular file or /dev/null cannot be polled: take its whole content now.
@@ -97,6 +137,7 @@ Tty::Tty(int index, int in_fd, int out_fd) : index_(index), in_fd_(in_fd), out_f
 
 Tty::~Tty() {
   if (console_) g_live_consoles--;
+  resize_.reset();
   if (in_fd_ >= 0) kernel().remove_event_source(in_fd_);
   restore_host();
 }

@@ -87,6 +87,8 @@ class Tty : public EventSource, protected LineDiscipline::Port {
   int64_t set_ctty(Task& t, TtyFile* file, uint64_t arg);
   void release_ctty(Process& p);
   void feed_backlog();
+  void host_resized();  // the host terminal's window changed: TIOCGWINSZ it, SIGWINCH
+  struct HostResize;
   void emit(const char* data, size_t n);  // raw to the host
 
   int index_;
@@ -100,6 +102,7 @@ class Tty : public EventSource, protected LineDiscipline::Port {
   bool feeding_ = false;
   unsigned hangups_ = 0;
   WaitQueue waitq_;         // readers, writers and pollers: woken on any change
+  std::unique_ptr<HostResize> resize_;  // con0 on a host terminal: its SIGWINCH
 };
 
 // An open file description of a terminal.
