@@ -80,6 +80,10 @@ class PtySlave : public Tty {
 
  protected:
   void transmit(const char* data, size_t n) override {
+    // Writes respect output_room(); only echoes can overshoot, and past twice the buffer
+    // they are dropped (Linux drops echoes without room) so a master that never reads
+    // cannot grow it without bound.
+    if (pair_.to_master.size() >= 2 * kMasterBufferSize) return;
     pair_.to_master.append(data, n);
     pair_.master_wait.wake_all();
   }
