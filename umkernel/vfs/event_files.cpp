@@ -411,15 +411,19 @@ int EpollFile::collect(std::vector<epoll_event>& out, int max) {
   }
   // Unharvested entries go back in front, then the level-triggered ones just reported, then
   // whatever was woken meanwhile (ep_send_events + ep_done_scan order).
+  // An entry may be in several of these lists (woken again while being harvested): each
+  // goes back once.
   std::deque<Interest*> woken = std::move(ready_);
-  ready_ = std::move(txlist);
-  for (Interest* it : requeue) {
-    if (it->on_ready) continue;
+  ready_.clear();
+  std::set<Interest*> listed;
+  auto relist = [&](Interest* it) {
+    if (!listed.insert(it).second) return;
     it->on_ready = true;
     ready_.push_back(it);
-  }
-  for (Interest* it : woken)
-    if (std::find(ready_.begin(), ready_.end(), it) == ready_.end()) ready_.push_back(it);
+  };
+  for (Interest* it : txlist) relist(it);
+  for (Interest* it : requeue) relist(it);
+  for (Interest* it : woken) relist(it);
   return n;
 }
 
