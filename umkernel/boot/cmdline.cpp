@@ -118,7 +118,10 @@ Options (UML syntax):
   -- ARGS...                    arguments passed to init
   --help, --version
 
-umkernel exits with init's exit status (128+N if init was killed by signal N).
+umkernel exits with init's exit status (128+N if init was killed by signal N). SIGTERM, SIGINT
+or SIGHUP sent to umkernel halt the machine cleanly (exit status 128+N). While it runs,
+`umconsole` and `uml_mconsole` manage it through $UML_DIR/UMID/mconsole (halt, reboot, stop/go,
+sysrq, config ubdN=FILE, proc FILE, exec...).
 )HELP";
 }
 
