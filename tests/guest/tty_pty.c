@@ -318,6 +318,37 @@ int main(void) {
   n = read(master, buf, sizeof buf);
   show("master read again", buf, n);
   close(master);
+
+  // --- packet mode: data behind a TIOCPKT_DATA byte, flush and flow events as status bytes
+  open_pair();
+  int one = 1;
+  ioctl(master, TIOCPKT, &one);
+  write(slave, "pk\n", 3);
+  usleep(50000);
+  show("packet data", buf, read(master, buf, sizeof buf));
+  tcflush(slave, TCIFLUSH);
+  usleep(50000);
+  show("packet TCIFLUSH", buf, read(master, buf, sizeof buf));
+  tcflush(slave, TCOFLUSH);
+  usleep(50000);
+  show("packet TCOFLUSH", buf, read(master, buf, sizeof buf));
+  write(master, "\x13", 1);
+  usleep(50000);
+  show("packet ^S", buf, read(master, buf, sizeof buf));
+  write(master, "\x11", 1);
+  usleep(50000);
+  show("packet ^Q", buf, read(master, buf, sizeof buf));
+  tcgetattr(slave, &t);
+  t.c_iflag &= ~IXON;
+  tcsetattr(slave, TCSANOW, &t);
+  usleep(50000);
+  show("packet -ixon", buf, read(master, buf, sizeof buf));
+  t.c_iflag |= IXON;
+  tcsetattr(slave, TCSANOW, &t);
+  usleep(50000);
+  show("packet ixon", buf, read(master, buf, sizeof buf));
+  close(slave);
+  close(master);
   printf("done\n");
   return 0;
 }

@@ -345,6 +345,7 @@ void LineDiscipline::flush_input() {
   raw_.clear();
   lnext_ = false;
   erasing_ = false;
+  port_.input_flushed();
   port_.state_changed();
 }
 
@@ -432,11 +433,16 @@ size_t LineDiscipline::write(const char* data, size_t n, size_t room) {
   return done;
 }
 
-void LineDiscipline::stop_output() { stopped_ = true; }
+void LineDiscipline::stop_output() {
+  if (stopped_) return;
+  stopped_ = true;
+  port_.flow_changed(true);
+}
 
 void LineDiscipline::start_output() {
   if (!stopped_) return;
   stopped_ = false;
+  port_.flow_changed(false);
   if (!held_.empty()) {
     std::string h = std::move(held_);
     held_.clear();

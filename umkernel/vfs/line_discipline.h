@@ -32,6 +32,8 @@ class LineDiscipline {
     virtual void signal_foreground(int sig) = 0;            // ISIG characters
     virtual void state_changed() = 0;  // input arrived, space freed, flow restarted: wake waiters
     virtual void flush_device_output() {}                   // TCOFLUSH, ISIG without NOFLSH
+    virtual void input_flushed() {}                         // TCIFLUSH, ISIG without NOFLSH
+    virtual void flow_changed(bool stopped) { (void)stopped; }  // ^S/^Q, TCOOFF/TCOON
   };
 
   static constexpr size_t kBufferSize = 4096;  // N_TTY_BUF_SIZE: a line holds 4095 bytes

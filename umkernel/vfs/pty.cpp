@@ -29,6 +29,7 @@ struct PtyPair : std::enable_shared_from_this<PtyPair> {
   bool slave_closed = false; // Linux's TTY_OTHER_CLOSED on the master: set at last slave close
   bool master_closed = false;
   bool packet = false;       // TIOCPKT
+  uint8_t pkt_status = 0;    // TIOCPKT_* events for the next packet-mode master read
   std::string to_master;     // the slave's processed output, for master reads
   WaitQueue master_wait;
   std::unique_ptr<PtySlave> slave;
@@ -91,6 +92,25 @@ class PtySlave : public Tty {
     Tty::state_changed();
     pair_.master_wait.wake_all();  // input room for master writers
   }
+  // Packet mode: the master learns about flushes and flow control (pty_stop, pty_start,
+  // pty_flush_buffer, n_tty_packet_mode_flush, pty_set_termios).
+  void packet_event(uint8_t set, uint8_t clear) {
+    if (!pair_.packet) return;
+    pair_.pkt_status = static_cast<uint8_t>((pair_.pkt_status & ~clear) | set);
+    pair_.master_wait.wake_all();
+  }
+  void input_flushed() override { packet_event(TIOCPKT_FLUSHREAD, 0); }
+  void flush_device_output() override { packet_event(TIOCPKT_FLUSHWRITE, 0); }
+  void flow_changed(bool stopped) override {
+    packet_event(stopped ? TIOCPKT_STOP : TIOCPKT_START, stopped ? TIOCPKT_START : TIOCPKT_STOP);
+  }
+  void termios_changed(const KernelTermios& old) override {
+    auto flow = [](const KernelTermios& t) {
+      return (t.c_iflag & IXON) && t.c_cc[VSTOP] == 023 && t.c_cc[VSTART] == 021;
+    };
+    bool was = flow(old), now = flow(termios());
+    if (was != now) packet_event(now ? TIOCPKT_DOSTOP : TIOCPKT_NOSTOP, TIOCPKT_DOSTOP | TIOCPKT_NOSTOP);
+  }
   size_t output_room() const override {
     return pair_.to_master.size() < kMasterBufferSize ? kMasterBufferSize - pair_.to_master.size() : 0;
   }
@@ -124,6 +144,11 @@ class PtyMasterFile : public File {
 
   int64_t read(Task&, void* buf, size_t n, int64_t*) override {
     if (n == 0) return 0;
+    if (pair_->packet && pair_->pkt_status) {  // a status byte alone
+      *static_cast<uint8_t*>(buf) = pair_->pkt_status;
+      pair_->pkt_status = 0;
+      return 1;
+    }
     std::string& data = pair_->to_master;
     if (data.empty()) return pair_->slave_closed ? -EIO : -EAGAIN;
     char* out = static_cast<char*>(buf);
@@ -148,6 +173,7 @@ class PtyMasterFile : public File {
   unsigned poll() override {
     unsigned r = 0;
     if (!pair_->to_master.empty()) r |= POLLIN | POLLRDNORM;
+    if (pair_->packet && pair_->pkt_status) r |= POLLIN | POLLPRI;
     if (pair_->slave_closed) r |= POLLHUP;
     if (pair_->slave->ldisc().receive_room() > 0) r |= POLLOUT | POLLWRNORM;
     return r;
@@ -179,6 +205,7 @@ class PtyMasterFile : public File {
       case TIOCPKT: {
         int on;
         if (get_user(t, arg, on) < 0) return -EFAULT;
+        if (on && !p.packet) p.pkt_status = 0;
         p.packet = on != 0;
         return 0;
       }

@@ -402,7 +402,9 @@ int64_t Tty::set_termios(Task& t, TtyFile* file, unsigned long req, uint64_t arg
   if (get_user(t, arg, nt) < 0) return -EFAULT;
   // TCSETSW and TCSETSF wait for output to drain: ours is handed to the device at once.
   if (req == TCSETSF) ldisc_.flush_input();
+  KernelTermios old = termios();
   ldisc_.set_termios(nt);
+  termios_changed(old);
   return 0;
 }
 
@@ -478,8 +480,8 @@ int64_t Tty::ioctl(Task& t, TtyFile* file, unsigned long req, uint64_t arg) {
       if (int64_t r = job_control(t, file, SIGTTOU); r != 0) return r;
       switch (arg) {
         case TCIFLUSH: ldisc_.flush_input(); return 0;
-        case TCOFLUSH: return 0;
-        case TCIOFLUSH: ldisc_.flush_input(); return 0;
+        case TCOFLUSH: flush_device_output(); return 0;
+        case TCIOFLUSH: ldisc_.flush_input(); flush_device_output(); return 0;
         default: return -EINVAL;
       }
     case TCXONC:

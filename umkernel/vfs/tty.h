@@ -74,6 +74,7 @@ class Tty : public EventSource, protected LineDiscipline::Port {
   virtual std::shared_ptr<void> keepalive() { return nullptr; }  // held by open files
   virtual void file_opened() {}
   virtual void file_closed() {}
+  virtual void termios_changed(const KernelTermios& old) { (void)old; }  // pty packet mode
   friend class TtyFile;
 
   LineDiscipline ldisc_{*this};
