@@ -46,11 +46,11 @@ class ChannelTty : public Tty {
     out_ = UM_TRY(open_endpoint(ch.out, socket_path, rec));
     in_ = ch.in == ch.out ? out_ : UM_TRY(open_endpoint(ch.in, socket_path, rec));
     in_closed_ = in_->spec == "null" || starts_with(in_->spec, "file:");
-    if (out_->log) {  // a log file wants plain newlines, as the fd console behind a file
-      KernelTermios tio = ldisc_.termios();
-      tio.c_oflag &= ~ONLCR;
-      ldisc_.set_termios(tio);
-    }
+    // As the fd console: a log file wants plain newlines, piped input is not echoed.
+    KernelTermios tio = ldisc_.termios();
+    if (out_->log) tio.c_oflag &= ~ONLCR;
+    if (in_->fd >= 0 && !in_->pty_master && !isatty(in_->fd)) tio.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHOKE | ECHOCTL);
+    ldisc_.set_termios(tio);
     if (in_->fd >= 0) {
       in_->watch.fn = [this] { read_host(); };
       fcntl(in_->fd, F_SETFL, fcntl(in_->fd, F_GETFL) | O_NONBLOCK);
