@@ -77,10 +77,7 @@ struct Tty::HostResize : EventSource {
     }
   }
   ~HostResize() override {
-    if (fd >= 0) {
-      kernel().remove_event_source(fd);
-      close(fd);
-    }
+    if (fd >= 0) close(fd);  // only with the kernel's end: its epoll set goes with it
   }
   void on_event(uint32_t) override {
     signalfd_siginfo si;
@@ -137,8 +134,9 @@ Tty::Tty(int index, int in_fd, int out_fd) : index_(index), in_fd_(in_fd), out_f
 
 Tty::~Tty() {
   if (console_) g_live_consoles--;
+  // Consoles end with the kernel, whose epoll set ends too; kernel() is already gone then
+  // (Kernel::~Kernel clears it before its members are destroyed), so it is not called here.
   resize_.reset();
-  if (in_fd_ >= 0) kernel().remove_event_source(in_fd_);
   restore_host();
 }
 
