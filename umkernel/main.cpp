@@ -14,6 +14,7 @@ using namespace um::kernel;
 
 int main(int argc, char** argv) {
   um::log::set_program("umkernel");
+  if (getenv("UMKERNEL_DEBUG")) um::log::set_level(um::log::Level::Debug);
   std::vector<std::string> args(argv + 1, argv + argc);
   for (auto& a : args) {
     if (a == "--") break;

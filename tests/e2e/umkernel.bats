@@ -173,3 +173,15 @@ boot() {  # boot IMG with init=/bin/sh -c "$1"; output in $output, status in $st
   run "$UMIMAGE" cat "$IMG" /newfile
   [ "$status" -ne 0 ]
 }
+
+@test "random system calls with random arguments never take the kernel down" {
+  "$UMIMAGE" put "$IMG" "$UM_GUEST_BIN/sysfuzz" /sysfuzz
+  for seed in 1 2 3; do
+    run timeout 300 "$UMKERNEL" ubd0="$IMG" quiet init=/sysfuzz -- 40 60 "$seed" </dev/null
+    echo "seed $seed: status $status: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"sysfuzz: 40 rounds done"* ]]
+  done
+  run e2fsck -fn "$IMG"
+  [ "$status" -eq 0 ]
+}

@@ -364,6 +364,7 @@ void Kernel::handle_fault(Task& t, int host_sig) {
   siginfo_t info{};
   ptrace(PTRACE_GETSIGINFO, t.host_tid, nullptr, &info);
   info.si_signo = host_sig;
+  UM_DEBUG("task %d: host signal %d at rip %#llx (addr %p)", t.tid, host_sig, t.regs.rip, info.si_addr);
   force_signal(t, host_sig, &info);
   resume_task(t);
 }
@@ -393,7 +394,13 @@ void Kernel::run_syscall(Task& t) {
   const SyscallInfo* info = syscall_info(t.sys_nr);
   int64_t r;
   if (info && info->handler) {
-    r = info->handler(t);
+    try {
+      r = info->handler(t);
+    } catch (const std::exception& e) {
+      // A guest request must never take the kernel down (e.g. an absurd allocation).
+      UM_WARN("%s in syscall %ld of task %d: %s", "exception", t.sys_nr, t.tid, e.what());
+      r = -ENOMEM;
+    }
   } else {
     note_unimplemented(t.sys_nr);
     r = -ENOSYS;

@@ -80,22 +80,29 @@ int64_t do_write(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
   if (!f->writable() || (f->flags() & O_PATH)) return -EBADF;
   if (static_cast<int64_t>(count) < 0) return -EINVAL;
   if (count == 0) return 0;
-  if (!f->seekable() || count <= kChunk) {
+  if (count <= kChunk) {
     // One piece: pipes need the whole buffer to keep PIPE_BUF atomicity and partial resumes.
     std::vector<char> data(count);
     if (copy_from_user(t, data.data(), buf, count) < 0) return -EFAULT;
     return write_buffer(t, *f, data.data(), count, off);
   }
-  uint64_t done = 0;
+  // Large writes go in chunks; a blocked pipe or terminal write resumes at t.sys_progress.
+  uint64_t done = off ? 0 : t.sys_progress;
   auto& tmp = scratch(kChunk);
   while (done < count) {
     size_t n = std::min<uint64_t>(count - done, kChunk);
     if (copy_from_user(t, tmp.data(), buf + done, n) < 0) return done ? static_cast<int64_t>(done) : -EFAULT;
     int64_t pos = off ? *off + static_cast<int64_t>(done) : 0;
     int64_t r = f->write(t, tmp.data(), n, off ? &pos : nullptr);
+    if (r == -EAGAIN && !f->seekable()) {
+      if (f->nonblocking()) return done ? static_cast<int64_t>(done) : -EAGAIN;
+      t.sys_progress = done;
+      t.sys_partial = static_cast<int64_t>(done);
+      return block_on(t, *f);
+    }
     if (r < 0) return done ? static_cast<int64_t>(done) : r;
     done += r;
-    if (r < static_cast<int64_t>(n)) break;
+    if (r < static_cast<int64_t>(n) && f->seekable()) break;
   }
   return static_cast<int64_t>(done);
 }
@@ -110,6 +117,7 @@ int64_t read_iov(Task& t, uint64_t iov_addr, int64_t cnt, std::vector<iovec>& io
     total += v.iov_len;
     if (total > (1ull << 31)) return -EINVAL;
   }
+  total = std::min<uint64_t>(total, 16 << 20);  // one bounded host buffer: a short transfer beyond
   return 0;
 }
 
@@ -147,8 +155,10 @@ int64_t do_writev(Task& t, int fd, uint64_t iov_addr, int64_t cnt, int64_t* off)
   std::vector<char> buf(total);
   uint64_t done = 0;
   for (auto& v : iov) {
-    if (copy_from_user(t, buf.data() + done, reinterpret_cast<uint64_t>(v.iov_base), v.iov_len) < 0) return -EFAULT;
-    done += v.iov_len;
+    size_t n = std::min<uint64_t>(v.iov_len, total - done);
+    if (n && copy_from_user(t, buf.data() + done, reinterpret_cast<uint64_t>(v.iov_base), n) < 0) return -EFAULT;
+    done += n;
+    if (done == total) break;
   }
   return write_buffer(t, *f, buf.data(), total, off);
 }
