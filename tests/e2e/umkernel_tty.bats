@@ -36,7 +36,8 @@ boot_console_shell() {
   printf '::sysinit:/bin/mount -t proc proc /proc\n::respawn:-/bin/sh\n' > "$BATS_TEST_TMPDIR/inittab"
   "$UMIMAGE" rm "$IMG" /etc/inittab 2>/dev/null || true
   "$UMIMAGE" put "$IMG" "$BATS_TEST_TMPDIR/inittab" /etc/inittab
-  tmux new-session -d -s "$SESSION" -x 100 -y 40 "'$UMKERNEL' ubd0='$IMG' 2>'$BATS_TEST_TMPDIR/stderr'"
+  # After umkernel: its exit status and whether the host terminal got its settings back.
+  tmux new-session -d -s "$SESSION" -x 100 -y 40 "'$UMKERNEL' ubd0='$IMG' 2>'$BATS_TEST_TMPDIR/stderr'; echo \$? > '$BATS_TEST_TMPDIR/rc'; stty -a > '$BATS_TEST_TMPDIR/stty'; sleep 30"
   wait_screen 'built-in shell'
 }
 
@@ -102,6 +103,9 @@ type_line() { tmux send-keys -t "$SESSION" -l "$1"; tmux send-keys -t "$SESSION"
   type_line 'stty size'
   wait_screen '^25 90$'
   type_line 'poweroff -f'
+  for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/stty" ] && break; sleep 0.1; done
+  [ "$(cat "$BATS_TEST_TMPDIR/rc")" = 0 ]
+  grep -Eq '(^| )icanon' "$BATS_TEST_TMPDIR/stty"  # the host terminal is cooked again
 }
 
 @test "script -q -c tty /dev/null runs on /dev/pts/0" {
