@@ -43,11 +43,12 @@ Result<ExitStatus> run(const std::string& mconsole_socket, const ClientOptions& 
   if (!o.cwd.empty()) out += encode_frame(FrameType::Cwd, o.cwd);
   out += encode_frame(FrameType::Argv, encode_strings(o.argv));
   bool stdin_open = o.stdin_fd >= 0;
+  bool send_closed = false;  // the VM stopped reading: it ended the session (Exit/Failed follow)
   if (!stdin_open) out += encode_frame(FrameType::StdinEof, "");
 
   FrameDecoder decoder;
   for (;;) {
-    pollfd p[3] = {{conn.get(), static_cast<short>(POLLIN | (out.empty() ? 0 : POLLOUT)), 0},
+    pollfd p[3] = {{conn.get(), static_cast<short>(POLLIN | (out.empty() || send_closed ? 0 : POLLOUT)), 0},
                    {o.signal_fd, POLLIN, 0},
                    {stdin_open && out.size() < kMaxPendingInput ? o.stdin_fd : -1, POLLIN, 0}};
     if (poll(p, 3, -1) < 0) {
@@ -56,9 +57,15 @@ Result<ExitStatus> run(const std::string& mconsole_socket, const ClientOptions& 
     }
     if (p[0].revents & POLLOUT) {
       ssize_t n = send(conn.get(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n > 0) out.erase(0, static_cast<size_t>(n));
-      else if (n < 0 && errno != EAGAIN && errno != EINTR)
-        return Error::make(ECONNRESET, "the VM closed the exec connection");
+      if (n > 0) {
+        out.erase(0, static_cast<size_t>(n));
+      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        // The VM closes right after Exit/Failed, possibly before reading all we sent (stdin):
+        // those frames are still in our receive queue, so keep reading instead of failing.
+        send_closed = true;
+        stdin_open = false;
+        out.clear();
+      }
     }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[65536];
