@@ -43,7 +43,8 @@ const Row kRows[] = {
     F(dup, "f"), F(dup2, "ff"), F(dup3, "ffo"), F(fcntl, "fdx"),
     F(pipe, "p"), F(pipe2, "po"), P(ioctl, "fxx", "terminals, FIONBIO, FIOCLEX, FIONREAD"),
     F(fsync, "f"), F(fdatasync, "f"), F(ftruncate, "fd"), F(getdents64, "fpu"),
-    F(getdents, "fpu"), F(close_range, "ffx"), F(sendfile, "ffpu"), F(fadvise64, "fddd"), F(flock, "fd"),
+    F(getdents, "fpu"), F(close_range, "ffx"), F(sendfile, "ffpu"), F(fadvise64, "fddd"), F(flock, "fd"), F(copy_file_range, "fpfpux"),
+    P(fallocate, "fddd", "mode 0 and KEEP_SIZE; holes and zero ranges EOPNOTSUPP"),
     // file systems
     F(open, "som"), F(openat, "fsom"), F(creat, "sm"), F(stat, "sp"), F(lstat, "sp"),
     F(fstat, "fp"), F(newfstatat, "fspx"), F(statx, "fsxxp"), F(access, "sd"),

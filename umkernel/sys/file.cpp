@@ -459,3 +459,62 @@ int64_t sys_fadvise64(Task& t) {
 }
 
 }  // namespace um::kernel
+
+namespace um::kernel {
+
+// copy_file_range: an in-kernel copy between regular files (cp from coreutils uses it).
+int64_t sys_copy_file_range(Task& t) {
+  FilePtr in = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  FilePtr out = t.proc->fds->get(static_cast<int>(t.arg(2)));
+  if (!in || !out) return -EBADF;
+  if (t.arg(5) != 0) return -EINVAL;
+  if ((in->flags() & O_ACCMODE) == O_WRONLY || !out->writable() || (out->flags() & O_APPEND)) return -EBADF;
+  if (!in->inode() || !out->inode()) return -EINVAL;
+  Stat si, so;
+  if (in->inode()->getattr(si) < 0 || out->inode()->getattr(so) < 0) return -EINVAL;
+  if (S_ISDIR(si.mode) || S_ISDIR(so.mode)) return -EISDIR;
+  if (!S_ISREG(si.mode) || !S_ISREG(so.mode)) return -EINVAL;
+  int64_t ipos = in->pos, opos = out->pos;
+  if (t.arg(1) && get_user(t, t.arg(1), ipos) < 0) return -EFAULT;
+  if (t.arg(3) && get_user(t, t.arg(3), opos) < 0) return -EFAULT;
+  if (ipos < 0 || opos < 0) return -EINVAL;
+  uint64_t len = std::min<uint64_t>(t.arg(4), 1 << 30);
+  std::vector<char> buf(std::min<uint64_t>(len, 1 << 20));
+  uint64_t done = 0;
+  while (done < len) {
+    int64_t r = in->inode()->read(ipos + done, buf.data(), std::min<uint64_t>(len - done, buf.size()));
+    if (r < 0) { if (done == 0) return r; break; }
+    if (r == 0) break;
+    int64_t w = out->inode()->write(opos + done, buf.data(), static_cast<size_t>(r));
+    if (w < 0) { if (done == 0) return w; break; }
+    done += w;
+    if (w < r) break;
+  }
+  if (t.arg(1)) { int64_t v = ipos + done; put_user(t, t.arg(1), v); } else in->pos = ipos + done;
+  if (t.arg(3)) { int64_t v = opos + done; put_user(t, t.arg(3), v); } else out->pos = opos + done;
+  return static_cast<int64_t>(done);
+}
+
+// fallocate: reserving space (mode 0) grows the file; umkernel's images are allocated on write.
+int64_t sys_fallocate(Task& t) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
+  if (!f) return -EBADF;
+  int mode = static_cast<int>(t.arg(1));
+  int64_t off = static_cast<int64_t>(t.arg(2)), len = static_cast<int64_t>(t.arg(3));
+  if (off < 0 || len <= 0) return -EINVAL;
+  if (!f->writable()) return -EBADF;
+  if (!f->inode()) return -ESPIPE;
+  Stat st;
+  if (int64_t r = f->inode()->getattr(st); r < 0) return r;
+  if (S_ISDIR(st.mode)) return -EISDIR;
+  if (!S_ISREG(st.mode)) return -ENODEV;
+  constexpr int kKeepSize = 0x01;
+  if (mode & ~kKeepSize) return -EOPNOTSUPP;
+  if ((mode & kKeepSize) || off + len <= st.size) return 0;
+  AttrChange c;
+  c.set_size = true;
+  c.size = static_cast<uint64_t>(off + len);
+  return f->inode()->setattr(c);
+}
+
+}  // namespace um::kernel

@@ -19,7 +19,8 @@ class Task;
   /* file.cpp */                                                                                \
   X(read) X(write) X(readv) X(writev) X(pread64) X(pwrite64) X(preadv) X(pwritev) X(lseek)     \
   X(close) X(dup) X(dup2) X(dup3) X(fcntl) X(pipe) X(pipe2) X(ioctl) X(fsync) X(fdatasync)     \
-  X(ftruncate) X(getdents64) X(getdents) X(close_range) X(sendfile) X(fadvise64) X(flock)                               \
+  X(ftruncate) X(getdents64) X(getdents) X(close_range) X(sendfile) X(fadvise64) X(flock) \
+  X(copy_file_range) X(fallocate)                               \
   /* fs.cpp */                                                                                  \
   X(open) X(openat) X(creat) X(stat) X(lstat) X(fstat) X(newfstatat) X(statx) X(access)       \
   X(faccessat) X(faccessat2) X(mkdir) X(mkdirat) X(rmdir) X(unlink) X(unlinkat) X(rename)     \
