@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/signals.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/vfs/event_files.h"
@@ -43,27 +44,6 @@ std::shared_ptr<F> file_as(Task& t, int fd, int64_t& err) {
 // Installs a new anonymous file; returns the fd or -errno.
 int64_t install(Task& t, FilePtr f, bool cloexec) { return t.proc->fds->install(std::move(f), cloexec); }
 
-// The temporary signal mask of epoll_pwait/epoll_pwait2 (as ppoll in sys/poll.cpp): set on
-// the first run of the handler, restored when the call ends unless a signal interrupted it
-// (then the handler's frame saves the old mask, as sigsuspend).
-int64_t apply_sigmask(Task& t, uint64_t mask_addr, uint64_t size) {
-  if (!mask_addr || t.sys_progress) return 0;
-  if (size != sizeof(uint64_t)) return -EINVAL;
-  uint64_t mask;
-  if (get_user(t, mask_addr, mask) < 0) return -EFAULT;
-  t.saved_mask = t.blocked;
-  t.has_saved_mask = true;
-  t.blocked = mask & ~kUnblockable;
-  t.sys_progress = 1;
-  return 0;
-}
-
-void restore_sigmask(Task& t) {
-  if (t.has_saved_mask && t.sys_progress) {
-    t.blocked = t.saved_mask;
-    t.has_saved_mask = false;
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 // epoll
@@ -132,12 +112,12 @@ int64_t sys_epoll_wait(Task& t) {
 }
 
 int64_t finish_pwait(Task& t, int64_t r) {
-  if (r != kBlock && r != -EINTR) restore_sigmask(t);
+  if (r != kBlock && r != -EINTR) restore_temporary_sigmask(t);
   return r;
 }
 
 int64_t sys_epoll_pwait(Task& t) {
-  if (int64_t r = apply_sigmask(t, t.arg(4), t.arg(5)); r < 0) return r;
+  if (int64_t r = apply_temporary_sigmask(t, t.arg(4), t.arg(5)); r < 0) return r;
   return finish_pwait(t, sys_epoll_wait(t));
 }
 
@@ -149,7 +129,7 @@ int64_t sys_epoll_pwait2(Task& t) {
     if (!valid_ts(ts)) return -EINVAL;
     timeout = to_ns(ts);
   }
-  if (int64_t r = apply_sigmask(t, t.arg(4), t.arg(5)); r < 0) return r;
+  if (int64_t r = apply_temporary_sigmask(t, t.arg(4), t.arg(5)); r < 0) return r;
   return finish_pwait(t, do_epoll_wait(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int>(t.arg(2)), timeout));
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/signals.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/sys/syscalls.h"
 
@@ -20,26 +21,6 @@ bool deadline_passed(Task& t, int64_t timeout_ns) {
   return monotonic_ns() >= t.sys_deadline_ns;
 }
 
-// Temporarily installs a signal mask for ppoll/pselect (restored after the call or after the
-// handler of the signal that interrupted it, as sigsuspend does).
-int64_t apply_sigmask(Task& t, uint64_t mask_addr, uint64_t size) {
-  if (!mask_addr || t.sys_progress) return 0;
-  if (size != 8) return -EINVAL;
-  uint64_t mask;
-  if (get_user(t, mask_addr, mask) < 0) return -EFAULT;
-  t.saved_mask = t.blocked;
-  t.has_saved_mask = true;
-  t.blocked = mask & ~kUnblockable;
-  t.sys_progress = 1;
-  return 0;
-}
-
-void restore_sigmask(Task& t) {
-  if (t.has_saved_mask && t.sys_progress) {
-    t.blocked = t.saved_mask;
-    t.has_saved_mask = false;
-  }
-}
 
 int64_t do_poll(Task& t, uint64_t fds_addr, uint64_t nfds, int64_t timeout_ns) {
   if (nfds > FdTable::kMaxFds * 4) return -EINVAL;
@@ -125,9 +106,9 @@ int64_t sys_poll(Task& t) {
 int64_t sys_ppoll(Task& t) {
   int64_t timeout;
   if (int64_t r = timespec_timeout(t, t.arg(2), timeout); r < 0) return r;
-  if (int64_t r = apply_sigmask(t, t.arg(3), t.arg(4)); r < 0) return r;
+  if (int64_t r = apply_temporary_sigmask(t, t.arg(3), t.arg(4)); r < 0) return r;
   int64_t r = do_poll(t, t.arg(0), t.arg(1), timeout);
-  if (r != kBlock && r != -EINTR) restore_sigmask(t);
+  if (r != kBlock && r != -EINTR) restore_temporary_sigmask(t);
   return r;
 }
 
@@ -155,10 +136,10 @@ int64_t sys_pselect6(Task& t) {
   if (t.arg(5)) {
     struct { uint64_t set; uint64_t size; } sm;
     if (get_user(t, t.arg(5), sm) < 0) return -EFAULT;
-    if (int64_t r = apply_sigmask(t, sm.set, sm.size); r < 0) return r;
+    if (int64_t r = apply_temporary_sigmask(t, sm.set, sm.size); r < 0) return r;
   }
   int64_t r = do_select(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), t.arg(3), timeout);
-  if (r != kBlock) restore_sigmask(t);
+  if (r != kBlock) restore_temporary_sigmask(t);
   return r;
 }
 
