@@ -75,7 +75,7 @@ int prot_of(uint32_t pf) {
 }
 
 // Maps the PT_LOAD segments at `base` and copies the file data in.
-int64_t load_segments(Task& t, ElfImage& img, uint64_t base) {
+int64_t load_segments(Task& t, ElfImage& img, uint64_t base, const std::string& path) {
   std::vector<char> buf;
   for (auto& ph : img.phdrs) {
     if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
@@ -84,6 +84,7 @@ int64_t load_segments(Task& t, ElfImage& img, uint64_t base) {
     int64_t r = guest_mmap(t, start, end - start, prot_of(ph.p_flags),
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
     if (r < 0) return r;
+    t.proc->note_mapping(start, end, path);
     uint64_t done = 0;
     while (done < ph.p_filesz) {
       size_t chunk = std::min<uint64_t>(ph.p_filesz - done, 1 << 20);
@@ -242,7 +243,8 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
                          stub::kTaskSize - stub::kStubBase - stub::kStubSize) != 0)
     return fail(-EFAULT);
   uint64_t base = main_img.eh.e_type == ET_DYN ? kPieBase - main_img.min_vaddr : 0;
-  if (int64_t r = load_segments(t, main_img, base); r < 0) return fail(r);
+  p.mapped_files.clear();
+  if (int64_t r = load_segments(t, main_img, base, ref.path); r < 0) return fail(r);
   uint64_t entry = base + main_img.eh.e_entry;
   uint64_t interp_base = 0;
   if (has_interp) {
@@ -251,7 +253,7 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
     int64_t r = guest_mmap(t, 0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (r < 0) return fail(r);
     interp_base = static_cast<uint64_t>(r) - interp_img.min_vaddr;
-    if (int64_t e = load_segments(t, interp_img, interp_base); e < 0) return fail(e);
+    if (int64_t e = load_segments(t, interp_img, interp_base, main_img.interp); e < 0) return fail(e);
   }
   p.brk_start = p.brk_cur = p.brk_mapped = page_up(base + main_img.max_vaddr);
 

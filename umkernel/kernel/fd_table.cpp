@@ -8,6 +8,27 @@ bool Credentials::in_group(uint32_t g) const {
   return g == fsgid || std::find(groups.begin(), groups.end(), g) != groups.end();
 }
 
+void Process::note_mapping(uint64_t start, uint64_t end, const std::string& path) {
+  forget_mappings(start, end);
+  mapped_files[start] = {end, path};
+}
+
+void Process::forget_mappings(uint64_t start, uint64_t end) {
+  // Overlapping entries are trimmed: the parts outside [start, end) keep their names.
+  std::vector<std::pair<uint64_t, std::pair<uint64_t, std::string>>> keep;
+  for (auto it = mapped_files.begin(); it != mapped_files.end();) {
+    uint64_t s = it->first, e = it->second.first;
+    if (s < end && e > start) {
+      if (s < start) keep.push_back({s, {start, it->second.second}});
+      if (e > end) keep.push_back({end, {e, it->second.second}});
+      it = mapped_files.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& k : keep) mapped_files.insert(k);
+}
+
 uint64_t new_mm_id() {
   static uint64_t next = 1;
   return next++;

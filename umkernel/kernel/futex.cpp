@@ -71,6 +71,8 @@ int futex_requeue(FutexKey fk, FutexKey tk, int n) {
   auto it = table().find({mm, addr});
   if (it == table().end()) return 0;
   WaitQueue& from = *it->second;
+  if (fk.space == tk.space && fk.offset == tk.offset)  // onto itself: nothing moves
+    return static_cast<int>(std::min<size_t>(n, from.waiters().size()));
   WaitQueue& to = queue(tk.space, tk.offset);
   int moved = 0;
   while (!from.empty() && moved < n) {

@@ -218,6 +218,15 @@ void Kernel::run_runnable() {
       t->state = TaskState::Running;
       if (t->interrupted) {
         t->interrupted = false;
+        // Linux checks for completion first: an event that came with the signal still counts.
+        t->sys_restartable_saved = t->sys_restartable;
+        int64_t r = run_handler(*t);
+        if (r != kBlock) {
+          complete(*t, r);
+          continue;
+        }
+        t->sys_restartable = t->sys_restartable_saved;
+        t->stop_waiting();
         if (t->sys_remaining_addr && t->sys_deadline_ns >= 0) {
           int64_t left = std::max<int64_t>(0, t->sys_deadline_ns - monotonic_ns());
           timespec rem{left / 1000000000, left % 1000000000};
@@ -390,7 +399,7 @@ void Kernel::handle_syscall(Task& t) {
   run_syscall(t);
 }
 
-void Kernel::run_syscall(Task& t) {
+int64_t Kernel::run_handler(Task& t) {
   const SyscallInfo* info = syscall_info(t.sys_nr);
   int64_t r;
   if (info && info->handler) {
@@ -405,18 +414,28 @@ void Kernel::run_syscall(Task& t) {
     note_unimplemented(t.sys_nr);
     r = -ENOSYS;
   }
+  return r;
+}
+
+void Kernel::run_syscall(Task& t) {
+  int64_t r = run_handler(t);
   if (r == kTaskGone) return;
   if (r == kBlock) {
     // A signal may already be waiting: then do not sleep at all.
     if (!t.uninterruptible && has_deliverable_signal(t)) {
       t.stop_waiting();
       t.sys_deadline_ns = -1;
-      finish_syscall(t, t.sys_restartable ? kERestartSys : -EINTR);
+      finish_syscall(t, t.sys_partial > 0 ? t.sys_partial : t.sys_restartable ? kERestartSys : -EINTR);
       return;
     }
     park(t);
     return;
   }
+  complete(t, r);
+}
+
+void Kernel::complete(Task& t, int64_t r) {
+  if (r == kTaskGone) return;
   if (strace_) strace_syscall(strace_, t, r);
   if (r == kNoReturn) {
     t.sys_nr = -1;

@@ -131,6 +131,8 @@ class Kernel {
   void handle_stop(pid_t host_tid, int status);
   void handle_syscall(Task& t);
   void run_syscall(Task& t);          // dispatches t.sys_nr and finishes or parks
+  int64_t run_handler(Task& t);       // the handler's raw result
+  void complete(Task& t, int64_t r);  // finishes a syscall with a non-kBlock result
   void finish_syscall(Task& t, int64_t result);
   void resume_task(Task& t);          // delivers pending signals, writes regs, resumes
   void handle_fault(Task& t, int host_sig);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -110,6 +111,7 @@ class Task {
   uint64_t sys_remaining_addr = 0;  // nanosleep's rem: written with the time left if interrupted
   int64_t sys_deadline_ns = -1; // absolute CLOCK_MONOTONIC deadline of a parked syscall
   bool sys_restartable = true;  // ERESTARTSYS semantics (SA_RESTART decides) vs EINTR
+  bool sys_restartable_saved = true;
   bool interrupted = false;     // woken by a signal rather than by its event
   bool uninterruptible = false; // signals do not cut this wait short (vfork)
   std::vector<WaitQueue*> waiting_on;
@@ -154,6 +156,11 @@ class Process {
 
   // Memory layout bookkeeping for brk.
   uint64_t brk_start = 0, brk_cur = 0, brk_mapped = 0;
+  // Guest file names of file-backed ranges (umkernel maps them as anonymous copies), for
+  // /proc/PID/maps: start -> (end, path).
+  std::map<uint64_t, std::pair<uint64_t, std::string>> mapped_files;
+  void note_mapping(uint64_t start, uint64_t end, const std::string& path);
+  void forget_mappings(uint64_t start, uint64_t end);
 
   std::string comm;             // executable name (up to 15 chars)
   std::string exe_path;

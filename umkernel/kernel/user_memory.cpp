@@ -1,4 +1,5 @@
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/platform/stub.h"
 
 #include <unistd.h>
 
@@ -10,7 +11,11 @@ namespace um::kernel {
 
 namespace {
 constexpr uint64_t kUserTop = 0x800000000000ull;
-bool range_ok(uint64_t addr, size_t n) { return addr < kUserTop && n <= kUserTop - addr; }
+// /proc/PID/mem writes ignore page protections, so the stub pages must be refused here: a
+// guest that got umkernel to write its bytes there would run them as host syscalls.
+bool range_ok(uint64_t addr, size_t n) {
+  return addr < kUserTop && n <= kUserTop - addr && !stub::overlaps_stub(addr, n);
+}
 }  // namespace
 
 int64_t copy_from_user(Task& t, void* dst, uint64_t src, size_t n) {
@@ -35,6 +40,12 @@ int64_t copy_to_user(Task& t, uint64_t dst, const void* src, size_t n) {
     in += r; dst += r; n -= r;
   }
   return 0;
+}
+
+int64_t write_stub_scratch(Task& t, const std::string& text) {
+  if (text.size() + 1 > stub::kPageSize) return -ENAMETOOLONG;
+  ssize_t r = pwrite(t.proc->mem.get(), text.c_str(), text.size() + 1, static_cast<off_t>(stub::kStubScratch));
+  return r == static_cast<ssize_t>(text.size() + 1) ? 0 : -EFAULT;
 }
 
 int64_t clear_user(Task& t, uint64_t dst, size_t n) {

@@ -78,6 +78,8 @@ uint32_t new_gid(Task& t, Inode& dir) {
 }  // namespace
 
 int64_t do_open(Task& t, int dirfd, const std::string& path, int flags, uint32_t mode) {
+  // O_PATH opens nothing: no access mode, no creation, no truncation (as Linux ignores them).
+  if (flags & O_PATH) flags &= O_PATH | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY;
   PathRef ref;
   bool created = false;
   int lookup = (flags & O_NOFOLLOW) ? 0 : kFollow;
@@ -345,8 +347,15 @@ int64_t do_rename(Task& t, int olddfd, uint64_t oldp, int newdfd, uint64_t newp,
   Stat ss;
   src->getattr(ss);
   if (S_ISDIR(ss.mode)) {
-    std::string from = join_path(odir.path, olast) + "/";
-    if ((ndir.path + "/").rfind(from, 0) == 0) return -EINVAL;  // into its own subtree
+    // Not into its own subtree: walk up from the new parent by inode (path strings can be stale).
+    InodePtr cur = ndir.inode;
+    for (int depth = 0; cur && depth < 4096; depth++) {
+      if (cur == src) return -EINVAL;
+      if (cur == ndir.mnt->root) break;
+      InodePtr up;
+      if (cur->lookup("..", up) < 0 || up == cur) break;
+      cur = up;
+    }
   }
   InodePtr dst;
   if (ndir.inode->lookup(nlast, dst) == 0) {

@@ -48,7 +48,7 @@ int64_t sys_brk(Task& t) {
 // it, and closes it again, all as host syscalls umkernel runs for it.
 static int64_t map_host_fd(Task& t, uint64_t addr, uint64_t len, int prot, int flags, int hfd, uint64_t off) {
   std::string path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(hfd);
-  if (copy_to_user(t, stub::kStubScratch, path.c_str(), path.size() + 1) < 0) return -EFAULT;
+  if (write_stub_scratch(t, path) < 0) return -EFAULT;
   bool shared_write = (flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE);
   int64_t fd = guest_host_syscall(t, SYS_openat, static_cast<uint64_t>(AT_FDCWD), stub::kStubScratch,
                                   static_cast<uint64_t>((shared_write ? O_RDWR : O_RDONLY) | O_CLOEXEC));
@@ -102,6 +102,7 @@ int64_t sys_mmap(Task& t) {
   int64_t r = guest_mmap(t, addr, len, prot, host_flags | MAP_PRIVATE | MAP_ANONYMOUS);
   if (r < 0) return r;
   uint64_t base = static_cast<uint64_t>(r);
+  t.proc->note_mapping(base, base + page_up(len), f->path);
   if (static_cast<int64_t>(off) < st.size) {
     uint64_t n = std::min<uint64_t>(len, static_cast<uint64_t>(st.size) - off);
     std::vector<char> buf(std::min<uint64_t>(n, 1 << 20));
@@ -120,6 +121,7 @@ int64_t sys_mmap(Task& t) {
 int64_t sys_munmap(Task& t) {
   uint64_t addr = t.arg(0), len = t.arg(1);
   if ((addr & (kPage - 1)) || bad_range(addr, page_up(len))) return -EINVAL;
+  t.proc->forget_mappings(addr, addr + page_up(len));
   return guest_host_syscall(t, SYS_munmap, addr, len);
 }
 

@@ -29,10 +29,12 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
     return -EINVAL;
   }
   bool vfork = flags & CLONE_VFORK;
-  // vfork children get a copy of memory (they exec or exit at once); other CLONE_VM children
-  // share it for real. CLONE_PARENT makes every guest host process a child of umkernel, which
+  // vfork and other CLONE_VM process children get a copy of memory (they normally exec or
+  // exit at once). CLONE_PARENT makes every guest host process a child of umkernel, which
   // is what reaps it: the guest processes never wait for host children themselves.
-  bool share_vm = (flags & CLONE_VM) && !vfork;
+  // Only threads share the host address space: a CLONE_VM child that is a process of its own
+  // could exec, and exec empties the whole host address space (the parent's too).
+  bool share_vm = (flags & CLONE_VM) && thread;
   int tid = k.alloc_pid();
   if (tid < 0) return tid;
   pid_t host_child = 0;

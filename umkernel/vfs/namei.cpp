@@ -64,11 +64,11 @@ int64_t walk(Task& t, PathRef cur, std::deque<std::string> parts, int flags, Pat
   while (!parts.empty()) {
     std::string name = std::move(parts.front());
     parts.pop_front();
-    if (name == ".") continue;
     Stat st;
     if (int64_t r = cur.inode->getattr(st); r < 0) return r;
     if (!S_ISDIR(st.mode)) return -ENOTDIR;
     if (int64_t r = check_permission(t, *cur.inode, 1); r < 0) return r;
+    if (name == ".") continue;
     if (name == "..") {
       if (int64_t r = step_up(t, cur); r < 0) return r;
       continue;

@@ -3,6 +3,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -93,6 +94,32 @@ std::string mounts_text() {
     if (m->sb->read_only && opts.rfind("ro", 0) != 0) opts = "ro";
     o << m->source << ' ' << (m->path.empty() ? "/" : m->path) << ' ' << m->sb->type() << ' '
       << opts << " 0 0\n";
+  }
+  return o.str();
+}
+
+// The guest's memory map, from its host process's: the stub pages are left out and the
+// names are the guest's (files umkernel copied in, the heap, the stack).
+std::string maps_text(const Process& p) {
+  if (p.zombie || !p.host_pid) return "";
+  std::ifstream in("/proc/" + std::to_string(p.host_pid) + "/maps");
+  std::ostringstream o;
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long start, end, pgoff;
+    char perms[5];
+    if (sscanf(line.c_str(), "%lx-%lx %4s %lx", &start, &end, perms, &pgoff) != 4) continue;
+    if (start >= 0x7ffffffe0000ul && start < 0x7ffffffe2000ul) continue;  // umkernel's stub
+    std::string name;
+    auto it = p.mapped_files.upper_bound(start);
+    if (it != p.mapped_files.begin() && (--it)->second.first > start) name = it->second.second;
+    else if (start >= p.brk_start && end <= p.brk_mapped && p.brk_mapped > p.brk_start) name = "[heap]";
+    else if (end == 0x7ffffffde000ul) name = "[stack]";
+    char buf[160];
+    snprintf(buf, sizeof buf, "%08lx-%08lx %s %08lx 00:00 0", start, end, perms, name.empty() ? 0ul : pgoff);
+    o << buf;
+    if (!name.empty()) o << std::string(std::max<int>(1, 73 - static_cast<int>(strlen(buf))), ' ') << name;
+    o << '\n';
   }
   return o.str();
 }
@@ -189,6 +216,7 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
   d->add("comm", b.file(with([](Process& p) { return p.comm + "\n"; })));
   d->add("mounts", b.file([] { return mounts_text(); }));
   d->add("mountinfo", b.file([] { return mountinfo_text(); }));
+  d->add("maps", b.file(with([](Process& p) { return maps_text(p); })));
   d->add("exe", b.link([wp](Task&) { auto p = wp.lock(); return p ? p->exe_path : std::string(); }));
   d->add("cwd", b.link([wp](Task&) { auto p = wp.lock(); return p && p->fs ? p->fs->cwd.path : std::string(); }));
   d->add("root", b.link([wp](Task&) { auto p = wp.lock(); return p && p->fs ? std::string("/") : std::string(); }));

@@ -114,8 +114,8 @@ class File : public std::enable_shared_from_this<File> {
   const InodePtr& inode_ptr() const { return inode_; }
   int flags() const { return flags_; }
   void set_status_flags(int f);  // F_SETFL: O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME
-  bool readable() const { return (flags_ & O_ACCMODE) != O_WRONLY || (flags_ & O_PATH); }
-  bool writable() const { return (flags_ & O_ACCMODE) != O_RDONLY; }
+  bool readable() const { return (flags_ & O_ACCMODE) != O_WRONLY && !(flags_ & O_PATH); }
+  bool writable() const { return (flags_ & O_ACCMODE) != O_RDONLY && !(flags_ & O_PATH); }
   bool nonblocking() const { return flags_ & O_NONBLOCK; }
 
   // Data transfer with host buffers. `off` is the position to use (pread) or nullptr to use
