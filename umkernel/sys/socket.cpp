@@ -1,8 +1,561 @@
-// The socket syscall family. Rows for the syscall table sit next to the handlers.
+// The socket syscall family: AF_UNIX sockets (vfs/unix_socket.*); socket() of any other
+// address family fails with EAFNOSUPPORT until networking arrives. Here guest memory is read
+// and written (addresses, msghdr, iovecs, control messages, options) and blocking calls park;
+// the sockets themselves work on host data. Rows for the syscall table sit at the end.
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include <climits>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/kernel/user_memory.h"
+#include "umkernel/vfs/unix_socket.h"
 
 namespace um::kernel {
 
-std::span<const SyscallRow> socket_rows() { return {}; }
+namespace {
+
+constexpr size_t kMaxIov = 1024;          // UIO_MAXIOV
+constexpr int kMaxFdsPerMessage = 253;     // SCM_MAX_FD
+constexpr size_t kMaxControl = 131072;     // net.core.optmem_max
+
+int64_t get_socket(Task& t, uint64_t fd, std::shared_ptr<UnixSocket>& out) {
+  FilePtr f = t.proc->fds->get(static_cast<int>(fd));
+  if (!f) return -EBADF;
+  out = std::dynamic_pointer_cast<UnixSocket>(f);
+  return out ? 0 : -ENOTSOCK;
+}
+
+// A socket call that cannot complete yet: EAGAIN for a non-blocking one; else the task parks
+// on `q` until woken, a signal, or the socket's timeout (which ends it with EAGAIN, as Linux).
+int64_t park(Task& t, WaitQueue& q, bool nonblock, int64_t timeout_ns) {
+  if (nonblock || timeout_ns == 0) return -EAGAIN;
+  if (timeout_ns > 0) {
+    int64_t now = monotonic_ns();
+    if (t.sys_deadline_ns < 0) t.sys_deadline_ns = now + timeout_ns;
+    else if (now >= t.sys_deadline_ns) return -EAGAIN;
+    t.sys_restartable = false;  // a timed socket wait ends in EINTR, never restarts
+  }
+  t.wait_on(q);
+  return kBlock;
+}
+
+// --- addresses ---
+
+// The bytes of a sockaddr from the guest (Linux's move_addr_to_kernel).
+int64_t sockaddr_from_user(Task& t, uint64_t addr, uint64_t len, std::string& out) {
+  int ilen = static_cast<int>(len);
+  if (ilen < 0 || ilen > static_cast<int>(sizeof(sockaddr_storage))) return -EINVAL;
+  out.assign(static_cast<size_t>(ilen), '\0');
+  if (ilen && copy_from_user(t, out.data(), addr, out.size()) < 0) return -EFAULT;
+  return 0;
+}
+
+int64_t unix_address_from_user(Task& t, uint64_t addr, uint64_t len, UnixAddress& out) {
+  std::string raw;
+  if (int64_t r = sockaddr_from_user(t, addr, len, raw); r < 0) return r;
+  return parse_unix_address(raw.data(), raw.size(), out);
+}
+
+// The destination of sendto/sendmsg. Only datagram sockets read it: a stream socket refuses
+// any address (EISCONN/EOPNOTSUPP) and a seqpacket socket ignores it, unchecked, as Linux.
+int64_t destination_from_user(Task& t, const UnixSocket& s, uint64_t addr, uint64_t len, UnixAddress& out) {
+  std::string raw;
+  if (int64_t r = sockaddr_from_user(t, addr, len, raw); r < 0) return r;
+  if (s.type() != SOCK_DGRAM) {
+    out.bytes = raw;  // present, never used as a name
+    return 0;
+  }
+  if (int64_t r = parse_unix_address(raw.data(), raw.size(), out); r < 0) return r;
+  return out.empty() ? -EINVAL : 0;
+}
+
+// What getsockname/getpeername/accept report: an unbound socket is just the family.
+std::string name_of(const UnixAddress& a) {
+  if (!a.empty()) return a.bytes;
+  sa_family_t f = AF_UNIX;
+  return std::string(reinterpret_cast<const char*>(&f), sizeof f);
+}
+
+// Writes an address and its full length (Linux's move_addr_to_user: the bytes that fit).
+int64_t address_to_user(Task& t, const std::string& bytes, uint64_t addr, uint64_t len_addr) {
+  int len;
+  if (get_user(t, len_addr, len) < 0) return -EFAULT;
+  if (len < 0) return -EINVAL;
+  size_t n = std::min(static_cast<size_t>(len), bytes.size());
+  if (n && copy_to_user(t, addr, bytes.data(), n) < 0) return -EFAULT;
+  int full = static_cast<int>(bytes.size());
+  return put_user(t, len_addr, full);
+}
+
+// --- data buffers (iovecs) ---
+
+struct IoVec {
+  std::vector<iovec> v;
+  size_t total = 0;
+};
+
+int64_t iovec_from_user(Task& t, uint64_t addr, uint64_t count, IoVec& out) {
+  if (count > kMaxIov) return -EMSGSIZE;
+  out.v.resize(count);
+  if (count && copy_from_user(t, out.v.data(), addr, count * sizeof(iovec)) < 0) return -EFAULT;
+  out.total = 0;
+  for (auto& io : out.v) {
+    if (static_cast<ssize_t>(io.iov_len) < 0) return -EINVAL;
+    io.iov_len = std::min<size_t>(io.iov_len, INT_MAX - out.total);  // Linux caps a call at MAX_RW_COUNT
+    out.total += io.iov_len;
+  }
+  return 0;
+}
+
+// Copies between guest iovecs, starting `off` bytes in, and a host buffer.
+int64_t iovec_copy(Task& t, const IoVec& io, size_t off, char* host, size_t n, bool to_guest) {
+  size_t done = 0;
+  for (const auto& v : io.v) {
+    if (done == n) break;
+    if (off >= v.iov_len) {
+      off -= v.iov_len;
+      continue;
+    }
+    size_t k = std::min(v.iov_len - off, n - done);
+    uint64_t guest = reinterpret_cast<uint64_t>(v.iov_base) + off;
+    int64_t r = to_guest ? copy_to_user(t, guest, host + done, k) : copy_from_user(t, host + done, guest, k);
+    if (r < 0) return -EFAULT;
+    done += k;
+    off = 0;
+  }
+  return 0;
+}
+
+// --- control messages ---
+
+size_t cmsg_align(size_t n) { return (n + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1); }
+
+// Reads SCM_RIGHTS and SCM_CREDENTIALS from a sendmsg control buffer (Linux's __scm_send).
+int64_t parse_control(Task& t, const std::string& ctl, Ancillary& anc) {
+  size_t off = 0;
+  while (off + sizeof(cmsghdr) <= ctl.size()) {
+    cmsghdr h;
+    memcpy(&h, ctl.data() + off, sizeof h);
+    if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > ctl.size() - off) return -EINVAL;
+    const char* data = ctl.data() + off + sizeof(cmsghdr);
+    size_t len = h.cmsg_len - sizeof(cmsghdr);
+    off += cmsg_align(h.cmsg_len);
+    if (h.cmsg_level != SOL_SOCKET) continue;
+    if (h.cmsg_type == SCM_RIGHTS) {
+      size_t n = len / sizeof(int);
+      if (n == 0) continue;
+      if (anc.files.size() + n > kMaxFdsPerMessage) return -EINVAL;
+      for (size_t i = 0; i < n; i++) {
+        int fd;
+        memcpy(&fd, data + i * sizeof(int), sizeof fd);
+        FilePtr f = t.proc->fds->get(fd);
+        if (!f) return -EBADF;
+        anc.files.push_back(std::move(f));
+      }
+    } else if (h.cmsg_type == SCM_CREDENTIALS) {
+      ucred u;
+      if (len != sizeof u) return -EINVAL;
+      memcpy(&u, data, sizeof u);
+      const Credentials& c = t.proc->cred;
+      bool root = c.euid == 0;
+      if (u.uid == ~0u || u.gid == ~0u) return -EINVAL;
+      bool pid_ok = u.pid == t.proc->pid || root;
+      bool uid_ok = u.uid == c.uid || u.uid == c.euid || u.uid == c.suid || root;
+      bool gid_ok = u.gid == c.gid || u.gid == c.egid || u.gid == c.sgid || root;
+      if (!pid_ok || !uid_ok || !gid_ok) return -EPERM;
+      if (u.pid != t.proc->pid && !kernel().process_by_pid(u.pid)) return -ESRCH;
+      anc.has_cred = true;
+      anc.cred = {u.pid, u.uid, u.gid};
+    } else {
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+// Writes recvmsg's control messages into the guest buffer, as Linux's put_cmsg and
+// scm_detach_fds do: what does not fit is cut (MSG_CTRUNC) and files that get no fd close.
+class ControlWriter {
+ public:
+  ControlWriter(Task& t, uint64_t addr, size_t cap) : t_(t), addr_(addr), cap_(addr ? cap : 0) {}
+
+  void put(int type, const void* data, size_t len) {
+    size_t room = cap_ - used_;
+    if (room < sizeof(cmsghdr)) {
+      truncated = true;
+      return;
+    }
+    size_t cmlen = sizeof(cmsghdr) + len;
+    if (room < cmlen) {
+      truncated = true;
+      cmlen = room;
+    }
+    write(type, data, cmlen);
+    used_ += std::min(cmsg_align(sizeof(cmsghdr) + len), room);
+  }
+
+  void put_files(std::vector<FilePtr>& files, bool cloexec) {
+    if (files.empty()) return;
+    size_t room = cap_ - used_;
+    size_t max = room <= sizeof(cmsghdr) ? 0 : (room - sizeof(cmsghdr)) / sizeof(int);
+    std::vector<int> fds;
+    for (size_t i = 0; i < files.size() && i < max; i++) {
+      int fd = t_.proc->fds->install(files[i], cloexec);
+      if (fd < 0) break;
+      fds.push_back(fd);
+    }
+    if (!fds.empty()) {
+      size_t len = fds.size() * sizeof(int);
+      write(SCM_RIGHTS, fds.data(), sizeof(cmsghdr) + len);
+      used_ += std::min(cmsg_align(sizeof(cmsghdr) + len), room);
+    }
+    if (fds.size() < files.size()) truncated = true;
+    files.clear();
+  }
+
+  size_t used() const { return used_; }
+  bool truncated = false;
+
+ private:
+  void write(int type, const void* data, size_t cmlen) {
+    cmsghdr h{};
+    h.cmsg_len = cmlen;
+    h.cmsg_level = SOL_SOCKET;
+    h.cmsg_type = type;
+    std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
+    bytes.append(static_cast<const char*>(data), cmlen - sizeof h);
+    copy_to_user(t_, addr_ + used_, bytes.data(), bytes.size());
+  }
+
+  Task& t_;
+  uint64_t addr_;
+  size_t cap_, used_ = 0;
+};
+
+// --- send and receive, shared by the plain and msghdr forms ---
+
+int64_t do_send(Task& t, UnixSocket& s, const IoVec& io, int flags, const UnixAddress* to, Ancillary* anc) {
+  bool nonblock = s.nonblocking() || (flags & MSG_DONTWAIT);
+  // A stream send that blocked resumes after what it already queued (t.sys_progress).
+  size_t done = t.sys_progress;
+  for (;;) {
+    size_t base = done;
+    SendSource src = [&](size_t off, char* dst, size_t n) { return iovec_copy(t, io, base + off, dst, n, false); };
+    int64_t r = s.send(t, src, io.total - done, flags, to, done == 0 ? anc : nullptr);
+    if (r == -EAGAIN) {
+      if (nonblock) return done ? static_cast<int64_t>(done) : -EAGAIN;
+      t.sys_progress = done;
+      t.sys_partial = static_cast<int64_t>(done);
+      r = park(t, *s.wait_queue(), false, s.send_timeout_ns());
+      return r == -EAGAIN && done ? static_cast<int64_t>(done) : r;
+    }
+    if (r < 0) return done ? static_cast<int64_t>(done) : r;
+    if (s.type() != SOCK_STREAM) return r;
+    done += static_cast<size_t>(r);
+    if (done >= io.total) return static_cast<int64_t>(done);
+  }
+}
+
+int64_t do_recv(Task& t, UnixSocket& s, const IoVec& io, int flags, Received& out) {
+  bool nonblock = s.nonblocking() || (flags & MSG_DONTWAIT);
+  int rflags = flags | (nonblock ? MSG_DONTWAIT : 0);
+  bool stream = s.type() == SOCK_STREAM;
+  // MSG_WAITALL on a stream: what earlier runs received is already in the guest buffer.
+  size_t done = t.sys_progress;
+  for (;;) {
+    Received part;
+    int64_t r = s.recv(io.total - done, rflags, part);
+    if (r == -EAGAIN) {
+      if (done && nonblock) return static_cast<int64_t>(done);
+      t.sys_progress = done;
+      t.sys_partial = static_cast<int64_t>(done);
+      r = park(t, *s.wait_queue(), nonblock, s.recv_timeout_ns());
+      return r == -EAGAIN && done ? static_cast<int64_t>(done) : r;
+    }
+    if (r < 0 || (r == 0 && done)) return done ? static_cast<int64_t>(done) : r;
+    if (!part.data.empty() && iovec_copy(t, io, done, part.data.data(), part.data.size(), true) < 0)
+      return done ? static_cast<int64_t>(done) : -EFAULT;
+    if (done == 0) out.from = part.from;
+    out.anc = std::move(part.anc);
+    out.msg_flags = part.msg_flags;
+    if (!stream) return r;
+    done += part.data.size();
+    // MSG_WAITALL waits for the rest, but not past files or credentials it must hand over.
+    bool more = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) && r > 0 && done < io.total &&
+                out.anc.files.empty() && !out.anc.has_cred;
+    if (!more) return static_cast<int64_t>(done);
+  }
+}
+
+IoVec single_buffer(uint64_t buf, uint64_t len) {
+  IoVec io;
+  io.total = std::min<uint64_t>(len, INT_MAX);
+  io.v.push_back({reinterpret_cast<void*>(buf), io.total});
+  return io;
+}
+
+int socket_type(uint64_t arg, int& flags) {
+  int type = static_cast<int>(arg);
+  flags = type & ~0xf;
+  return type & 0xf;
+}
+
+// Checks socket()/socketpair() arguments; returns the AF_UNIX type to make.
+int64_t check_socket_args(uint64_t family_arg, uint64_t type_arg, uint64_t protocol_arg, int& type, int& flags) {
+  type = socket_type(type_arg, flags);
+  if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return -EINVAL;
+  int family = static_cast<int>(family_arg);
+  if (family < 0 || family >= AF_MAX) return -EAFNOSUPPORT;
+  if (type >= SOCK_PACKET + 1) return -EINVAL;  // SOCK_MAX
+  if (family != AF_UNIX) return -EAFNOSUPPORT;  // networking is not there yet
+  int protocol = static_cast<int>(protocol_arg);
+  if (protocol != 0 && protocol != PF_UNIX) return -EPROTONOSUPPORT;
+  switch (type) {
+    case SOCK_STREAM: case SOCK_DGRAM: case SOCK_SEQPACKET: return 0;
+    case SOCK_RAW: type = SOCK_DGRAM; return 0;  // as Linux
+    default: return -ESOCKTNOSUPPORT;
+  }
+}
+
+// --- the system calls ---
+
+// Sockets closed while only in-flight messages reached them are collected when sockets are
+// made or files are sent (Linux collects on close and on send); see UnixSocket::collect_cycles.
+int64_t sys_socket(Task& t) {
+  UnixSocket::collect_cycles();
+  int type, flags;
+  if (int64_t r = check_socket_args(t.arg(0), t.arg(1), t.arg(2), type, flags); r < 0) return r;
+  return t.proc->fds->install(UnixSocket::create(t, type, flags & SOCK_NONBLOCK), flags & SOCK_CLOEXEC);
+}
+
+int64_t sys_socketpair(Task& t) {
+  UnixSocket::collect_cycles();
+  int type, flags;
+  if (int64_t r = check_socket_args(t.arg(0), t.arg(1), t.arg(2), type, flags); r < 0) return r;
+  std::shared_ptr<UnixSocket> a, b;
+  UnixSocket::make_pair(t, type, flags & SOCK_NONBLOCK, a, b);
+  FdTable& fds = *t.proc->fds;
+  int fa = fds.install(a, flags & SOCK_CLOEXEC);
+  if (fa < 0) return fa;
+  int fb = fds.install(b, flags & SOCK_CLOEXEC);
+  if (fb < 0) {
+    fds.close(fa);
+    return fb;
+  }
+  int pair[2] = {fa, fb};
+  if (copy_to_user(t, t.arg(3), pair, sizeof pair) < 0) {
+    fds.close(fa);
+    fds.close(fb);
+    return -EFAULT;
+  }
+  return 0;
+}
+
+int64_t sys_bind(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  UnixAddress a;
+  if (int64_t r = unix_address_from_user(t, t.arg(1), t.arg(2), a); r < 0) return r;
+  return s->bind(t, a);
+}
+
+int64_t sys_listen(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  return s->listen(t, static_cast<int>(t.arg(1)));
+}
+
+int64_t do_accept(Task& t, int flags) {
+  if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return -EINVAL;
+  std::shared_ptr<UnixSocket> s, conn;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  int64_t r = s->accept(conn);
+  if (r == -EAGAIN) return park(t, *s->wait_queue(), s->nonblocking(), s->recv_timeout_ns());
+  if (r < 0) return r;
+  if (flags & SOCK_NONBLOCK) conn->set_status_flags(conn->flags() | O_NONBLOCK);
+  if (t.arg(1)) {
+    UnixAddress peer;
+    conn->peer_address(peer);
+    if (int64_t e = address_to_user(t, name_of(peer), t.arg(1), t.arg(2)); e < 0) return e;
+  }
+  return t.proc->fds->install(conn, flags & SOCK_CLOEXEC);
+}
+
+int64_t sys_accept(Task& t) { return do_accept(t, 0); }
+int64_t sys_accept4(Task& t) { return do_accept(t, static_cast<int>(t.arg(3))); }
+
+int64_t sys_connect(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  std::string raw;
+  if (int64_t r = sockaddr_from_user(t, t.arg(1), t.arg(2), raw); r < 0) return r;
+  sa_family_t family = AF_UNSPEC;
+  if (raw.size() >= sizeof family) memcpy(&family, raw.data(), sizeof family);
+  if (family == AF_UNSPEC && raw.size() >= sizeof family && s->type() == SOCK_DGRAM) return s->disconnect();
+  UnixAddress a;
+  if (int64_t r = parse_unix_address(raw.data(), raw.size(), a); r < 0) return r;
+  WaitQueue* wait = s->wait_queue();
+  int64_t r = s->connect(t, a, wait);
+  if (r == -EAGAIN) return park(t, *wait, s->nonblocking(), s->send_timeout_ns());
+  return r;
+}
+
+int64_t sys_getsockname(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  return address_to_user(t, name_of(s->local_address()), t.arg(1), t.arg(2));
+}
+
+int64_t sys_getpeername(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  UnixAddress peer;
+  if (int64_t r = s->peer_address(peer); r < 0) return r;
+  return address_to_user(t, name_of(peer), t.arg(1), t.arg(2));
+}
+
+int64_t sys_sendto(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  UnixAddress to;
+  bool has_to = t.arg(4) && static_cast<int>(t.arg(5)) != 0;
+  if (has_to) {
+    if (int64_t r = destination_from_user(t, *s, t.arg(4), t.arg(5), to); r < 0) return r;
+  }
+  return do_send(t, *s, single_buffer(t.arg(1), t.arg(2)), static_cast<int>(t.arg(3)), has_to ? &to : nullptr, nullptr);
+}
+
+int64_t sys_recvfrom(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  Received got;
+  int64_t r = do_recv(t, *s, single_buffer(t.arg(1), t.arg(2)), static_cast<int>(t.arg(3)), got);
+  if (r >= 0 && t.arg(4)) {
+    if (int64_t e = address_to_user(t, got.from.bytes, t.arg(4), t.arg(5)); e < 0) return e;
+  }
+  return r;
+}
+
+int64_t sys_sendmsg(Task& t) {
+  UnixSocket::collect_cycles();
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  msghdr m;
+  if (get_user(t, t.arg(1), m) < 0) return -EFAULT;
+  IoVec io;
+  if (int64_t r = iovec_from_user(t, reinterpret_cast<uint64_t>(m.msg_iov), m.msg_iovlen, io); r < 0) return r;
+  UnixAddress to;
+  bool has_to = m.msg_name && m.msg_namelen;
+  if (has_to) {
+    uint64_t len = std::min<uint64_t>(m.msg_namelen, sizeof(sockaddr_storage));
+    if (int64_t r = destination_from_user(t, *s, reinterpret_cast<uint64_t>(m.msg_name), len, to); r < 0) return r;
+  }
+  Ancillary anc;
+  if (t.sys_progress == 0 && m.msg_controllen >= sizeof(cmsghdr)) {  // a resumed send already sent them
+    if (m.msg_controllen > kMaxControl) return -ENOBUFS;
+    std::string ctl(m.msg_controllen, '\0');
+    if (copy_from_user(t, ctl.data(), reinterpret_cast<uint64_t>(m.msg_control), ctl.size()) < 0) return -EFAULT;
+    if (int64_t r = parse_control(t, ctl, anc); r < 0) return r;
+  }
+  return do_send(t, *s, io, static_cast<int>(t.arg(2)), has_to ? &to : nullptr, &anc);
+}
+
+int64_t sys_recvmsg(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  uint64_t maddr = t.arg(1);
+  int flags = static_cast<int>(t.arg(2));
+  msghdr m;
+  if (get_user(t, maddr, m) < 0) return -EFAULT;
+  if (static_cast<int>(m.msg_namelen) < 0) return -EINVAL;
+  IoVec io;
+  if (int64_t r = iovec_from_user(t, reinterpret_cast<uint64_t>(m.msg_iov), m.msg_iovlen, io); r < 0) return r;
+  Received got;
+  int64_t r = do_recv(t, *s, io, flags, got);
+  if (r < 0) return r;
+  if (m.msg_name) {
+    size_t n = std::min<size_t>(m.msg_namelen, got.from.bytes.size());
+    if (n && copy_to_user(t, reinterpret_cast<uint64_t>(m.msg_name), got.from.bytes.data(), n) < 0) return -EFAULT;
+    socklen_t namelen = static_cast<socklen_t>(got.from.bytes.size());
+    if (put_user(t, maddr + offsetof(msghdr, msg_namelen), namelen) < 0) return -EFAULT;
+  }
+  ControlWriter ctl(t, reinterpret_cast<uint64_t>(m.msg_control), m.msg_controllen);
+  if (got.anc.has_cred) {
+    ucred u{got.anc.cred.pid, got.anc.cred.uid, got.anc.cred.gid};
+    ctl.put(SCM_CREDENTIALS, &u, sizeof u);
+  }
+  ctl.put_files(got.anc.files, flags & MSG_CMSG_CLOEXEC);
+  int msg_flags = got.msg_flags | (ctl.truncated ? MSG_CTRUNC : 0) | (flags & MSG_CMSG_CLOEXEC);
+  size_t controllen = ctl.used();
+  if (put_user(t, maddr + offsetof(msghdr, msg_controllen), controllen) < 0 ||
+      put_user(t, maddr + offsetof(msghdr, msg_flags), msg_flags) < 0)
+    return -EFAULT;
+  return r;
+}
+
+int64_t sys_shutdown(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  return s->shutdown(static_cast<int>(t.arg(1)));
+}
+
+int64_t sys_setsockopt(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  int len = static_cast<int>(t.arg(4));
+  if (len < 0) return -EINVAL;
+  if (static_cast<int>(t.arg(1)) != SOL_SOCKET) return -EOPNOTSUPP;
+  std::string value(std::min(len, 256), '\0');
+  if (!value.empty() && copy_from_user(t, value.data(), t.arg(3), value.size()) < 0) return -EFAULT;
+  return s->setsockopt(t, static_cast<int>(t.arg(2)), value);
+}
+
+int64_t sys_getsockopt(Task& t) {
+  std::shared_ptr<UnixSocket> s;
+  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  int len;
+  if (get_user(t, t.arg(4), len) < 0) return -EFAULT;
+  if (len < 0) return -EINVAL;
+  if (static_cast<int>(t.arg(1)) != SOL_SOCKET) return -EOPNOTSUPP;
+  std::string value;
+  if (int64_t r = s->getsockopt(static_cast<int>(t.arg(2)), value); r < 0) return r;
+  int n = static_cast<int>(std::min<size_t>(static_cast<size_t>(len), value.size()));
+  if (n && copy_to_user(t, t.arg(3), value.data(), static_cast<size_t>(n)) < 0) return -EFAULT;
+  return put_user(t, t.arg(4), n);
+}
+
+using S = Support;
+
+#define F(name, args) {SYS_##name, {#name, sys_##name, args, S::Full, ""}}
+#define P(name, args, note) {SYS_##name, {#name, sys_##name, args, S::Partial, note}}
+
+const SyscallRow kSocketRows[] = {
+    P(socket, "dxd", "AF_UNIX; other families EAFNOSUPPORT"),
+    P(socketpair, "dxdp", "AF_UNIX; other families EAFNOSUPPORT"),
+    F(bind, "fpu"), F(listen, "fd"), F(accept, "fpp"), F(accept4, "fppx"), F(connect, "fpu"),
+    F(getsockname, "fpp"), F(getpeername, "fpp"),
+    P(sendto, "fbuxpu", "no MSG_OOB"), P(recvfrom, "fBuxpp", "no MSG_OOB"),
+    P(sendmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
+    P(recvmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
+    F(shutdown, "fd"),
+    P(setsockopt, "fddpu", "SOL_SOCKET; SO_RCVTIMEO/SO_SNDTIMEO apply to the socket calls, not read/write"),
+    P(getsockopt, "fddpp", "SOL_SOCKET; no SO_PEERSEC, SO_PEERGROUPS, SO_PEERPIDFD"),
+};
+
+#undef F
+#undef P
+
+}  // namespace
+
+std::span<const SyscallRow> socket_rows() { return kSocketRows; }
 
 }  // namespace um::kernel
