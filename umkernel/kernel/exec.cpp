@@ -293,7 +293,10 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
   fp.mxcsr = 0x1f80;
   platform::set_fpregs(t.host_tid, fp);
 
-  // The rest of the process switches to the new image.
+  // The rest of the process switches to the new image. Tables shared with other processes
+  // (CLONE_FILES, CLONE_SIGHAND) are unshared first, as Linux does at exec.
+  if (p.fds.use_count() > 1) p.fds = std::make_shared<FdTable>(*p.fds);
+  if (p.sighand.use_count() > 1) p.sighand = std::make_shared<SignalHandlers>(*p.sighand);
   p.fds->close_on_exec();
   p.posix_timers.reset();  // timer_create timers do not survive exec
   for (int s = 1; s <= 64; s++) {

@@ -225,6 +225,8 @@ int64_t sys_dup2(Task& t) {
   FilePtr f = t.proc->fds->get(oldfd);
   if (!f) return -EBADF;
   if (oldfd == newfd) return newfd;
+  // Replacing an open fd closes it: its POSIX locks go, as with close().
+  if (FilePtr old = t.proc->fds->get(newfd); old && old->inode()) release_posix_locks(*t.proc, old->inode());
   return t.proc->fds->install_at(newfd, f, false);
 }
 
@@ -235,6 +237,7 @@ int64_t sys_dup3(Task& t) {
   if (oldfd == newfd) return -EINVAL;
   FilePtr f = t.proc->fds->get(oldfd);
   if (!f) return -EBADF;
+  if (FilePtr old = t.proc->fds->get(newfd); old && old->inode()) release_posix_locks(*t.proc, old->inode());
   return t.proc->fds->install_at(newfd, f, flags & O_CLOEXEC);
 }
 
