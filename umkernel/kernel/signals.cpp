@@ -232,6 +232,20 @@ int Kernel::send_signal_to_group(int pgid, int sig, const siginfo_t* info) {
   return found ? 0 : -ESRCH;
 }
 
+// Job-control news for the parent: SIGCHLD (unless SA_NOCLDSTOP) and a wake-up of its waits.
+static void notify_parent_of_stop_change(Process& p, int code, int status) {
+  auto parent = p.parent.lock();
+  if (!parent) return;
+  siginfo_t si{};
+  si.si_signo = SIGCHLD;
+  si.si_code = code;
+  si.si_pid = p.pid;
+  si.si_status = status;
+  if (!(parent->sighand->actions[SIGCHLD].flags & SA_NOCLDSTOP))
+    kernel().send_signal_to_process(*parent, SIGCHLD, &si);
+  parent->child_wait.wake_all();
+}
+
 void continue_process(Process& p) {
   // Pending stop signals are discarded by SIGCONT.
   uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU);
@@ -246,16 +260,7 @@ void continue_process(Process& p) {
       kernel().resume_after_stop(*t);
     }
   }
-  if (auto parent = p.parent.lock()) {
-    siginfo_t si{};
-    si.si_signo = SIGCHLD;
-    si.si_code = CLD_CONTINUED;
-    si.si_pid = p.pid;
-    si.si_status = SIGCONT;
-    if (!(parent->sighand->actions[SIGCHLD].flags & SA_NOCLDSTOP))
-      kernel().send_signal_to_process(*parent, SIGCHLD, &si);
-    parent->child_wait.wake_all();
-  }
+  notify_parent_of_stop_change(p, CLD_CONTINUED, SIGCONT);
 }
 
 static void stop_process(Task& t, int sig) {
@@ -266,16 +271,7 @@ static void stop_process(Task& t, int sig) {
   for (Task* th : p.threads)
     if (th->state == TaskState::Running && th != &t) platform::interrupt(th->host_tid);
   t.state = TaskState::Stopped;
-  if (auto parent = p.parent.lock()) {
-    siginfo_t si{};
-    si.si_signo = SIGCHLD;
-    si.si_code = CLD_STOPPED;
-    si.si_pid = p.pid;
-    si.si_status = sig;
-    if (!(parent->sighand->actions[SIGCHLD].flags & SA_NOCLDSTOP))
-      kernel().send_signal_to_process(*parent, SIGCHLD, &si);
-    parent->child_wait.wake_all();
-  }
+  notify_parent_of_stop_change(p, CLD_STOPPED, sig);
 }
 
 bool dequeue_from_set(Task& t, uint64_t set, PendingSignal& out) {

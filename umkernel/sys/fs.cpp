@@ -708,17 +708,21 @@ int64_t xattr_name(Task& t, uint64_t addr, std::string& name) {
   return 0;
 }
 
+// getxattr/listxattr's reply: size 0 asks for the length, a smaller buffer is ERANGE.
+int64_t copy_out_sized(Task& t, uint64_t addr, uint64_t size, const std::string& data) {
+  if (size == 0) return static_cast<int64_t>(data.size());
+  if (size < data.size()) return -ERANGE;
+  if (!data.empty() && copy_to_user(t, addr, data.data(), data.size()) < 0) return -EFAULT;
+  return static_cast<int64_t>(data.size());
+}
+
 int64_t do_getxattr(Task& t, XattrTarget how) {
   InodePtr ino;
   if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
   std::string name, value;
   if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
   if (int64_t r = ino->getxattr(name, value); r < 0) return r;
-  uint64_t size = t.arg(3);
-  if (size == 0) return static_cast<int64_t>(value.size());
-  if (size < value.size()) return -ERANGE;
-  if (copy_to_user(t, t.arg(2), value.data(), value.size()) < 0) return -EFAULT;
-  return static_cast<int64_t>(value.size());
+  return copy_out_sized(t, t.arg(2), t.arg(3), value);
 }
 
 int64_t do_setxattr(Task& t, XattrTarget how) {
@@ -744,11 +748,7 @@ int64_t do_listxattr(Task& t, XattrTarget how) {
   if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
   std::string names;
   if (int64_t r = ino->listxattr(names); r < 0) return r;
-  uint64_t size = t.arg(2);
-  if (size == 0) return static_cast<int64_t>(names.size());
-  if (size < names.size()) return -ERANGE;
-  if (!names.empty() && copy_to_user(t, t.arg(1), names.data(), names.size()) < 0) return -EFAULT;
-  return static_cast<int64_t>(names.size());
+  return copy_out_sized(t, t.arg(1), t.arg(2), names);
 }
 
 int64_t do_removexattr(Task& t, XattrTarget how) {
