@@ -159,7 +159,10 @@ Status Daemon::setup() {
     engine_.set_capture(&*pcap_);
   }
   if (!opt_.tap.empty()) UM_TRY(add_port(UM_TRY(TapPort::open(opt_.tap)), -1));
-  if (opt_.nat) UM_TRY(add_port(UM_TRY(NatPort::start(opt_.forwards)), -1));
+  if (opt_.nat) {
+    nat::NatOptions nat_options{.forwards = opt_.forwards, .hostname = "umswitch"};
+    UM_TRY(add_port(UM_TRY(NatPort::start(nat_options)), -1));
+  }
 
   if (!opt_.pidfile.empty()) {
     FILE* f = fopen(opt_.pidfile.c_str(), "w");

@@ -17,7 +17,7 @@ struct DaemonOptions {
   std::string tap;
   std::string pcap;
   bool nat = false;
-  std::vector<Forward> forwards;
+  std::vector<nat::Forward> forwards;
   bool daemonize = false;
   std::string pidfile;
 };

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   for (const auto& f : forwards) {
-    auto parsed = sw::parse_forward(f);
+    auto parsed = nat::parse_forward(f);
     if (!parsed) {
       fprintf(stderr, "umswitch: error: %s\n", parsed.error().message.c_str());
       return kExitUsage;
