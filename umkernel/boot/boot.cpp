@@ -13,6 +13,7 @@
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/mgmt/management.h"
+#include "umkernel/net/nic.h"
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/extfs.h"
 #include "umkernel/vfs/procfs.h"
@@ -73,6 +74,8 @@ std::optional<DiskMount> Kernel::disk_superblock(uint64_t rdev, bool read_only) 
 bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   // The run directory (umid), mconsole and host signals first: console sockets live there.
   if (!mgmt::start(*this, cfg, error)) return false;
+  auto* mgmt = static_cast<mgmt::Management*>(management.get());
+  if (!net::boot_network(cfg, mgmt ? mgmt->umid() : cfg.umid, error)) return false;
   for (const DiskSpec& d : cfg.disks) {
     disks_.push_back(std::make_shared<DiskSpec>(d));
     disk_indices_.push_back(d.index);
@@ -86,6 +89,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   }
   set_proc_memory_total(cfg.mem);
   if (!cfg.hostname.empty()) set_hostname(cfg.hostname);
+  else if (cfg.has_ip && !cfg.ip.hostname.empty()) set_hostname(cfg.ip.hostname);
 
   // Disks: the root one is mounted at /; the others wait for mount(2) (a later issue).
   int root_index = cfg.root_dev.back() - 'a';

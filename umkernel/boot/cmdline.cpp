@@ -1,5 +1,9 @@
 #include "umkernel/boot/cmdline.h"
 
+#include <arpa/inet.h>
+
+#include <cctype>
+
 #include "core/cli.h"
 #include "core/rundir.h"
 
@@ -112,6 +116,15 @@ Options (UML syntax):
                                 own stdin and stdout), con1..con7 to socket
   ssl=CHAN | ssl<N>=CHAN        serial lines ssl0..ssl3 (/dev/ttyS0..3), same channels;
                                 default socket
+  eth<N>=daemon,MAC,unix,CTL    NIC ethN (0-15) on a uml_switch-compatible switch (umswitch,
+                                uml_switch) whose control socket is CTL; MAC may be empty
+                                (then it is derived from the umid)
+  eth<N>=slirp[,MAC][,hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...
+                                NIC ethN behind a built-in NAT router (libslirp): gateway
+                                10.0.2.2 (the host's 127.0.0.1), DNS 10.0.2.3, DHCP from
+                                10.0.2.15; hostfwd forwards a host port into the guest
+  ip=ADDR::GW:MASK:HOST:DEV     static configuration of DEV (default eth0) at boot, as Linux's
+                                ip=; without it NICs stay down until the guest configures them
   hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
   strace=FILE                   log every guest system call to FILE ("-" for stderr)
   quiet                         print only errors
@@ -186,8 +199,22 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       c.strace = value;
     } else if (key == "hostname") {
       c.hostname = value;
-    } else if (key.rfind("eth", 0) == 0 || key.rfind("vec", 0) == 0) {
-      return Error::make(ENOTSUP, key + ": networking is not supported yet");
+    } else if (key.rfind("eth", 0) == 0 && key.size() > 3 && key.size() < 6 &&
+               key.find_first_not_of("0123456789", 3) == std::string::npos) {
+      int n = std::stoi(key.substr(3));
+      if (n > 15) return Error::make(EINVAL, key + ": NICs are eth0..eth15");
+      for (auto& o : c.nics)
+        if (o.index == n) return Error::make(EINVAL, key + " given twice");
+      auto nic = parse_nic(n, value);
+      if (!nic) return Error::make(EINVAL, key + "=" + value + ": " + nic.error().message);
+      c.nics.push_back(*nic);
+    } else if (key.rfind("vec", 0) == 0) {
+      return Error::make(ENOTSUP, key + ": the vector transport is not supported; use ethN=daemon,... or ethN=slirp");
+    } else if (key == "ip") {
+      auto ip = parse_ip(value);
+      if (!ip) return Error::make(EINVAL, "ip=" + value + ": " + ip.error().message);
+      c.has_ip = !ip->addr.empty();
+      c.ip = *ip;
     } else if (key == "mconsole") {
       if (value.rfind("notify:", 0) != 0 || value.size() == 7)
         return Error::make(EINVAL, "mconsole=" + value + ": expected mconsole=notify:PATH");
@@ -202,12 +229,108 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
     }
   }
   if (c.disks.empty()) return Error::make(EINVAL, "no root disk: give ubd0=IMAGE");
+  if (c.has_ip) {
+    bool found_nic = false;
+    for (auto& n : c.nics) found_nic |= "eth" + std::to_string(n.index) == c.ip.device;
+    if (!found_nic) return Error::make(EINVAL, "ip=: no NIC " + c.ip.device + " was given (ethN=...)");
+  }
   int root_index = c.root_dev.back() - 'a';
   bool found = false;
   for (auto& d : c.disks) found |= d.index == root_index;
   if (!found)
     return Error::make(EINVAL, (root_set ? c.root_dev : std::string("ubd0")) + ": no such disk was given");
   return c;
+}
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t at = s.find(sep, start);
+    out.push_back(s.substr(start, at - start));
+    if (at == std::string::npos) return out;
+    start = at + 1;
+  }
+}
+
+bool valid_ipv4(const std::string& s) {
+  in_addr a;
+  return inet_pton(AF_INET, s.c_str(), &a) == 1;
+}
+
+}  // namespace
+
+bool parse_mac(const std::string& text, uint8_t out[6]) {
+  auto parts = split(text, ':');
+  if (parts.size() != 6) return false;
+  for (int i = 0; i < 6; i++) {
+    const std::string& p = parts[i];
+    if (p.size() != 2 || !isxdigit(static_cast<unsigned char>(p[0])) || !isxdigit(static_cast<unsigned char>(p[1])))
+      return false;
+    out[i] = static_cast<uint8_t>(std::stoul(p, nullptr, 16));
+  }
+  return true;
+}
+
+Result<NicSpec> parse_nic(int index, const std::string& value) {
+  auto f = split(value, ',');
+  NicSpec n;
+  n.index = index;
+  n.transport = f[0];
+  auto check_mac = [&](const std::string& m) -> Status {
+    uint8_t mac[6];
+    if (m.empty()) return {};
+    if (!parse_mac(m, mac)) return Error::make(EINVAL, "bad MAC address '" + m + "' (expected aa:bb:cc:dd:ee:ff)");
+    if (mac[0] & 1) return Error::make(EINVAL, "MAC address " + m + " is a multicast address");
+    n.mac = m;
+    return {};
+  };
+  if (n.transport == "daemon") {
+    // UML: daemon,ethernet_address,type,control_socket[,data_socket]; the data socket name is
+    // ours to pick (an abstract one), so a fifth field is accepted and not used.
+    if (f.size() > 5) return Error::make(EINVAL, "too many fields (expected daemon,MAC,unix,CTLPATH)");
+    UM_TRY(check_mac(f.size() > 1 ? f[1] : ""));
+    std::string type = f.size() > 2 && !f[2].empty() ? f[2] : "unix";
+    if (type != "unix") return Error::make(EINVAL, "daemon socket type '" + type + "' is not supported (only unix)");
+    n.ctl_path = f.size() > 3 && !f[3].empty() ? f[3] : "/tmp/uml.ctl";  // UML's default
+    return n;
+  }
+  if (n.transport == "slirp") {
+    UM_TRY(check_mac(f.size() > 1 ? f[1] : ""));
+    for (size_t i = 2; i < f.size(); i++) {
+      if (f[i].rfind("hostfwd=", 0) == 0 && f[i].size() > 8) n.hostfwd.push_back(f[i].substr(8));
+      else if (!f[i].empty())
+        return Error::make(EINVAL, "unknown slirp option '" + f[i] + "' (slirp is built in; options: hostfwd=...)");
+    }
+    return n;
+  }
+  if (n.transport.empty()) return Error::make(EINVAL, "no transport (expected daemon,... or slirp)");
+  return Error::make(ENOTSUP, "transport '" + n.transport + "' is not supported (daemon or slirp)");
+}
+
+Result<IpSpec> parse_ip(const std::string& value) {
+  IpSpec ip;
+  if (value == "off" || value == "none") return ip;
+  auto f = split(value, ':');
+  if (f.size() == 1 && !valid_ipv4(f[0]))
+    return Error::make(ENOTSUP, "only static configuration (ip=ADDR::GW:MASK::DEV); run udhcpc in the guest for DHCP");
+  if (f.size() > 9) return Error::make(EINVAL, "too many fields (ip=ADDR:SERVER:GW:MASK:HOST:DEV:AUTOCONF)");
+  f.resize(9);
+  ip.addr = f[0];
+  ip.gateway = f[2];
+  ip.netmask = f[3];
+  ip.hostname = f[4];
+  if (!f[5].empty()) ip.device = f[5];
+  if (!valid_ipv4(ip.addr)) return Error::make(EINVAL, "bad address '" + ip.addr + "'");
+  if (!ip.gateway.empty() && !valid_ipv4(ip.gateway)) return Error::make(EINVAL, "bad gateway '" + ip.gateway + "'");
+  if (!ip.netmask.empty() && !valid_ipv4(ip.netmask)) return Error::make(EINVAL, "bad netmask '" + ip.netmask + "'");
+  const std::string& autoconf = f[6];
+  if (!autoconf.empty() && autoconf != "off" && autoconf != "none")
+    return Error::make(ENOTSUP, "autoconf '" + autoconf + "' is not supported; run udhcpc in the guest for DHCP");
+  if (ip.device.rfind("eth", 0) != 0) return Error::make(EINVAL, "device '" + ip.device + "' is not an ethN");
+  return ip;
 }
 
 }  // namespace um::kernel

@@ -20,6 +20,21 @@ struct DiskSpec {
   bool shared = false;       // 'c' flag: no host locking
 };
 
+// ethN=daemon,MAC,unix,CTLPATH (a uml_switch-compatible switch) or ethN=slirp[,MAC][,hostfwd=...].
+struct NicSpec {
+  int index = 0;                     // ethN
+  std::string transport;             // "daemon" or "slirp"
+  std::string mac;                   // "aa:bb:cc:dd:ee:ff" or empty: derived from the umid
+  std::string ctl_path;              // daemon: the switch's control socket
+  std::vector<std::string> hostfwd;  // slirp: tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT
+};
+
+// ip=CLIENT:SERVER:GATEWAY:NETMASK:HOSTNAME:DEVICE:AUTOCONF (Linux's nfsroot syntax; the
+// server is not used). Static configuration only: DHCP is the guest's job (udhcpc).
+struct IpSpec {
+  std::string addr, gateway, netmask, hostname, device = "eth0";
+};
+
 struct ChannelSpec {
   std::string in = "null", out = "null";  // fd:N, null, pty, port:N, file:PATH, socket
 };
@@ -42,7 +57,15 @@ struct BootConfig {
   bool quiet = false;
   std::string strace;               // "" off, "-" stderr, else a path
   std::string hostname;
+  std::vector<NicSpec> nics;
+  bool has_ip = false;
+  IpSpec ip;
 };
+
+// Parses one NIC's value ("daemon,,unix,/tmp/sw.ctl"); `index` is N of ethN.
+Result<NicSpec> parse_nic(int index, const std::string& value);
+Result<IpSpec> parse_ip(const std::string& value);
+bool parse_mac(const std::string& text, uint8_t out[6]);
 
 // Parses argv (without argv[0]). --help/--version are handled by the caller.
 Result<BootConfig> parse_cmdline(const std::vector<std::string>& args);

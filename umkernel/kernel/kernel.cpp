@@ -312,8 +312,9 @@ int Kernel::run() {
       run_runnable();
     }
     if (init_exited_ || halting_) break;
-    if (progressed) continue;
-    int n = epoll_wait(epoll_.get(), events, 16, frozen_ ? -1 : next_timeout_ms());
+    // Busy guests must not starve event sources (NIC frames, consoles): while there is
+    // progress, look at them without waiting.
+    int n = epoll_wait(epoll_.get(), events, 16, progressed ? 0 : frozen_ ? -1 : next_timeout_ms());
     for (int i = 0; i < n; i++) {
       int fd = events[i].data.fd;
       if (fd == sigchld_fd_.get()) {

@@ -1,7 +1,8 @@
-// The socket syscall family: AF_UNIX sockets (vfs/unix_socket.*); socket() of any other
-// address family fails with EAFNOSUPPORT until networking arrives. Here guest memory is read
-// and written (addresses, msghdr, iovecs, control messages, options) and blocking calls park;
-// the sockets themselves work on host data. Rows for the syscall table sit at the end.
+// The socket syscall family over every socket (vfs/socket.h): AF_UNIX (vfs/unix_socket.*),
+// and the network families (net/: AF_INET, AF_INET6, AF_NETLINK, AF_PACKET). Here guest
+// memory is read and written (addresses, msghdr, iovecs, control messages, options) and
+// blocking calls park; the sockets themselves work on host data. Rows for the syscall table
+// sit at the end.
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -17,6 +18,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/net/net_sockets.h"
 #include "umkernel/vfs/unix_socket.h"
 
 namespace um::kernel {
@@ -27,10 +29,10 @@ constexpr size_t kMaxIov = 1024;          // UIO_MAXIOV
 constexpr int kMaxFdsPerMessage = 253;     // SCM_MAX_FD
 constexpr size_t kMaxControl = 131072;     // net.core.optmem_max
 
-int64_t get_socket(Task& t, uint64_t fd, std::shared_ptr<UnixSocket>& out) {
+int64_t get_socket(Task& t, uint64_t fd, SocketPtr& out) {
   FilePtr f = t.proc->fds->get(static_cast<int>(fd));
   if (!f) return -EBADF;
-  out = std::dynamic_pointer_cast<UnixSocket>(f);
+  out = std::dynamic_pointer_cast<Socket>(f);
   return out ? 0 : -ENOTSOCK;
 }
 
@@ -57,32 +59,6 @@ int64_t sockaddr_from_user(Task& t, uint64_t addr, uint64_t len, std::string& ou
   out.assign(static_cast<size_t>(ilen), '\0');
   if (ilen && copy_from_user(t, out.data(), addr, out.size()) < 0) return -EFAULT;
   return 0;
-}
-
-int64_t unix_address_from_user(Task& t, uint64_t addr, uint64_t len, UnixAddress& out) {
-  std::string raw;
-  if (int64_t r = sockaddr_from_user(t, addr, len, raw); r < 0) return r;
-  return parse_unix_address(raw.data(), raw.size(), out);
-}
-
-// The destination of sendto/sendmsg. Only datagram sockets read it: a stream socket refuses
-// any address (EISCONN/EOPNOTSUPP) and a seqpacket socket ignores it, unchecked, as Linux.
-int64_t destination_from_user(Task& t, const UnixSocket& s, uint64_t addr, uint64_t len, UnixAddress& out) {
-  std::string raw;
-  if (int64_t r = sockaddr_from_user(t, addr, len, raw); r < 0) return r;
-  if (s.type() != SOCK_DGRAM) {
-    out.bytes = raw;  // present, never used as a name
-    return 0;
-  }
-  if (int64_t r = parse_unix_address(raw.data(), raw.size(), out); r < 0) return r;
-  return out.empty() ? -EINVAL : 0;
-}
-
-// What getsockname/getpeername/accept report: an unbound socket is just the family.
-std::string name_of(const UnixAddress& a) {
-  if (!a.empty()) return a.bytes;
-  sa_family_t f = AF_UNIX;
-  return std::string(reinterpret_cast<const char*>(&f), sizeof f);
 }
 
 // Writes an address and its full length (Linux's move_addr_to_user: the bytes that fit).
@@ -243,7 +219,7 @@ class ControlWriter {
 
 // --- send and receive, shared by the plain and msghdr forms ---
 
-int64_t do_send(Task& t, UnixSocket& s, const IoVec& io, int flags, const UnixAddress* to, Ancillary* anc) {
+int64_t do_send(Task& t, Socket& s, const IoVec& io, int flags, const std::string* to, Ancillary* anc) {
   bool nonblock = s.nonblocking() || (flags & MSG_DONTWAIT);
   // A stream send that blocked resumes after what it already queued (t.sys_progress).
   size_t done = t.sys_progress;
@@ -259,21 +235,21 @@ int64_t do_send(Task& t, UnixSocket& s, const IoVec& io, int flags, const UnixAd
       return r == -EAGAIN && done ? static_cast<int64_t>(done) : r;
     }
     if (r < 0) return done ? static_cast<int64_t>(done) : r;
-    if (s.type() != SOCK_STREAM) return r;
+    if (!s.is_stream()) return r;
     done += static_cast<size_t>(r);
     if (done >= io.total) return static_cast<int64_t>(done);
   }
 }
 
-int64_t do_recv(Task& t, UnixSocket& s, const IoVec& io, int flags, Received& out) {
+int64_t do_recv(Task& t, Socket& s, const IoVec& io, int flags, Received& out) {
   bool nonblock = s.nonblocking() || (flags & MSG_DONTWAIT);
   int rflags = flags | (nonblock ? MSG_DONTWAIT : 0);
-  bool stream = s.type() == SOCK_STREAM;
+  bool stream = s.is_stream();
   // MSG_WAITALL on a stream: what earlier runs received is already in the guest buffer.
   size_t done = t.sys_progress;
   for (;;) {
     Received part;
-    int64_t r = s.recv(io.total - done, rflags, part);
+    int64_t r = s.recv(t, io.total - done, rflags, part);
     if (r == -EAGAIN) {
       if (done && nonblock) return static_cast<int64_t>(done);
       t.sys_progress = done;
@@ -309,14 +285,18 @@ int socket_type(uint64_t arg, int& flags) {
   return type & 0xf;
 }
 
-// Checks socket()/socketpair() arguments; returns the AF_UNIX type to make.
-int64_t check_socket_args(uint64_t family_arg, uint64_t type_arg, uint64_t protocol_arg, int& type, int& flags) {
+// Checks socket()/socketpair() arguments common to all families.
+int64_t check_socket_args(uint64_t family_arg, uint64_t type_arg, int& family, int& type, int& flags) {
   type = socket_type(type_arg, flags);
   if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return -EINVAL;
-  int family = static_cast<int>(family_arg);
+  family = static_cast<int>(family_arg);
   if (family < 0 || family >= AF_MAX) return -EAFNOSUPPORT;
   if (type >= SOCK_PACKET + 1) return -EINVAL;  // SOCK_MAX
-  if (family != AF_UNIX) return -EAFNOSUPPORT;  // networking is not there yet
+  return 0;
+}
+
+// The AF_UNIX type to make for socket()/socketpair().
+int64_t unix_socket_type(uint64_t protocol_arg, int& type) {
   int protocol = static_cast<int>(protocol_arg);
   if (protocol != 0 && protocol != PF_UNIX) return -EPROTONOSUPPORT;
   switch (type) {
@@ -332,15 +312,24 @@ int64_t check_socket_args(uint64_t family_arg, uint64_t type_arg, uint64_t proto
 // made or files are sent (Linux collects on close and on send); see UnixSocket::collect_cycles.
 int64_t sys_socket(Task& t) {
   UnixSocket::collect_cycles();
-  int type, flags;
-  if (int64_t r = check_socket_args(t.arg(0), t.arg(1), t.arg(2), type, flags); r < 0) return r;
-  return t.proc->fds->install(UnixSocket::create(t, type, flags & SOCK_NONBLOCK), flags & SOCK_CLOEXEC);
+  int family, type, flags;
+  if (int64_t r = check_socket_args(t.arg(0), t.arg(1), family, type, flags); r < 0) return r;
+  SocketPtr s;
+  if (family == AF_UNIX) {
+    if (int64_t r = unix_socket_type(t.arg(2), type); r < 0) return r;
+    s = UnixSocket::create(t, type, flags & SOCK_NONBLOCK);
+  } else if (int64_t r = net::create_socket(t, family, type, static_cast<int>(t.arg(2)), flags & SOCK_NONBLOCK, s); r < 0) {
+    return r;
+  }
+  return t.proc->fds->install(s, flags & SOCK_CLOEXEC);
 }
 
 int64_t sys_socketpair(Task& t) {
   UnixSocket::collect_cycles();
-  int type, flags;
-  if (int64_t r = check_socket_args(t.arg(0), t.arg(1), t.arg(2), type, flags); r < 0) return r;
+  int family, type, flags;
+  if (int64_t r = check_socket_args(t.arg(0), t.arg(1), family, type, flags); r < 0) return r;
+  if (family != AF_UNIX) return family == AF_INET || family == AF_INET6 ? -EOPNOTSUPP : -EAFNOSUPPORT;
+  if (int64_t r = unix_socket_type(t.arg(2), type); r < 0) return r;
   std::shared_ptr<UnixSocket> a, b;
   UnixSocket::make_pair(t, type, flags & SOCK_NONBLOCK, a, b);
   FdTable& fds = *t.proc->fds;
@@ -361,31 +350,31 @@ int64_t sys_socketpair(Task& t) {
 }
 
 int64_t sys_bind(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
-  UnixAddress a;
-  if (int64_t r = unix_address_from_user(t, t.arg(1), t.arg(2), a); r < 0) return r;
+  std::string a;
+  if (int64_t r = sockaddr_from_user(t, t.arg(1), t.arg(2), a); r < 0) return r;
   return s->bind(t, a);
 }
 
 int64_t sys_listen(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   return s->listen(t, static_cast<int>(t.arg(1)));
 }
 
 int64_t do_accept(Task& t, int flags) {
   if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return -EINVAL;
-  std::shared_ptr<UnixSocket> s, conn;
+  SocketPtr s, conn;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
-  int64_t r = s->accept(conn);
+  int64_t r = s->accept(t, conn);
   if (r == -EAGAIN) return park(t, *s->wait_queue(), s->nonblocking(), s->recv_timeout_ns());
   if (r < 0) return r;
   if (flags & SOCK_NONBLOCK) conn->set_status_flags(conn->flags() | O_NONBLOCK);
   if (t.arg(1)) {
-    UnixAddress peer;
-    conn->peer_address(peer);
-    if (int64_t e = address_to_user(t, name_of(peer), t.arg(1), t.arg(2)); e < 0) return e;
+    std::string peer;
+    conn->peername(peer);
+    if (int64_t e = address_to_user(t, peer, t.arg(1), t.arg(2)); e < 0) return e;
   }
   return t.proc->fds->install(conn, flags & SOCK_CLOEXEC);
 }
@@ -394,70 +383,67 @@ int64_t sys_accept(Task& t) { return do_accept(t, 0); }
 int64_t sys_accept4(Task& t) { return do_accept(t, static_cast<int>(t.arg(3))); }
 
 int64_t sys_connect(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   std::string raw;
   if (int64_t r = sockaddr_from_user(t, t.arg(1), t.arg(2), raw); r < 0) return r;
-  sa_family_t family = AF_UNSPEC;
-  if (raw.size() >= sizeof family) memcpy(&family, raw.data(), sizeof family);
-  if (family == AF_UNSPEC && raw.size() >= sizeof family && s->type() == SOCK_DGRAM) return s->disconnect();
-  UnixAddress a;
-  if (int64_t r = parse_unix_address(raw.data(), raw.size(), a); r < 0) return r;
   WaitQueue* wait = s->wait_queue();
-  int64_t r = s->connect(t, a, wait);
+  int64_t r = s->connect(t, raw, wait);
   if (r == -EAGAIN) return park(t, *wait, s->nonblocking(), s->send_timeout_ns());
   return r;
 }
 
 int64_t sys_getsockname(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
-  return address_to_user(t, name_of(s->local_address()), t.arg(1), t.arg(2));
+  std::string name;
+  if (int64_t r = s->sockname(name); r < 0) return r;
+  return address_to_user(t, name, t.arg(1), t.arg(2));
 }
 
 int64_t sys_getpeername(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
-  UnixAddress peer;
-  if (int64_t r = s->peer_address(peer); r < 0) return r;
-  return address_to_user(t, name_of(peer), t.arg(1), t.arg(2));
+  std::string peer;
+  if (int64_t r = s->peername(peer); r < 0) return r;
+  return address_to_user(t, peer, t.arg(1), t.arg(2));
 }
 
 int64_t sys_sendto(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
-  UnixAddress to;
+  std::string to;
   bool has_to = t.arg(4) && static_cast<int>(t.arg(5)) != 0;
   if (has_to) {
-    if (int64_t r = destination_from_user(t, *s, t.arg(4), t.arg(5), to); r < 0) return r;
+    if (int64_t r = sockaddr_from_user(t, t.arg(4), t.arg(5), to); r < 0) return r;
   }
   return do_send(t, *s, single_buffer(t.arg(1), t.arg(2)), static_cast<int>(t.arg(3)), has_to ? &to : nullptr, nullptr);
 }
 
 int64_t sys_recvfrom(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   Received got;
   int64_t r = do_recv(t, *s, single_buffer(t.arg(1), t.arg(2)), static_cast<int>(t.arg(3)), got);
   if (r >= 0 && t.arg(4)) {
-    if (int64_t e = address_to_user(t, got.from.bytes, t.arg(4), t.arg(5)); e < 0) return e;
+    if (int64_t e = address_to_user(t, got.from, t.arg(4), t.arg(5)); e < 0) return e;
   }
   return r;
 }
 
 int64_t sys_sendmsg(Task& t) {
   UnixSocket::collect_cycles();
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   msghdr m;
   if (get_user(t, t.arg(1), m) < 0) return -EFAULT;
   IoVec io;
   if (int64_t r = iovec_from_user(t, reinterpret_cast<uint64_t>(m.msg_iov), m.msg_iovlen, io); r < 0) return r;
-  UnixAddress to;
+  std::string to;
   bool has_to = m.msg_name && m.msg_namelen;
   if (has_to) {
     uint64_t len = std::min<uint64_t>(m.msg_namelen, sizeof(sockaddr_storage));
-    if (int64_t r = destination_from_user(t, *s, reinterpret_cast<uint64_t>(m.msg_name), len, to); r < 0) return r;
+    if (int64_t r = sockaddr_from_user(t, reinterpret_cast<uint64_t>(m.msg_name), len, to); r < 0) return r;
   }
   Ancillary anc;
   if (t.sys_progress == 0 && m.msg_controllen >= sizeof(cmsghdr)) {  // a resumed send already sent them
@@ -470,7 +456,7 @@ int64_t sys_sendmsg(Task& t) {
 }
 
 int64_t sys_recvmsg(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   uint64_t maddr = t.arg(1);
   int flags = static_cast<int>(t.arg(2));
@@ -483,9 +469,9 @@ int64_t sys_recvmsg(Task& t) {
   int64_t r = do_recv(t, *s, io, flags, got);
   if (r < 0) return r;
   if (m.msg_name) {
-    size_t n = std::min<size_t>(m.msg_namelen, got.from.bytes.size());
-    if (n && copy_to_user(t, reinterpret_cast<uint64_t>(m.msg_name), got.from.bytes.data(), n) < 0) return -EFAULT;
-    socklen_t namelen = static_cast<socklen_t>(got.from.bytes.size());
+    size_t n = std::min<size_t>(m.msg_namelen, got.from.size());
+    if (n && copy_to_user(t, reinterpret_cast<uint64_t>(m.msg_name), got.from.data(), n) < 0) return -EFAULT;
+    socklen_t namelen = static_cast<socklen_t>(got.from.size());
     if (put_user(t, maddr + offsetof(msghdr, msg_namelen), namelen) < 0) return -EFAULT;
   }
   ControlWriter ctl(t, reinterpret_cast<uint64_t>(m.msg_control), m.msg_controllen);
@@ -503,31 +489,29 @@ int64_t sys_recvmsg(Task& t) {
 }
 
 int64_t sys_shutdown(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   return s->shutdown(static_cast<int>(t.arg(1)));
 }
 
 int64_t sys_setsockopt(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   int len = static_cast<int>(t.arg(4));
   if (len < 0) return -EINVAL;
-  if (static_cast<int>(t.arg(1)) != SOL_SOCKET) return -EOPNOTSUPP;
-  std::string value(std::min(len, 256), '\0');
+  std::string value(std::min(len, 512), '\0');
   if (!value.empty() && copy_from_user(t, value.data(), t.arg(3), value.size()) < 0) return -EFAULT;
-  return s->setsockopt(t, static_cast<int>(t.arg(2)), value);
+  return s->setsockopt(t, static_cast<int>(t.arg(1)), static_cast<int>(t.arg(2)), value);
 }
 
 int64_t sys_getsockopt(Task& t) {
-  std::shared_ptr<UnixSocket> s;
+  SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   int len;
   if (get_user(t, t.arg(4), len) < 0) return -EFAULT;
   if (len < 0) return -EINVAL;
-  if (static_cast<int>(t.arg(1)) != SOL_SOCKET) return -EOPNOTSUPP;
   std::string value;
-  if (int64_t r = s->getsockopt(static_cast<int>(t.arg(2)), value); r < 0) return r;
+  if (int64_t r = s->getsockopt(static_cast<int>(t.arg(1)), static_cast<int>(t.arg(2)), value); r < 0) return r;
   int n = static_cast<int>(std::min<size_t>(static_cast<size_t>(len), value.size()));
   if (n && copy_to_user(t, t.arg(3), value.data(), static_cast<size_t>(n)) < 0) return -EFAULT;
   return put_user(t, t.arg(4), n);
@@ -539,16 +523,16 @@ using S = Support;
 #define P(name, args, note) {SYS_##name, {#name, sys_##name, args, S::Partial, note}}
 
 const SyscallRow kSocketRows[] = {
-    P(socket, "dxd", "AF_UNIX; other families EAFNOSUPPORT"),
-    P(socketpair, "dxdp", "AF_UNIX; other families EAFNOSUPPORT"),
+    P(socket, "dxd", "AF_UNIX, AF_INET, AF_NETLINK (route), AF_PACKET"),
+    P(socketpair, "dxdp", "AF_UNIX only, as Linux"),
     F(bind, "fpu"), F(listen, "fd"), F(accept, "fpp"), F(accept4, "fppx"), F(connect, "fpu"),
     F(getsockname, "fpp"), F(getpeername, "fpp"),
     P(sendto, "fbuxpu", "no MSG_OOB"), P(recvfrom, "fBuxpp", "no MSG_OOB"),
     P(sendmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
     P(recvmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
     F(shutdown, "fd"),
-    P(setsockopt, "fddpu", "SOL_SOCKET; SO_RCVTIMEO/SO_SNDTIMEO apply to the socket calls, not read/write"),
-    P(getsockopt, "fddpp", "SOL_SOCKET; no SO_PEERSEC, SO_PEERGROUPS, SO_PEERPIDFD"),
+    P(setsockopt, "fddpu", "SOL_SOCKET and the families' levels; SO_RCVTIMEO/SO_SNDTIMEO apply to the socket calls, not read/write"),
+    P(getsockopt, "fddpp", "SOL_SOCKET and the families' levels; no SO_PEERSEC, SO_PEERGROUPS, SO_PEERPIDFD"),
 };
 
 #undef F

@@ -22,18 +22,12 @@ namespace um::kernel {
 namespace {
 
 constexpr int kRcvShutdown = 1, kSendShutdown = 2, kShutdownMask = 3;
-// Linux's defaults: net.core.{w,r}mem_default and _max, the SO_SNDBUF/SO_RCVBUF floors
-// (2 * and 1 * (2048 + sizeof(struct sk_buff)) on x86-64), net.unix.max_dgram_qlen and
-// net.core.somaxconn.
-constexpr int kDefaultBuf = 212992, kMaxBuf = 212992;
-constexpr int kMinSndBuf = 4608, kMinRcvBuf = 2304;
+// Linux's net.unix.max_dgram_qlen and net.core.somaxconn.
 constexpr size_t kMaxDgramQueue = 10;
 constexpr int kSomaxconn = 4096;
 // What a queued message costs its sender beyond its bytes (Linux charges skb truesize).
 constexpr size_t kMessageOverhead = 512;
 constexpr size_t kMaxStreamChunk = 65536;
-// SO_RCVTIMEO and SO_SNDTIMEO, old and new numbers (the same struct timeval on x86-64).
-constexpr int kRcvTimeoOld = 20, kSndTimeoOld = 21, kRcvTimeoNew = 66, kSndTimeoNew = 67;
 
 // Bound names. Path names are found by the identity of their inode, abstract names by their
 // bytes; Linux keeps a separate abstract namespace per socket type.
@@ -53,12 +47,6 @@ std::unordered_set<UnixSocket*>& in_flight() {
   return s;
 }
 
-// sockfs: where the inode of every socket lives (fstat shows S_IFSOCK, /proc/PID/fd "socket:[N]").
-SyntheticSuperBlock& sockfs() {
-  static SyntheticSuperBlock sb("sockfs", makedev(0, 8), 0x534F434B);
-  return sb;
-}
-
 PeerCred peer_cred_of(Task& t) {  // SO_PEERCRED: effective ids
   return {t.proc->pid, t.proc->cred.euid, t.proc->cred.egid};
 }
@@ -72,35 +60,6 @@ bool same_cred(const PeerCred& a, const PeerCred& b) { return a.pid == b.pid && 
 std::string family_bytes() {
   sa_family_t f = AF_UNIX;
   return std::string(reinterpret_cast<const char*>(&f), sizeof f);
-}
-
-int64_t ns_from_timeval(const std::string& v, int64_t& out) {
-  timeval tv;
-  if (v.size() < sizeof tv) return -EINVAL;
-  memcpy(&tv, v.data(), sizeof tv);
-  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return -EDOM;
-  if (tv.tv_sec < 0) out = 0;                                  // Linux: no waiting at all
-  else if (tv.tv_sec == 0 && tv.tv_usec == 0) out = -1;        // no timeout
-  else out = tv.tv_sec * 1000000000ll + tv.tv_usec * 1000ll;
-  return 0;
-}
-
-std::string timeval_from_ns(int64_t ns) {
-  timeval tv{};
-  if (ns > 0) tv = {ns / 1000000000, (ns % 1000000000) / 1000};
-  return std::string(reinterpret_cast<const char*>(&tv), sizeof tv);
-}
-
-// Options that are kept and reported but change nothing for AF_UNIX sockets here.
-bool is_plain_option(int name) {
-  switch (name) {
-    case SO_DEBUG: case SO_REUSEADDR: case SO_DONTROUTE: case SO_BROADCAST: case SO_KEEPALIVE:
-    case SO_OOBINLINE: case SO_NO_CHECK: case SO_PRIORITY: case SO_REUSEPORT: case SO_RCVLOWAT:
-    case SO_PASSSEC: case SO_TIMESTAMP: case SO_TIMESTAMPNS: case SO_MARK:
-      return true;
-    default:
-      return false;
-  }
 }
 
 }  // namespace
@@ -132,16 +91,10 @@ int64_t parse_unix_address(const void* addr, size_t len, UnixAddress& out) {
 // ---------------------------------------------------------------------------------------
 // Life cycle
 
-UnixSocket::UnixSocket(InodePtr inode, int type, int flags)
-    : File(std::move(inode), flags), type_(type), sndbuf_(kDefaultBuf), rcvbuf_(kDefaultBuf) {
-  path = "socket:[" + std::to_string(inode_->ino()) + "]";
-}
+UnixSocket::UnixSocket(InodePtr inode, int type, int flags) : Socket(std::move(inode), flags, AF_UNIX, type, 0) {}
 
 std::shared_ptr<UnixSocket> UnixSocket::create(Task& t, int type, int flags) {
-  auto inode = std::make_shared<SyntheticInode>(&sockfs(), sockfs().next_ino(), S_IFSOCK | 0777);
-  inode->uid_ = t.proc->cred.fsuid;
-  inode->gid_ = t.proc->cred.fsgid;
-  return std::make_shared<UnixSocket>(std::move(inode), type, O_RDWR | (flags & O_NONBLOCK));
+  return std::make_shared<UnixSocket>(make_inode(t), type, O_RDWR | (flags & O_NONBLOCK));
 }
 
 void UnixSocket::make_pair(Task& t, int type, int flags, std::shared_ptr<UnixSocket>& a,
@@ -326,7 +279,13 @@ int64_t UnixSocket::autobind() {
   return -ENOSPC;
 }
 
-int64_t UnixSocket::bind(Task& t, const UnixAddress& addr) {
+int64_t UnixSocket::bind(Task& t, const std::string& raw) {
+  UnixAddress a;
+  if (int64_t r = parse_unix_address(raw.data(), raw.size(), a); r < 0) return r;
+  return bind_name(t, a);
+}
+
+int64_t UnixSocket::bind_name(Task& t, const UnixAddress& addr) {
   // Linux's order: asking for a name once bound is fine; a taken path wins over "already
   // bound" (EINVAL).
   if (addr.empty()) return addr_.empty() ? autobind() : 0;
@@ -395,7 +354,16 @@ int64_t UnixSocket::peer_address(UnixAddress& out) const {
 // ---------------------------------------------------------------------------------------
 // Connections
 
-int64_t UnixSocket::connect(Task& t, const UnixAddress& addr, WaitQueue*& wait) {
+int64_t UnixSocket::connect(Task& t, const std::string& raw, WaitQueue*& wait) {
+  sa_family_t family = AF_UNSPEC;
+  if (raw.size() >= sizeof family) memcpy(&family, raw.data(), sizeof family);
+  if (family == AF_UNSPEC && raw.size() >= sizeof family && type_ == SOCK_DGRAM) return disconnect();
+  UnixAddress a;
+  if (int64_t r = parse_unix_address(raw.data(), raw.size(), a); r < 0) return r;
+  return connect_to(t, a, wait);
+}
+
+int64_t UnixSocket::connect_to(Task& t, const UnixAddress& addr, WaitQueue*& wait) {
   if (addr.empty()) return -EINVAL;
   if (type_ == SOCK_DGRAM) {
     if (passcred_ && addr_.empty()) {
@@ -466,14 +434,15 @@ int64_t UnixSocket::listen(Task& t, int backlog) {
   return 0;
 }
 
-int64_t UnixSocket::accept(std::shared_ptr<UnixSocket>& out) {
+int64_t UnixSocket::accept(Task&, std::shared_ptr<Socket>& out) {
   if (type_ == SOCK_DGRAM) return -EOPNOTSUPP;
   if (state_ != State::Listening) return -EINVAL;
   if (backlog_.empty()) return -EAGAIN;
-  out = std::move(backlog_.front());
+  auto conn = std::move(backlog_.front());
   backlog_.pop_front();
-  out->embryo_ = false;
-  out->passcred_ = passcred_;  // Linux copies SO_PASSCRED from the listener
+  conn->embryo_ = false;
+  conn->passcred_ = passcred_;
+  out = std::move(conn);  // Linux copies SO_PASSCRED from the listener
   wq_.wake_all();
   return 0;
 }
@@ -495,18 +464,20 @@ int64_t UnixSocket::shutdown(int how) {
 // ---------------------------------------------------------------------------------------
 // Sending
 
-int64_t UnixSocket::pipe_error(Task& t, int flags) {
-  // Only stream sockets raise SIGPIPE, and only when nothing of the call went through.
-  if (type_ == SOCK_STREAM && t.sys_progress == 0 && !(flags & MSG_NOSIGNAL)) {
-    siginfo_t si{};
-    si.si_code = SI_USER;
-    kernel().send_signal_to_task(t, SIGPIPE, &si);
+int64_t UnixSocket::send(Task& t, const SendSource& src, size_t len, int flags, const std::string* raw_to,
+                         Ancillary* anc) {
+  // Only datagram sockets read the address: a stream socket refuses any (EISCONN/EOPNOTSUPP)
+  // and a seqpacket socket ignores it, unchecked, as Linux.
+  UnixAddress to;
+  if (raw_to && type_ == SOCK_DGRAM) {
+    if (int64_t r = parse_unix_address(raw_to->data(), raw_to->size(), to); r < 0) return r;
+    if (to.empty()) return -EINVAL;
   }
-  return -EPIPE;
+  return send_to(t, src, len, flags, raw_to ? &to : nullptr, anc);
 }
 
-int64_t UnixSocket::send(Task& t, const SendSource& src, size_t len, int flags,
-                         const UnixAddress* to, Ancillary* anc) {
+int64_t UnixSocket::send_to(Task& t, const SendSource& src, size_t len, int flags,
+                            const UnixAddress* to, Ancillary* anc) {
   if (flags & MSG_OOB) return -EOPNOTSUPP;
   if (type_ == SOCK_STREAM) {
     if (to) return state_ == State::Connected ? -EISCONN : -EOPNOTSUPP;
@@ -590,7 +561,7 @@ int64_t UnixSocket::send_datagram(Task& t, const SendSource& src, size_t len, in
 // ---------------------------------------------------------------------------------------
 // Receiving
 
-int64_t UnixSocket::recv(size_t len, int flags, Received& out) {
+int64_t UnixSocket::recv(Task&, size_t len, int flags, Received& out) {
   if (flags & MSG_OOB) return -EOPNOTSUPP;
   if (type_ == SOCK_STREAM) return recv_stream(len, flags, out);
   if (type_ == SOCK_SEQPACKET && state_ != State::Connected) return -ENOTCONN;
@@ -620,7 +591,7 @@ int64_t UnixSocket::recv_stream(size_t len, int flags, Received& out) {
         break;
       }
     }
-    if (copied == 0) out.from = m.from;
+    if (copied == 0) out.from = m.from.bytes;
     size_t chunk = std::min(len - copied, m.data.size() - m.consumed);
     out.data.append(m.data, m.consumed, chunk);
     copied += chunk;
@@ -662,7 +633,7 @@ int64_t UnixSocket::recv_datagram(size_t len, int flags, Received& out) {
   size_t n = std::min(len, full);
   out.data.assign(m.data, 0, n);
   if (full > len) out.msg_flags |= MSG_TRUNC;
-  out.from = m.from;
+  out.from = m.from.bytes;
   if (passcred_) {
     out.anc.has_cred = true;
     out.anc.cred = m.anc.has_cred ? m.anc.cred : kNoCred;
@@ -684,100 +655,40 @@ int64_t UnixSocket::recv_datagram(size_t len, int flags, Received& out) {
 // ---------------------------------------------------------------------------------------
 // Options
 
-int64_t UnixSocket::getsockopt(int name, std::string& value) {
-  auto put_int = [&](int v) {
-    value.assign(reinterpret_cast<const char*>(&v), sizeof v);
-    return 0;
-  };
+int64_t UnixSocket::sockname(std::string& out) {
+  out = addr_.empty() ? family_bytes() : addr_.bytes;  // unbound: just the family
+  return 0;
+}
+
+int64_t UnixSocket::peername(std::string& out) {
+  UnixAddress peer;
+  if (int64_t r = peer_address(peer); r < 0) return r;
+  out = peer.empty() ? family_bytes() : peer.bytes;
+  return 0;
+}
+
+int64_t UnixSocket::getsockopt(int level, int name, std::string& value) {
+  if (level != SOL_SOCKET) return -EOPNOTSUPP;
   switch (name) {
-    case SO_TYPE: return put_int(type_);
-    case SO_DOMAIN: return put_int(AF_UNIX);
-    case SO_PROTOCOL: return put_int(0);
-    case SO_ACCEPTCONN: return put_int(state_ == State::Listening);
-    case SO_ERROR: return put_int(std::exchange(err_, 0));
-    case SO_PASSCRED: return put_int(passcred_);
-    case SO_SNDBUF: return put_int(sndbuf_);
-    case SO_RCVBUF: return put_int(rcvbuf_);
-    case SO_SNDLOWAT: return put_int(1);
+    case SO_PASSCRED: value = int_option(passcred_); return 0;
     case SO_PEERCRED: {
       ucred u{0, ~0u, ~0u};
       if (has_peercred_) u = {peercred_.pid, peercred_.uid, peercred_.gid};
       value.assign(reinterpret_cast<const char*>(&u), sizeof u);
       return 0;
     }
-    case SO_LINGER: {
-      linger l{linger_onoff_, linger_secs_};
-      value.assign(reinterpret_cast<const char*>(&l), sizeof l);
-      return 0;
-    }
-    case kRcvTimeoOld: case kRcvTimeoNew: value = timeval_from_ns(rcvtimeo_ns_); return 0;
-    case kSndTimeoOld: case kSndTimeoNew: value = timeval_from_ns(sndtimeo_ns_); return 0;
-    default: break;
+    default: return Socket::getsockopt(level, name, value);
   }
-  if (!is_plain_option(name)) return -ENOPROTOOPT;
-  for (auto& [n, v] : plain_options_)
-    if (n == name) return put_int(v);
-  return put_int(name == SO_RCVLOWAT ? 1 : 0);
 }
 
-int64_t UnixSocket::setsockopt(Task& t, int name, const std::string& value) {
-  if (value.size() < sizeof(int)) return -EINVAL;
-  int v;
-  memcpy(&v, value.data(), sizeof v);
-  bool privileged = t.proc->cred.euid == 0;
-  auto set_buf = [&](int& buf, int floor, bool force) {
-    unsigned u = static_cast<unsigned>(v);
-    if (force) u = v < 0 ? 0 : u;
-    else u = std::min<unsigned>(u, kMaxBuf);
-    buf = static_cast<int>(std::max<uint64_t>(uint64_t{u} * 2, static_cast<uint64_t>(floor)));
-    if (buf < 0) buf = INT_MAX;
-    wq_.wake_all();  // room to write may have changed
+int64_t UnixSocket::setsockopt(Task& t, int level, int name, const std::string& value) {
+  if (level == SOL_SOCKET && name == SO_PASSCRED) {
+    int v;
+    if (int64_t e = int_from_option(value, v); e < 0) return e;
+    passcred_ = v != 0;
     return 0;
-  };
-  switch (name) {
-    case SO_PASSCRED: passcred_ = v != 0; return 0;
-    case SO_SNDBUF: return set_buf(sndbuf_, kMinSndBuf, false);
-    case SO_RCVBUF: return set_buf(rcvbuf_, kMinRcvBuf, false);
-    case SO_SNDBUFFORCE: return privileged ? set_buf(sndbuf_, kMinSndBuf, true) : -EPERM;
-    case SO_RCVBUFFORCE: return privileged ? set_buf(rcvbuf_, kMinRcvBuf, true) : -EPERM;
-    case kRcvTimeoOld: case kRcvTimeoNew: return ns_from_timeval(value, rcvtimeo_ns_);
-    case kSndTimeoOld: case kSndTimeoNew: return ns_from_timeval(value, sndtimeo_ns_);
-    case SO_LINGER: {
-      linger l;
-      if (value.size() < sizeof l) return -EINVAL;
-      memcpy(&l, value.data(), sizeof l);
-      linger_onoff_ = l.l_onoff != 0;
-      linger_secs_ = l.l_linger;
-      return 0;
-    }
-    default: break;
   }
-  if (!is_plain_option(name)) return -ENOPROTOOPT;
-  if (name == SO_MARK && !privileged) return -EPERM;
-  if (name == SO_RCVLOWAT) v = v < 0 ? INT_MAX : (v ? v : 1);
-  else if (name != SO_PRIORITY && name != SO_MARK) v = v != 0;
-  for (auto& [n, old] : plain_options_)
-    if (n == name) return old = v, 0;
-  plain_options_.emplace_back(name, v);
-  return 0;
-}
-
-// ---------------------------------------------------------------------------------------
-// The File interface: read, write, poll, ioctl
-
-int64_t UnixSocket::read(Task&, void* buf, size_t n, int64_t* off) {
-  if (off) return -ESPIPE;
-  Received r;
-  int64_t got = recv(n, nonblocking() ? MSG_DONTWAIT : 0, r);  // files that came along are closed
-  if (got > 0) memcpy(buf, r.data.data(), r.data.size());
-  return got;
-}
-
-int64_t UnixSocket::write(Task& t, const void* buf, size_t n, int64_t* off) {
-  if (off) return -ESPIPE;
-  const char* data = static_cast<const char*>(buf);
-  return send(t, [data](size_t o, char* dst, size_t k) { memcpy(dst, data + o, k); return int64_t{0}; },
-              n, 0, nullptr, nullptr);
+  return Socket::setsockopt(t, level, name, value);
 }
 
 unsigned UnixSocket::poll() {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "umkernel/vfs/vfs.h"
+#include "umkernel/vfs/socket.h"
 
 namespace um::kernel {
 
@@ -31,31 +31,7 @@ struct UnixAddress {
 // the family) gives an empty address, which bind() takes as "pick an abstract name".
 int64_t parse_unix_address(const void* addr, size_t len, UnixAddress& out);
 
-// The process on the other end, as SO_PEERCRED and SCM_CREDENTIALS report it (guest ids).
-struct PeerCred {
-  int pid = 0;
-  uint32_t uid = ~0u, gid = ~0u;
-};
-
-// What a message carries besides its bytes.
-struct Ancillary {
-  std::vector<FilePtr> files;   // SCM_RIGHTS
-  bool has_cred = false;        // SCM_CREDENTIALS (given by the sender or added by the kernel)
-  PeerCred cred;
-};
-
-// The result of a receive.
-struct Received {
-  std::string data;             // the bytes copied (at most the length asked for)
-  UnixAddress from;             // the sender's address (empty if it had none)
-  Ancillary anc;                // files and, when SO_PASSCRED is on, credentials
-  int msg_flags = 0;            // MSG_TRUNC
-};
-
-// Copies bytes [off, off + n) of what is being sent into dst; 0 or -EFAULT.
-using SendSource = std::function<int64_t(size_t off, char* dst, size_t n)>;
-
-class UnixSocket : public File {
+class UnixSocket : public Socket {
  public:
   // A new unconnected socket; `type` is SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET and `flags`
   // may hold O_NONBLOCK.
@@ -68,41 +44,32 @@ class UnixSocket : public File {
   static void collect_cycles();
   ~UnixSocket() override;  // the last reference is gone: close the connection, drop the name
 
-  int type() const { return type_; }
-
-  // --- the socket calls (on host data) ---
-  int64_t bind(Task& t, const UnixAddress& addr);
-  // -EAGAIN: the listener's backlog is full; wait on `wait` and retry.
-  int64_t connect(Task& t, const UnixAddress& addr, WaitQueue*& wait);
-  int64_t disconnect();  // datagram connect(AF_UNSPEC)
-  int64_t listen(Task& t, int backlog);
-  int64_t accept(std::shared_ptr<UnixSocket>& out);
-  int64_t shutdown(int how);
-  // Sends `len` bytes from `src` (to `to` if given). Stream sockets may send part of it: the
-  // result is the number of bytes queued, or -EAGAIN if nothing could be; `anc` goes with the
-  // first bytes. The caller keeps t.sys_progress, which decides whether EPIPE raises SIGPIPE.
-  int64_t send(Task& t, const SendSource& src, size_t len, int flags, const UnixAddress* to,
-               Ancillary* anc);
-  // Receives at most `len` bytes: the byte count (the full datagram length with MSG_TRUNC),
-  // 0 at end of file, -EAGAIN if nothing is there yet. MSG_DONTWAIT tells a non-blocking call.
-  int64_t recv(size_t len, int flags, Received& out);
-  const UnixAddress& local_address() const { return addr_; }
-  int64_t peer_address(UnixAddress& out) const;
-
-  // --- options (SOL_SOCKET) ---
-  int64_t getsockopt(int name, std::string& value);  // value: the bytes of the option
-  int64_t setsockopt(Task& t, int name, const std::string& value);
-  int64_t recv_timeout_ns() const { return rcvtimeo_ns_; }  // -1: none
-  int64_t send_timeout_ns() const { return sndtimeo_ns_; }
+  // --- Socket (addresses are sockaddr_un bytes) ---
+  int64_t bind(Task& t, const std::string& addr) override;
+  // -EAGAIN: the listener's backlog is full; wait on `wait` and retry. AF_UNSPEC disconnects
+  // a datagram socket.
+  int64_t connect(Task& t, const std::string& addr, WaitQueue*& wait) override;
+  int64_t listen(Task& t, int backlog) override;
+  int64_t accept(Task& t, std::shared_ptr<Socket>& out) override;
+  int64_t shutdown(int how) override;
+  int64_t send(Task& t, const SendSource& src, size_t len, int flags, const std::string* to,
+               Ancillary* anc) override;
+  int64_t recv(Task& t, size_t len, int flags, Received& out) override;
+  int64_t sockname(std::string& out) override;
+  int64_t peername(std::string& out) override;
+  // SOL_SOCKET only; adds SO_PASSCRED and SO_PEERCRED to what every socket has.
+  int64_t getsockopt(int level, int name, std::string& value) override;
+  int64_t setsockopt(Task& t, int level, int name, const std::string& value) override;
 
   // --- File ---
-  int64_t read(Task& t, void* buf, size_t n, int64_t* off) override;
-  int64_t write(Task& t, const void* buf, size_t n, int64_t* off) override;
-  int64_t seek(int64_t, int) override { return -ESPIPE; }
-  bool seekable() const override { return false; }
   unsigned poll() override;
   WaitQueue* wait_queue() override { return &wq_; }
   int64_t ioctl(Task& t, unsigned long req, uint64_t arg) override;
+
+ protected:
+  int take_error() override { return std::exchange(err_, 0); }
+  bool listening() const override { return state_ == State::Listening; }
+  void buffers_changed() override { wq_.wake_all(); }  // room to write may have changed
 
  private:
   enum class State { Unconnected, Listening, Connected };
@@ -115,6 +82,11 @@ class UnixSocket : public File {
     size_t charge = 0;
   };
 
+  int64_t bind_name(Task& t, const UnixAddress& addr);
+  int64_t connect_to(Task& t, const UnixAddress& addr, WaitQueue*& wait);
+  int64_t disconnect();  // datagram connect(AF_UNSPEC)
+  int64_t peer_address(UnixAddress& out) const;
+  int64_t send_to(Task& t, const SendSource& src, size_t len, int flags, const UnixAddress* to, Ancillary* anc);
   std::shared_ptr<UnixSocket> self() { return std::static_pointer_cast<UnixSocket>(shared_from_this()); }
   bool connection_oriented() const { return type_ != SOCK_DGRAM; }
   int64_t lookup(Task& t, const UnixAddress& addr, std::shared_ptr<UnixSocket>& out);
@@ -124,7 +96,6 @@ class UnixSocket : public File {
                         const UnixAddress* to, Ancillary* anc);
   int64_t recv_stream(size_t len, int flags, Received& out);
   int64_t recv_datagram(size_t len, int flags, Received& out);
-  int64_t pipe_error(Task& t, int flags);
   void enqueue(Message m, UnixSocket& sender);
   void finish_message(Message& m);  // un-charges the sender once a message is read or dropped
   void purge_queue();
@@ -135,7 +106,6 @@ class UnixSocket : public File {
   bool queue_full_for(const UnixSocket& sender) const;
   void add_blocked_sender(UnixSocket& sender);
 
-  int type_;
   State state_ = State::Unconnected;
   bool embryo_ = false;             // made by connect(), not yet accept()ed
   int shutdown_ = 0;                // RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2
@@ -155,13 +125,7 @@ class UnixSocket : public File {
   std::vector<std::weak_ptr<UnixSocket>> blocked_senders_;  // datagram senders our full queue stopped
   WaitQueue wq_;
   long inflight_ = 0;               // queued messages that carry this socket
-
-  // options
-  bool passcred_ = false;
-  int sndbuf_, rcvbuf_;
-  int64_t rcvtimeo_ns_ = -1, sndtimeo_ns_ = -1;
-  int linger_onoff_ = 0, linger_secs_ = 0;
-  std::vector<std::pair<int, int>> plain_options_;  // accepted and reported, no effect here
+  bool passcred_ = false;           // SO_PASSCRED
 };
 
 }  // namespace um::kernel

@@ -1,0 +1,255 @@
+#include "umkernel/net/nic.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/log.h"
+#include "core/nat/nat_router.h"
+#include "core/switchproto/client.h"
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/net/interface.h"
+#include "umkernel/net/lwip.h"
+#include "umkernel/net/stack.h"
+
+namespace um::kernel::net {
+
+namespace {
+
+constexpr size_t kMaxFrame = 1518;     // Ethernet with a VLAN tag, without the FCS
+constexpr int kRxBatch = 32;           // frames read per recvmmsg
+
+// A stable MAC from the machine's name: locally administered, unicast (02:...).
+void derive_mac(const std::string& umid, int index, uint8_t mac[6]) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (char c : umid + "/eth" + std::to_string(index)) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  for (int i = 0; i < 6; i++) mac[i] = static_cast<uint8_t>(h >> (8 * i));
+  mac[0] = static_cast<uint8_t>((mac[0] & 0xfc) | 0x02);
+}
+
+class EthernetNic : public Interface, public EventSource {
+ public:
+  EthernetNic(int n, const uint8_t mac[6]) : Interface("eth" + std::to_string(n), n + 2) { memcpy(mac_, mac, 6); }
+
+  bool loopback() const override { return false; }
+
+  bool attach(const NicSpec& spec, std::string* error) {
+    if (spec.transport == "daemon") {
+      auto conn = switchproto::connect_to_switch(spec.ctl_path);
+      if (!conn) {
+        *error = name_ + ": cannot attach to the switch at " + spec.ctl_path + ": " + conn.error().message;
+        return false;
+      }
+      control_ = std::move(conn->control);
+      data_ = std::move(conn->data);
+      data_fd_ = data_.get();
+    } else {
+      nat::NatOptions opts;
+      for (const std::string& f : spec.hostfwd) {
+        auto fwd = nat::parse_hostfwd(f);
+        if (!fwd) {
+          *error = name_ + ": " + fwd.error().message;
+          return false;
+        }
+        opts.forwards.push_back(*fwd);
+      }
+      auto router = nat::NatRouter::start(opts);
+      if (!router) {
+        *error = name_ + ": slirp: " + router.error().message;
+        return false;
+      }
+      router_ = std::move(*router);
+      data_fd_ = router_->frame_fd();
+    }
+    {
+      StackLock lock;
+      netif_ = &nif_;
+      if (!netif_add(&nif_, nullptr, nullptr, nullptr, this, init, tcpip_input)) {
+        *error = name_ + ": lwIP cannot add the interface";
+        return false;
+      }
+      netif_set_link_up(&nif_);
+    }
+    kernel().add_event_source(data_fd_, EPOLLIN, this);
+    if (control_) {
+      control_watch_.nic = this;
+      kernel().add_event_source(control_.get(), EPOLLIN | EPOLLRDHUP, &control_watch_);
+    }
+    return true;
+  }
+
+  int64_t transmit_frame(const void* frame, size_t len) override {
+    if (!up()) return -ENETDOWN;
+    if (len < 14) return -EINVAL;
+    if (len > static_cast<size_t>(mtu()) + 14) return -EMSGSIZE;
+    return send_frame(static_cast<const uint8_t*>(frame), len) ? static_cast<int64_t>(len) : -ENOBUFS;
+  }
+
+  // Frames from the switch or the router.
+  void on_event(uint32_t) override {
+    static thread_local std::vector<std::array<uint8_t, 2048>> bufs(kRxBatch);
+    mmsghdr msgs[kRxBatch];
+    iovec iov[kRxBatch];
+    for (;;) {
+      for (int i = 0; i < kRxBatch; i++) {
+        iov[i] = {bufs[i].data(), bufs[i].size()};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      int n = recvmmsg(data_fd_, msgs, kRxBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) {
+        if (n < 0 && errno != EAGAIN && errno != EINTR) link_lost(strerror(errno));
+        return;
+      }
+      StackLock lock;
+      for (int i = 0; i < n; i++) receive(bufs[i].data(), msgs[i].msg_len, msgs[i].msg_hdr.msg_flags & MSG_TRUNC);
+      if (n < kRxBatch) return;
+    }
+  }
+
+ private:
+  struct ControlWatch : EventSource {
+    EthernetNic* nic = nullptr;
+    void on_event(uint32_t) override {
+      char b[64];
+      ssize_t r = recv(nic->control_.get(), b, sizeof b, MSG_DONTWAIT);
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) nic->link_lost("the switch closed the connection");
+    }
+  };
+
+  static err_t init(netif* n) {
+    auto* self = static_cast<EthernetNic*>(n->state);
+    n->name[0] = 'e';
+    n->name[1] = 't';
+    n->mtu = 1500;
+    n->hwaddr_len = 6;
+    memcpy(n->hwaddr, self->mac_, 6);
+    n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
+    n->output = etharp_output;
+    n->output_ip6 = ethip6_output;
+    n->linkoutput = [](netif* n, pbuf* p) -> err_t {
+      auto* self = static_cast<EthernetNic*>(n->state);
+      uint8_t frame[kMaxFrame + 64];
+      if (p->tot_len > sizeof frame) {
+        self->counters_.tx_errors++;
+        return ERR_BUF;
+      }
+      pbuf_copy_partial(p, frame, p->tot_len, 0);
+      return self->send_frame(frame, p->tot_len) ? ERR_OK : ERR_IF;
+    };
+    return ERR_OK;
+  }
+
+  // Under the lock, any thread.
+  bool send_frame(const uint8_t* frame, size_t len) {
+    if (!link_up()) {
+      counters_.tx_dropped++;
+      return false;
+    }
+    tap_frame(frame, len, true);
+    ssize_t r = send(data_fd_, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (r != static_cast<ssize_t>(len)) {
+      // A full socket buffer drops the frame as a full NIC queue would; TCP retransmits.
+      if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) counters_.tx_dropped++;
+      else counters_.tx_errors++;
+      return false;
+    }
+    counters_.tx_packets++;
+    counters_.tx_bytes += len;
+    return true;
+  }
+
+  // Under the lock, kernel thread.
+  void receive(const uint8_t* frame, size_t len, bool truncated) {
+    if (truncated || len < 14 || len > kMaxFrame) {
+      counters_.rx_errors++;  // malformed: too short or too long for Ethernet
+      return;
+    }
+    if (!up()) {
+      counters_.rx_dropped++;
+      return;
+    }
+    bool group = frame[0] & 1;
+    // What a NIC's address filter passes: our address, broadcast and multicast.
+    if (!group && memcmp(frame, mac_, 6) != 0) return;
+    counters_.rx_packets++;
+    counters_.rx_bytes += len;
+    if (group) counters_.rx_multicast++;
+    tap_frame(frame, len, false);
+    pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(len), PBUF_POOL);
+    if (!p) {
+      counters_.rx_dropped++;
+      return;
+    }
+    pbuf_take(p, frame, static_cast<u16_t>(len));
+    if (ethernet_input(p, &nif_) != ERR_OK) pbuf_free(p);
+  }
+
+  void link_lost(const char* why) {
+    if (!link_up()) return;
+    UM_WARN("%s: link down: %s", name_.c_str(), why);
+    kernel().remove_event_source(data_fd_);
+    if (control_) kernel().remove_event_source(control_.get());
+    StackLock lock;
+    netif_set_link_down(&nif_);
+  }
+
+  netif nif_{};
+  UniqueFd control_, data_;
+  std::unique_ptr<nat::NatRouter> router_;
+  int data_fd_ = -1;
+  ControlWatch control_watch_;
+};
+
+std::vector<std::unique_ptr<EthernetNic>>& nics() {
+  static std::vector<std::unique_ptr<EthernetNic>> v;
+  return v;
+}
+
+uint32_t ipv4(const std::string& s) {
+  in_addr a{};
+  inet_pton(AF_INET, s.c_str(), &a);
+  return a.s_addr;
+}
+
+}  // namespace
+
+bool boot_network(const BootConfig& cfg, const std::string& umid, std::string* error) {
+  if (!start_stack(error)) return false;
+  auto specs = cfg.nics;
+  std::sort(specs.begin(), specs.end(), [](auto& a, auto& b) { return a.index < b.index; });
+  for (const NicSpec& spec : specs) {
+    uint8_t mac[6];
+    if (spec.mac.empty()) derive_mac(umid, spec.index, mac);
+    else parse_mac(spec.mac, mac);
+    auto nic = std::make_unique<EthernetNic>(spec.index, mac);
+    if (!nic->attach(spec, error)) return false;
+    register_interface(nic.get());
+    nics().push_back(std::move(nic));
+  }
+  if (!cfg.has_ip) return true;
+  StackLock lock;
+  Interface* dev = interface_by_name(cfg.ip.device);
+  uint32_t addr = ipv4(cfg.ip.addr);
+  if (!cfg.ip.netmask.empty()) dev->set_addr_and_mask(addr, ipv4(cfg.ip.netmask));
+  else dev->set_addr(addr);
+  dev->set_flags(dev->flags() | IFF_UP);
+  if (!cfg.ip.gateway.empty()) {
+    if (int64_t e = set_default_route(ipv4(cfg.ip.gateway), dev); e < 0) {
+      *error = "ip=: gateway " + cfg.ip.gateway + " is not on " + cfg.ip.device + "'s network";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace um::kernel::net
