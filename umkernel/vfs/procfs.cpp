@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/net/proc_net.h"
 #include "umkernel/vfs/synthetic.h"
 #include "umkernel/vfs/tty.h"
 
@@ -240,6 +241,7 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
     return out;
   });
   d->add("fd", fd);
+  d->add("net", net::make_proc_net_dir(sb, d));
   return d;
 }
 
@@ -262,6 +264,7 @@ std::shared_ptr<Mount> make_procfs(uint64_t dev_id) {
   root->add("loadavg", b.file([] { return loadavg_text(); }));
   root->add("cpuinfo", b.file([] { return cpuinfo_text(); }));
   root->add("mounts", b.link([](Task&) { return std::string("self/mounts"); }));
+  root->add("net", b.link([](Task&) { return std::string("self/net"); }));
   root->add("version", b.file([] { return std::string("Linux version 6.1.0-um (umkernel) #1 SMP\n"); }));
   root->add("filesystems", b.file([] { return std::string("nodev\tproc\nnodev\tdevtmpfs\n\text2\n\text3\n\text4\n"); }));
   root->add("stat", b.file([] {
