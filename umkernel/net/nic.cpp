@@ -185,7 +185,7 @@ class EthernetNic : public Interface, public EventSource {
     counters_.rx_bytes += len;
     if (group) counters_.rx_multicast++;
     tap_frame(frame, len, false);
-    pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(len), PBUF_POOL);
+    pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(len), PBUF_RAM);  // one block: filling a PBUF_POOL chain overran it (ASan)
     if (!p) {
       counters_.rx_dropped++;
       return;

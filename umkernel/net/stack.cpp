@@ -17,6 +17,8 @@
 #include "umkernel/net/interface.h"
 #include "umkernel/net/lwip.h"
 
+#include <lwip/timeouts.h>
+
 namespace um::kernel::net {
 
 namespace {
@@ -24,6 +26,7 @@ namespace {
 pthread_t g_kernel_thread;
 bool g_started = false;
 thread_local int t_depth = 0;       // StackLock nesting on this thread
+u32_t g_sleep_before = 0;           // lwIP's next timeout when the kernel thread took the lock
 std::vector<Waker*> g_pending;      // under the lock
 int g_event_fd = -1;
 
@@ -119,11 +122,18 @@ Waker::~Waker() {
 }
 
 StackLock::StackLock() {
-  if (t_depth++ == 0) sys_lock_tcpip_core();
+  if (t_depth++ == 0) {
+    sys_lock_tcpip_core();
+    if (on_kernel_thread()) g_sleep_before = sys_timeouts_sleeptime();
+  }
 }
 
 StackLock::~StackLock() {
   if (--t_depth > 0) return;
+  // lwIP's thread sleeps until the timeout it knew of; one we added (a TCP timer, an ARP
+  // retry) must wake it, or it would fire late or never.
+  if (on_kernel_thread() && sys_timeouts_sleeptime() < g_sleep_before)
+    tcpip_try_callback([](void*) {}, nullptr);
   if (!on_kernel_thread() || g_pending.empty()) {
     sys_unlock_tcpip_core();
     return;
