@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "core/cli.h"
+#include "core/nat/nat_router.h"
 #include "core/rundir.h"
 
 namespace um::kernel {
@@ -300,8 +301,10 @@ Result<NicSpec> parse_nic(int index, const std::string& value) {
   if (n.transport == "slirp") {
     UM_TRY(check_mac(f.size() > 1 ? f[1] : ""));
     for (size_t i = 2; i < f.size(); i++) {
-      if (f[i].rfind("hostfwd=", 0) == 0 && f[i].size() > 8) n.hostfwd.push_back(f[i].substr(8));
-      else if (!f[i].empty())
+      if (f[i].rfind("hostfwd=", 0) == 0 && f[i].size() > 8) {
+        if (auto fwd = nat::parse_hostfwd(f[i].substr(8)); !fwd) return fwd.error();
+        n.hostfwd.push_back(f[i].substr(8));
+      } else if (!f[i].empty())
         return Error::make(EINVAL, "unknown slirp option '" + f[i] + "' (slirp is built in; options: hostfwd=...)");
     }
     return n;

@@ -76,6 +76,7 @@ class EthernetNic : public Interface, public EventSource {
         *error = name_ + ": lwIP cannot add the interface";
         return false;
       }
+      netif_create_ip6_linklocal_address(&nif_, 1);  // fe80:: from the MAC, as Linux
       netif_set_link_up(&nif_);
     }
     kernel().add_event_source(data_fd_, EPOLLIN, this);

@@ -14,6 +14,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/net/net_sockets.h"
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/synthetic.h"
 
@@ -723,7 +724,7 @@ int64_t UnixSocket::ioctl(Task& t, unsigned long req, uint64_t arg) {
       n = static_cast<int>(std::min<size_t>(wmem_, INT_MAX));
       return put_user(t, arg, n);
     default:
-      return -ENOTTY;
+      return net::interface_ioctl(t, req, arg);  // ifconfig's ioctls work on any socket
   }
 }
 
