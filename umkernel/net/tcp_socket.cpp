@@ -155,6 +155,7 @@ class TcpSocket : public InetSocket {
     // Unread data or SO_LINGER with a zero timeout reset the connection, as on Linux.
     bool reset = c_->rx_bytes > 0 || (linger_onoff_ && linger_secs_ == 0);
     release(*c_, reset);
+    c_.reset();  // its queued pbufs go back to lwIP under the lock
     forget(this);
   }
 

@@ -1,0 +1,76 @@
+// The command line's network options: UML's ethN syntax, slirp's hostfwd and Linux's ip=.
+#include "umkernel/boot/cmdline.h"
+
+#include <gtest/gtest.h>
+
+namespace um::kernel {
+namespace {
+
+Result<BootConfig> parse(std::vector<std::string> extra) {
+  std::vector<std::string> args{"ubd0=root.img"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return parse_cmdline(args);
+}
+
+TEST(CmdlineNet, DaemonTransportAsUml) {
+  auto c = parse({"eth0=daemon,,unix,/tmp/sw.ctl", "eth3=daemon,02:00:00:00:00:07,unix,/x/ctl"});
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->nics.size(), 2u);
+  EXPECT_EQ(c->nics[0].transport, "daemon");
+  EXPECT_EQ(c->nics[0].ctl_path, "/tmp/sw.ctl");
+  EXPECT_EQ(c->nics[0].mac, "");
+  EXPECT_EQ(c->nics[1].index, 3);
+  EXPECT_EQ(c->nics[1].mac, "02:00:00:00:00:07");
+  auto d = parse({"eth0=daemon"});  // UML's default control socket
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->nics[0].ctl_path, "/tmp/uml.ctl");
+}
+
+TEST(CmdlineNet, SlirpWithForwards) {
+  auto c = parse({"eth0=slirp,,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp::5353-:53"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->nics[0].transport, "slirp");
+  EXPECT_EQ(c->nics[0].hostfwd.size(), 2u);
+}
+
+TEST(CmdlineNet, BadNicsAreOneLineErrors) {
+  for (const char* bad : {"eth0=tuntap,,,tap0", "eth0=daemon,zz,unix,/c", "eth0=daemon,01:00:00:00:00:00,unix,/c",
+                          "eth0=daemon,,tcp,/c", "eth0=slirp,,/usr/bin/slirp", "eth0=slirp,,hostfwd=tcp::0-:80",
+                          "eth16=slirp", "eth0=", "vec0=transport=raw"}) {
+    auto c = parse({bad});
+    ASSERT_FALSE(c) << bad;
+    EXPECT_EQ(c.error().message.find('\n'), std::string::npos) << bad;
+  }
+  EXPECT_FALSE(parse({"eth0=slirp", "eth0=slirp"}));
+}
+
+TEST(CmdlineNet, IpIsLinuxSyntax) {
+  auto c = parse({"eth0=slirp", "ip=10.0.2.15::10.0.2.2:255.255.255.0:vm1:eth0:off"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->has_ip);
+  EXPECT_EQ(c->ip.addr, "10.0.2.15");
+  EXPECT_EQ(c->ip.gateway, "10.0.2.2");
+  EXPECT_EQ(c->ip.netmask, "255.255.255.0");
+  EXPECT_EQ(c->ip.hostname, "vm1");
+  EXPECT_EQ(c->ip.device, "eth0");
+  EXPECT_FALSE(parse({"eth0=slirp", "ip=dhcp"}));            // the guest runs udhcpc
+  EXPECT_FALSE(parse({"eth0=slirp", "ip=10.0.0.1:::255.255.255.0::eth1"}));  // no eth1
+  EXPECT_FALSE(parse({"eth0=slirp", "ip=10.0.0.300"}));
+  EXPECT_FALSE(parse({"eth0=slirp", "ip=10.0.0.1:::255.255.255.0::eth0:dhcp"}));
+  auto off = parse({"ip=off"});
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->has_ip);
+}
+
+TEST(CmdlineNet, ParseMac) {
+  uint8_t m[6];
+  EXPECT_TRUE(parse_mac("fe:fd:0a:00:00:01", m));
+  EXPECT_EQ(m[0], 0xfe);
+  EXPECT_EQ(m[5], 0x01);
+  EXPECT_FALSE(parse_mac("fe:fd:0a:00:00", m));
+  EXPECT_FALSE(parse_mac("fe:fd:0a:00:00:1", m));
+  EXPECT_FALSE(parse_mac("fe-fd-0a-00-00-01", m));
+}
+
+}  // namespace
+}  // namespace um::kernel
