@@ -13,8 +13,8 @@ namespace um::kernel::net {
 namespace {
 
 std::vector<Interface*>& registry() {
-  static std::vector<Interface*> r;
-  return r;
+  static auto* r = new std::vector<Interface*>;  // outlives static destruction (lwIP's thread)
+  return *r;
 }
 
 bool contiguous(uint32_t mask_be) {

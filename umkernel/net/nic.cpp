@@ -211,9 +211,10 @@ class EthernetNic : public Interface, public EventSource {
   ControlWatch control_watch_;
 };
 
+// Never destroyed: lwIP's thread may use the netifs until the process is gone.
 std::vector<std::unique_ptr<EthernetNic>>& nics() {
-  static std::vector<std::unique_ptr<EthernetNic>> v;
-  return v;
+  static auto* v = new std::vector<std::unique_ptr<EthernetNic>>;
+  return *v;
 }
 
 uint32_t ipv4(const std::string& s) {

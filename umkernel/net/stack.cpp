@@ -111,7 +111,8 @@ class Loopback : public Interface {
   netif nif_{};
 };
 
-Loopback g_loopback;
+// Never destroyed: lwIP's thread may use it until the process is gone.
+Loopback& g_loopback = *new Loopback;
 
 }  // namespace
 
