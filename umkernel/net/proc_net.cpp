@@ -178,11 +178,12 @@ std::string tcp_line(int sl, const tcp_pcb* p, bool v6) {
   // layer hands them over (tcp_recved).
   uint32_t rx_queue = listen ? 0 : static_cast<uint32_t>(TCP_WND_MAX(p) - p->rcv_wnd);
   long rto = listen ? 100 : static_cast<long>(p->rto) * TCP_SLOW_INTERVAL / 10;
+  unsigned long ato = listen ? 0 : 4;  // delayed-ACK timeout in clock ticks (lwIP: one fast timer)
   unsigned cwnd = listen ? 10 : (p->mss ? p->cwnd / p->mss : 0);
   int ssthresh = listen ? 0 : (p->mss ? static_cast<int>(p->ssthresh / p->mss) : -1);
   return head + format(" %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %d 0000000000000000 %lu %lu %u %u %d", state,
                        tx_queue, rx_queue, (!listen && p->unacked) ? 1 : 0, 0L, listen ? 0 : p->nrtx, 0u, 0, 0ul, 1,
-                       rto, 4ul, 0u, cwnd, ssthresh);
+                       rto, ato, 0u, cwnd, ssthresh);
 }
 
 std::string tcp_text(bool v6) {
