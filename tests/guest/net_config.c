@@ -584,8 +584,8 @@ static void part_netlink(void) {
   memmove((char*)&two[0] + two[0].h.nlmsg_len, &two[1], two[1].h.nlmsg_len);
   struct sockaddr_nl k = {.nl_family = AF_NETLINK};
   sendto(fd, &two[0], two[0].h.nlmsg_len * 2, 0, (struct sockaddr*)&k, sizeof k);
-  printf("two in one: %s", nl_result(nl_wait(fd, two[0].h.nlmsg_seq, print_link)));
-  printf(" %s\n", nl_result(nl_wait(fd, two[1].h.nlmsg_seq, print_link)));
+  printf("two in one, first: %s\n", nl_result(nl_wait(fd, two[0].h.nlmsg_seq, print_link)));
+  printf("two in one, second: %s\n", nl_result(nl_wait(fd, two[1].h.nlmsg_seq, print_link)));
   init_req(&r, RTM_GETLINK, 0, sizeof(struct ifinfomsg));
   r.h.nlmsg_flags = 0;
   nl_send(fd, &r);
