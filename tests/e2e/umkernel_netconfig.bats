@@ -229,6 +229,7 @@ socket SOCK_STREAM: -1 ESOCKTNOSUPPORT
 bind ifindex 99: -1 ENODEV
 bind short: -1 EINVAL
 bind lo: 0
+attach an IPv4-only filter: 0
 sockname: len 18 proto 0x0003 if 1 hatype 772 halen 6
 getpeername: -1 EOPNOTSUPP
 connect: -1 EOPNOTSUPP

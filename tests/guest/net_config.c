@@ -751,6 +751,15 @@ static int attach(int fd, struct sock_filter* f, int len) {
   return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
 }
 
+// What `tcpdump ip` attaches: IPv4 frames only (skb->protocol through an ancillary load).
+// (lwIP sends IPv6 router solicitations on its own schedule; they must not change the output.)
+static struct sock_filter ipv4_only[] = {
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
 static void user_packet(void) {
   show("user: socket AF_PACKET", socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)));
 }
@@ -765,6 +774,7 @@ static void part_packet(void) {
   show("bind short", bind(raw, (struct sockaddr*)&ll, 8));
   ll.sll_ifindex = 1;
   show("bind lo", bind(raw, (struct sockaddr*)&ll, sizeof ll));
+  show("attach an IPv4-only filter", attach(raw, ipv4_only, 4));
   struct sockaddr_ll me;
   socklen_t ml = sizeof me;
   getsockname(raw, (struct sockaddr*)&me, &ml);
@@ -825,6 +835,7 @@ static void part_packet(void) {
   printf("filtered raw: %d frames\n", drain(raw, "raw", 14));
   show("detach", setsockopt(raw, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0));
   show("detach again", setsockopt(raw, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0));
+  attach(raw, ipv4_only, 4);
 
   // Programs Linux refuses.
   struct sock_filter bad_jump[] = {BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 5, 0), BPF_STMT(BPF_RET | BPF_K, 0)};
@@ -853,6 +864,7 @@ static void part_packet(void) {
   // Sending: a raw frame on lo, made by hand. The sender sees it come back in, not go out;
   // another ETH_P_ALL socket sees both.
   int other = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+  attach(other, ipv4_only, 4);
   bind(other, (struct sockaddr*)&ll, sizeof ll);
   unsigned char frame[14 + 28 + 4] = {0};
   frame[12] = 0x08;
