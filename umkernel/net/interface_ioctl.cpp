@@ -344,6 +344,11 @@ int64_t add_route(const RouteChange& r) {
   if (r.dev && !r.dev->up()) return -ENETDOWN;
   // lwIP keeps no metrics: it has one default route and the connected subnets.
   if (r.priority != 0) return -EOPNOTSUPP;
+  // NLM_F_EXCL: any route to the same prefix (with the same metric) is EEXIST, as
+  // fib_table_insert answers, whatever its device or gateway.
+  if (r.exclusive && !r.replace)
+    for (const Route& x : main_routes())
+      if (x.dst == r.dst && x.mask == r.mask) return -EEXIST;
   if (r.mask == 0) {
     // lwIP sends off-subnet traffic only to a gateway (etharp_output: ERR_RTE without one),
     // so a default route straight out of a device cannot be made.

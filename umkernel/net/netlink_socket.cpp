@@ -15,6 +15,7 @@
 #include "umkernel/net/netlink_socket.h"
 
 #include <arpa/inet.h>
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
@@ -794,6 +795,22 @@ int64_t NetlinkSocket::start_dump(const Request& r, std::vector<std::string>& ms
           if (!etharp_get_entry(i, &ip, &n, &eth) || !ip || !eth) continue;
           if (Interface* d = interface_of(n))
             msgs.push_back(neigh_message(*d, ip4_addr_get_u32(ip), eth->addr, NLM_F_MULTI, seq, portid_));
+        }
+      }
+      return 0;
+    case RTM_GETRULE:
+      // The lookup order lwIP follows: the local addresses, then the main table.
+      if (family == AF_UNSPEC || family == AF_INET) {
+        for (auto [prio, table] : {std::pair{0u, RT_TABLE_LOCAL}, {32766u, RT_TABLE_MAIN}}) {
+          Message m(RTM_NEWRULE, NLM_F_MULTI, seq, portid_);
+          rtmsg rule{};  // struct fib_rule_hdr has rtmsg's layout
+          rule.rtm_family = AF_INET;
+          rule.rtm_table = static_cast<uint8_t>(table);
+          rule.rtm_type = FR_ACT_TO_TBL;
+          m.body(rule);
+          m.u32(FRA_TABLE, table);
+          if (prio) m.u32(FRA_PRIORITY, prio);
+          msgs.push_back(m.finish());
         }
       }
       return 0;
