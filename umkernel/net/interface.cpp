@@ -47,7 +47,8 @@ bool Interface::link_up() const { return netif_is_link_up(netif_); }
 int Interface::mtu() const { return netif_->mtu; }
 
 int64_t Interface::set_mtu(int mtu) {
-  if (mtu < 68 || mtu > 65535) return -EINVAL;
+  // An Ethernet NIC carries frames of at most 1518 bytes (a switch port's datagrams).
+  if (mtu < 68 || mtu > (loopback() ? 65535 : 1500)) return -EINVAL;
   netif_->mtu = static_cast<u16_t>(mtu);
   return 0;
 }

@@ -73,6 +73,7 @@ class Loopback : public Interface {
     IP6_ADDR(&one, 0, 0, 0, PP_HTONL(1));
     netif_ip6_addr_set(&nif_, 0, &one);
     netif_ip6_addr_set_state(&nif_, 0, IP6_ADDR_VALID);
+    nif_.rs_count = 0;  // no IPv6 router solicitations on lo (Linux sends none)
     netif_set_link_up(&nif_);
     netif_set_up(&nif_);
     return true;
