@@ -11,6 +11,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/net/inet_socket.h"
+#include "umkernel/net/input_guard.h"
 
 namespace um::kernel::net {
 
@@ -309,7 +310,11 @@ class RawSocket : public DgramSocket {
     if (int64_t e = destination(to, ip, port); e < 0) return e;
     if (int64_t e = ensure_pcb(); e < 0) return e;
     pbuf* p;
-    if (int64_t e = pbuf_from_guest(src, len, hdrincl_ ? PBUF_IP : PBUF_IP, p); e < 0) return e;
+    if (int64_t e = pbuf_from_guest(src, len, PBUF_IP, p); e < 0) return e;
+    if (hdrincl_ && !ip_packet_acceptable(static_cast<const uint8_t*>(p->payload), len)) {
+      pbuf_free(p);
+      return -EPROTONOSUPPORT;  // would reach an lwIP assertion when looped back (input_guard.h)
+    }
     if (ping_) {
       // Linux's ping sockets take an ICMP echo request and put the socket's identifier in it.
       auto* h = static_cast<uint8_t*>(p->payload);
@@ -408,7 +413,7 @@ int64_t create_ping_socket(Task& t, int flags, SocketPtr& out) {
 
 int64_t create_raw_socket(Task& t, int protocol, int flags, SocketPtr& out) {
   if (t.proc->cred.euid != 0) return -EPERM;  // CAP_NET_RAW
-  if (protocol <= 0 || protocol > 255) return -EPROTONOSUPPORT;
+  if (protocol <= 0 || protocol > 255 || protocol == IPPROTO_UDPLITE) return -EPROTONOSUPPORT;
   out = std::make_shared<RawSocket>(Socket::make_inode(t), O_RDWR | flags, SOCK_RAW, protocol);
   return 0;
 }

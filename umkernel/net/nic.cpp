@@ -16,6 +16,7 @@
 #include "core/nat/nat_router.h"
 #include "core/switchproto/client.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/net/input_guard.h"
 #include "umkernel/net/interface.h"
 #include "umkernel/net/lwip.h"
 #include "umkernel/net/stack.h"
@@ -177,6 +178,10 @@ class EthernetNic : public Interface, public EventSource {
     }
     if (!up()) {
       counters_.rx_dropped++;
+      return;
+    }
+    if (!frame_acceptable(frame, len)) {
+      counters_.rx_dropped++;  // would trip an lwIP assertion (input_guard.h)
       return;
     }
     bool group = frame[0] & 1;

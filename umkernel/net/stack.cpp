@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/net/input_guard.h"
 #include "umkernel/net/interface.h"
 #include "umkernel/net/lwip.h"
 
@@ -51,6 +52,7 @@ class Loopback : public Interface {
   int64_t transmit_frame(const void* frame, size_t len) override {
     // An AF_PACKET frame on lo: the made-up Ethernet header goes, the rest is looped as IP.
     if (len < 14) return -EINVAL;
+    if (!frame_acceptable(static_cast<const uint8_t*>(frame), len)) return -EPROTONOSUPPORT;
     pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(len - 14), PBUF_RAM);
     if (!p) return -ENOBUFS;
     pbuf_take(p, static_cast<const uint8_t*>(frame) + 14, static_cast<u16_t>(len - 14));

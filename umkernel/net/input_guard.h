@@ -1,0 +1,16 @@
+// What must never reach lwIP: Debian's liblwip is built with assertions that abort the whole
+// process, and some are reachable from the wire. UDP-Lite (IP protocol 136, compiled in but
+// served by no socket here) aborts in its checksum code on a bad coverage length. Frames from
+// a NIC, packets a guest loops back on lo and raw IP_HDRINCL sends are checked here first.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace um::kernel::net {
+
+// An IPv4 or IPv6 packet (starting at its IP header) lwIP may be given.
+bool ip_packet_acceptable(const uint8_t* ip, size_t len);
+// An Ethernet frame lwIP may be given (non-IP frames are left to lwIP's own checks).
+bool frame_acceptable(const uint8_t* frame, size_t len);
+
+}  // namespace um::kernel::net
