@@ -5,6 +5,7 @@
 load helpers
 
 FUZZ="$UM_GUEST_BIN/frame_fuzz"
+INET_FUZZ="$UM_GUEST_BIN/inet_fuzz"
 MAC_B=02:00:00:00:00:0b
 
 setup_file() {
@@ -13,6 +14,7 @@ setup_file() {
   export W
   "$UMIMAGE" create "$W/root.img" --busybox >/dev/null
   "$UMIMAGE" put "$W/root.img" "$FUZZ" /bin/frame_fuzz >/dev/null
+  "$UMIMAGE" put "$W/root.img" "$INET_FUZZ" /bin/inet_fuzz >/dev/null
   cp "$W/root.img" "$W/b.img"
   "$UMSWITCH" --unix "$W/sw.ctl" -q </dev/null >/dev/null 2>&1 &
   echo $! > "$W/sw.pid"
@@ -64,4 +66,13 @@ teardown_file() {
   drops=$(echo "$line" | awk -F'[: ]+' '{print $6}')
   [ "$packets" -gt 20000 ]
   [ "$drops" -ge 1 ]
+}
+
+@test "random socket calls on AF_INET, AF_INET6, ping, raw, rtnetlink and AF_PACKET sockets never take the kernel down" {
+  for seed in 11 12; do
+    run timeout 300 "$UMKERNEL" quiet "ubd0=$W/root.img" eth0=slirp init=/bin/inet_fuzz -- 20 500 "$seed" </dev/null
+    echo "seed $seed: $output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "inet_fuzz: 20 rounds done" ]
+  done
 }
