@@ -27,6 +27,7 @@ Kernel* g_kernel = nullptr;
 }
 
 Kernel& kernel() { return *g_kernel; }
+bool kernel_exists() { return g_kernel != nullptr; }
 
 int64_t monotonic_ns() {
   timespec ts;

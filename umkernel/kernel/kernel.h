@@ -173,5 +173,6 @@ class Kernel {
 };
 
 Kernel& kernel();
+bool kernel_exists();  // false once ~Kernel has run (objects it owned may go after it)
 
 }  // namespace um::kernel

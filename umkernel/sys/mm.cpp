@@ -92,13 +92,10 @@ int64_t sys_mmap(Task& t) {
   }
   if (!S_ISREG(st.mode)) return -ENODEV;
   if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !f->writable()) return -EACCES;
-  if (int hfd = f->inode()->host_fd(); hfd >= 0)
+  int hfd = type == MAP_PRIVATE ? f->inode()->host_fd() : f->inode()->shared_mapping_fd();
+  if (hfd >= 0)
     return map_host_fd(t, addr, len, prot, host_flags | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED), hfd, off);
-  if (type != MAP_PRIVATE && (prot & PROT_WRITE)) {
-    // Writable shared file mappings need write-back to the image: a later issue.
-    kernel().note_unimplemented(SYS_mmap);
-    return -ENODEV;
-  }
+  if (type != MAP_PRIVATE) return -ENODEV;
   int64_t r = guest_mmap(t, addr, len, prot, host_flags | MAP_PRIVATE | MAP_ANONYMOUS);
   if (r < 0) return r;
   uint64_t base = static_cast<uint64_t>(r);
@@ -148,8 +145,13 @@ int64_t sys_madvise(Task& t) {
 }
 
 int64_t sys_msync(Task& t) {
-  // Private copies only (shared writable file mappings are refused): nothing to write back.
   if (t.arg(0) & (kPage - 1)) return -EINVAL;
+  int flags = static_cast<int>(t.arg(2));
+  if ((flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) || ((flags & MS_ASYNC) && (flags & MS_SYNC))) return -EINVAL;
+  // Shared mappings of image files are memfd copies (vfs/extfs.cpp): MS_SYNC writes them back.
+  // Which file a range maps is not tracked, so every mounted file system writes back its own.
+  if (flags & MS_SYNC)
+    for (auto& m : kernel().mounts()) m->sb->sync();
   return 0;
 }
 

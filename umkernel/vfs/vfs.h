@@ -89,6 +89,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // A host file descriptor holding this file's data, if it has one (tmpfs files live in
   // memfds): mmap maps it into the guest so that MAP_SHARED mappings really are shared.
   virtual int host_fd() { return -1; }
+  // The host descriptor a MAP_SHARED mapping maps: host_fd(), or for file systems without
+  // one a shared copy they keep coherent and write back (ext files); -1 if there is none.
+  virtual int shared_mapping_fd() { return host_fd(); }
   // Extended attributes (EOPNOTSUPP where the file system has none).
   virtual int64_t getxattr(std::string_view name, std::string& out) { return -EOPNOTSUPP; }
   virtual int64_t setxattr(std::string_view name, std::string_view value, int flags) { return -EOPNOTSUPP; }
