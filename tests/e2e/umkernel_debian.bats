@@ -85,3 +85,29 @@ if __name__ == "__main__":
   [ "${lines[4]}" = "t/a/b/n" ]
   [ "${lines[5]}" = "$want_md5" ]
 }
+
+@test "python3 sqlite3 in WAL mode (the -shm index is a shared mapping of an image file)" {
+  local prog='import sqlite3, sys, os
+path = sys.argv[1]
+for suffix in ("", "-wal", "-shm"):
+    if os.path.exists(path + suffix): os.unlink(path + suffix)
+db = sqlite3.connect(path)
+print(db.execute("pragma journal_mode=wal").fetchone()[0])
+db.execute("create table t (k integer primary key, v text)")
+with db:
+    db.executemany("insert into t (v) values (?)", [(f"row {i}",) for i in range(500)])
+other = sqlite3.connect(path)  # a second connection reads through the shared index
+print(other.execute("select count(*), max(k) from t").fetchone())
+with db:
+    db.execute("update t set v = upper(v) where k % 7 = 0")
+print(other.execute("select v from t where k = 14").fetchone()[0])
+db.close(); other.close()
+print(sqlite3.connect(path).execute("pragma integrity_check").fetchone()[0])'
+  echo "$prog" > "$BATS_TEST_TMPDIR/wal.py"
+  "$UMIMAGE" put "$IMG" "$BATS_TEST_TMPDIR/wal.py" /wal.py
+  want=$(/usr/bin/python3 "$BATS_TEST_TMPDIR/wal.py" "$BATS_TEST_TMPDIR/native.db")
+  guest 'python3 /wal.py /root/wal.db'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$want" ]
+}
