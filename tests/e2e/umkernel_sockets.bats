@@ -200,3 +200,12 @@ EOF
   grep -q '^\[pid [0-9]*\] sendmsg(' "$W/strace.log"
   grep -q '^\[pid [0-9]*\] recvmsg(' "$W/strace.log"
 }
+
+@test "sendmmsg and recvmmsg on AF_UNIX and UDP sockets, as natively" {
+  [ -x "$UM_GUEST_BIN/mmsg" ] || skip "guest program mmsg not built"
+  native=$("$UM_GUEST_BIN/mmsg" 2>&1)
+  "$UMIMAGE" put "$W/root.img" "$UM_GUEST_BIN/mmsg" /bin/mmsg >/dev/null
+  run timeout 60 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/mmsg
+  [ "$status" -eq 0 ]
+  [ "$output" = "$native" ] || { diff <(echo "$native") <(echo "$output"); false; }
+}

@@ -431,12 +431,11 @@ int64_t sys_recvfrom(Task& t) {
   return r;
 }
 
-int64_t sys_sendmsg(Task& t) {
-  UnixSocket::collect_cycles();
+int64_t send_msghdr(Task& t, uint64_t fd, uint64_t maddr, int flags) {
   SocketPtr s;
-  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
+  if (int64_t r = get_socket(t, fd, s); r < 0) return r;
   msghdr m;
-  if (get_user(t, t.arg(1), m) < 0) return -EFAULT;
+  if (get_user(t, maddr, m) < 0) return -EFAULT;
   IoVec io;
   if (int64_t r = iovec_from_user(t, reinterpret_cast<uint64_t>(m.msg_iov), m.msg_iovlen, io); r < 0) return r;
   std::string to;
@@ -452,14 +451,37 @@ int64_t sys_sendmsg(Task& t) {
     if (copy_from_user(t, ctl.data(), reinterpret_cast<uint64_t>(m.msg_control), ctl.size()) < 0) return -EFAULT;
     if (int64_t r = parse_control(t, ctl, anc); r < 0) return r;
   }
-  return do_send(t, *s, io, static_cast<int>(t.arg(2)), has_to ? &to : nullptr, &anc);
+  return do_send(t, *s, io, flags, has_to ? &to : nullptr, &anc);
 }
 
-int64_t sys_recvmsg(Task& t) {
+int64_t sys_sendmsg(Task& t) {
+  UnixSocket::collect_cycles();
+  return send_msghdr(t, t.arg(0), t.arg(1), static_cast<int>(t.arg(2)));
+}
+
+// sendmmsg: messages one after the other; only the first may block (a blocked call is run
+// again from the start, so nothing may have been sent before it parks). Later ones that
+// would block end the call with the count sent, as Linux does when it returns early.
+int64_t sys_sendmmsg(Task& t) {
+  UnixSocket::collect_cycles();
+  unsigned vlen = std::min<unsigned>(static_cast<unsigned>(t.arg(2)), 1024);  // UIO_MAXIOV
+  int flags = static_cast<int>(t.arg(3));
+  uint64_t vec = t.arg(1);
+  unsigned done = 0;
+  for (; done < vlen; done++) {
+    uint64_t h = vec + done * sizeof(mmsghdr);
+    int64_t r = send_msghdr(t, t.arg(0), h, done ? flags | MSG_DONTWAIT : flags);
+    if (r == kBlock) return r;
+    if (r < 0) return done ? static_cast<int64_t>(done) : r;
+    unsigned len = static_cast<unsigned>(r);
+    if (put_user(t, h + offsetof(mmsghdr, msg_len), len) < 0) return done ? static_cast<int64_t>(done) : -EFAULT;
+  }
+  return done;
+}
+
+int64_t recv_msghdr(Task& t, uint64_t fd, uint64_t maddr, int flags) {
   SocketPtr s;
-  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
-  uint64_t maddr = t.arg(1);
-  int flags = static_cast<int>(t.arg(2));
+  if (int64_t r = get_socket(t, fd, s); r < 0) return r;
   msghdr m;
   if (get_user(t, maddr, m) < 0) return -EFAULT;
   if (static_cast<int>(m.msg_namelen) < 0) return -EINVAL;
@@ -486,6 +508,27 @@ int64_t sys_recvmsg(Task& t) {
       put_user(t, maddr + offsetof(msghdr, msg_flags), msg_flags) < 0)
     return -EFAULT;
   return r;
+}
+
+int64_t sys_recvmsg(Task& t) { return recv_msghdr(t, t.arg(0), t.arg(1), static_cast<int>(t.arg(2))); }
+
+// recvmmsg: the first message may block; the rest are taken while they are there
+// (MSG_WAITFORONE's behaviour; without it Linux would wait for all of them until the timeout,
+// which is not served: the timeout argument is ignored).
+int64_t sys_recvmmsg(Task& t) {
+  unsigned vlen = std::min<unsigned>(static_cast<unsigned>(t.arg(2)), 1024);
+  int flags = static_cast<int>(t.arg(3)) & ~MSG_WAITFORONE;
+  uint64_t vec = t.arg(1);
+  unsigned done = 0;
+  for (; done < vlen; done++) {
+    uint64_t h = vec + done * sizeof(mmsghdr);
+    int64_t r = recv_msghdr(t, t.arg(0), h, done ? flags | MSG_DONTWAIT : flags);
+    if (r == kBlock) return r;
+    if (r < 0) return done ? static_cast<int64_t>(done) : r;
+    unsigned len = static_cast<unsigned>(r);
+    if (put_user(t, h + offsetof(mmsghdr, msg_len), len) < 0) return done ? static_cast<int64_t>(done) : -EFAULT;
+  }
+  return done;
 }
 
 int64_t sys_shutdown(Task& t) {
@@ -530,6 +573,8 @@ const SyscallRow kSocketRows[] = {
     P(sendto, "fbuxpu", "no MSG_OOB"), P(recvfrom, "fBuxpp", "no MSG_OOB"),
     P(sendmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
     P(recvmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
+    P(sendmmsg, "fpux", "the first message may block, later ones end the call when they would"),
+    P(recvmmsg, "fpuxp", "the first message may block, then what is queued (MSG_WAITFORONE); no timeout"),
     F(shutdown, "fd"),
     P(setsockopt, "fddpu", "SOL_SOCKET and the families' levels; SO_RCVTIMEO/SO_SNDTIMEO apply to the socket calls, not read/write"),
     P(getsockopt, "fddpp", "SOL_SOCKET and the families' levels; no SO_PEERSEC, SO_PEERGROUPS, SO_PEERPIDFD"),
