@@ -209,3 +209,12 @@ EOF
   [ "$status" -eq 0 ]
   [ "$output" = "$native" ] || { diff <(echo "$native") <(echo "$output"); false; }
 }
+
+@test "SO_RCVTIMEO and SO_SNDTIMEO bound plain read and write on sockets, as natively" {
+  [ -x "$UM_GUEST_BIN/sock_timeouts" ] || skip "guest program sock_timeouts not built"
+  native=$("$UM_GUEST_BIN/sock_timeouts" 2>&1)
+  "$UMIMAGE" put "$W/root.img" "$UM_GUEST_BIN/sock_timeouts" /bin/sock_timeouts >/dev/null
+  run timeout 60 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sock_timeouts
+  [ "$status" -eq 0 ]
+  [ "$output" = "$native" ] || { diff <(echo "$native") <(echo "$output"); false; }
+}

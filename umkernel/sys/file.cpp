@@ -26,9 +26,18 @@ std::vector<char>& scratch(size_t n) {
   return buf;
 }
 
-int64_t block_on(Task& t, File& f) {
+// Parks a read or write that would block; a socket's SO_RCVTIMEO/SO_SNDTIMEO ends the wait
+// with EAGAIN (and EINTR, never a restart, on a signal), as on Linux.
+int64_t block_on(Task& t, File& f, bool writing = false) {
   WaitQueue* q = f.wait_queue();
   if (!q) return -EAGAIN;
+  if (int64_t timeout = f.block_timeout_ns(writing); timeout >= 0) {
+    if (timeout == 0) return -EAGAIN;
+    int64_t now = monotonic_ns();
+    if (t.sys_deadline_ns < 0) t.sys_deadline_ns = now + timeout;
+    else if (now >= t.sys_deadline_ns) return -EAGAIN;
+    t.sys_restartable = false;
+  }
   t.wait_on(*q);
   return kBlock;
 }
@@ -65,7 +74,8 @@ int64_t write_buffer(Task& t, File& f, const char* data, uint64_t count, int64_t
       if (f.nonblocking()) return done ? static_cast<int64_t>(done) : -EAGAIN;
       t.sys_progress = done;
       t.sys_partial = static_cast<int64_t>(done);
-      return block_on(t, f);
+      int64_t b = block_on(t, f, true);
+      return b == -EAGAIN && done ? static_cast<int64_t>(done) : b;  // timed out after some
     }
     if (r < 0) return done ? static_cast<int64_t>(done) : r;
     if (r == 0) break;
@@ -98,7 +108,8 @@ int64_t do_write(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
       if (f->nonblocking()) return done ? static_cast<int64_t>(done) : -EAGAIN;
       t.sys_progress = done;
       t.sys_partial = static_cast<int64_t>(done);
-      return block_on(t, *f);
+      int64_t b = block_on(t, *f, true);
+      return b == -EAGAIN && done ? static_cast<int64_t>(done) : b;
     }
     if (r < 0) return done ? static_cast<int64_t>(done) : r;
     done += r;

@@ -576,7 +576,7 @@ const SyscallRow kSocketRows[] = {
     P(sendmmsg, "fpux", "the first message may block, later ones end the call when they would"),
     P(recvmmsg, "fpuxp", "the first message may block, then what is queued (MSG_WAITFORONE); no timeout"),
     F(shutdown, "fd"),
-    P(setsockopt, "fddpu", "SOL_SOCKET and the families' levels; SO_RCVTIMEO/SO_SNDTIMEO apply to the socket calls, not read/write"),
+    P(setsockopt, "fddpu", "SOL_SOCKET and the families' levels"),
     P(getsockopt, "fddpp", "SOL_SOCKET and the families' levels; no SO_PEERSEC, SO_PEERGROUPS, SO_PEERPIDFD"),
 };
 

@@ -76,6 +76,7 @@ class Socket : public File {
   bool is_stream() const { return type_ == SOCK_STREAM; }
   int64_t recv_timeout_ns() const { return rcvtimeo_ns_; }  // -1: none
   int64_t send_timeout_ns() const { return sndtimeo_ns_; }
+  int64_t block_timeout_ns(bool writing) const override { return writing ? sndtimeo_ns_ : rcvtimeo_ns_; }
 
   // --- File: read and write are recv and send without flags or addresses ---
   int64_t read(Task& t, void* buf, size_t n, int64_t* off) override;

@@ -132,6 +132,8 @@ class File : public std::enable_shared_from_this<File> {
   // Readiness for poll/select (POLLIN, POLLOUT, POLLHUP, POLLERR...).
   virtual unsigned poll() { return 0x001 | 0x004; }  // POLLIN | POLLOUT
   virtual WaitQueue* wait_queue() { return nullptr; }
+  // How long a blocking read or write may wait (sockets' SO_RCVTIMEO/SO_SNDTIMEO); -1: forever.
+  virtual int64_t block_timeout_ns(bool writing) const { return -1; }
   virtual bool is_tty() const { return false; }
   virtual bool seekable() const { return true; }
 
