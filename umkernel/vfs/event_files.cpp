@@ -60,16 +60,15 @@ int64_t EventFdFile::read(Task&, void* buf, size_t n, int64_t*) {
 }
 
 int64_t EventFdFile::write(Task&, const void* buf, size_t n, int64_t*) {
-  if (n < sizeof(uint64_t)) return -EINVAL;
+  // Exactly 8 bytes, as Linux checks since 6.10 (before, it took 8 of a longer buffer).
+  if (n != sizeof(uint64_t)) return -EINVAL;
   uint64_t v;
   memcpy(&v, buf, sizeof v);
   if (v == UINT64_MAX) return -EINVAL;
   if (kMax - count_ < v) return -EAGAIN;
   count_ += v;
   queue_.wake_all();
-  // Linux returns 8 for longer buffers; the syscall layer would write the rest as further
-  // values, so the whole buffer is reported as consumed instead (only the first 8 count).
-  return static_cast<int64_t>(n);
+  return sizeof v;
 }
 
 unsigned EventFdFile::poll() {
