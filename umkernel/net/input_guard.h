@@ -14,3 +14,15 @@ bool ip_packet_acceptable(const uint8_t* ip, size_t len);
 bool frame_acceptable(const uint8_t* frame, size_t len);
 
 }  // namespace um::kernel::net
+
+namespace um::kernel::net {
+
+// lwIP 2.1 answers every zero-length segment that falls outside a zero receive window with an
+// ACK. When both ends of a connection have closed their windows (two guest programs that
+// stopped reading), each such ACK draws the other end's, and on lo, where nothing is ever
+// late or lost, the two answer each other forever inside one netif_poll, holding the core
+// lock. This installs a filter (a raw pcb, which lwIP runs before TCP) that drops the
+// ACKs that tell a zero-window connection nothing new. Under the lock, once.
+void start_tcp_ack_guard();
+
+}  // namespace um::kernel::net

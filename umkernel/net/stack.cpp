@@ -188,6 +188,7 @@ bool start_stack(std::string* error) {
   g_started = true;
   {
     StackLock lock;
+    start_tcp_ack_guard();
     if (!g_loopback.start(error)) return false;
   }
   register_interface(&g_loopback);

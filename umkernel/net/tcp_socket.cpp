@@ -81,6 +81,12 @@ err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t) {
   if (!c) return tcp_recv_null(nullptr, pcb, p, ERR_OK);
   if (!p) {
     c->fin = true;
+    // Both FINs are out: a pcb in CLOSING or TIME_WAIT is lwIP's from now on (it frees it
+    // after 2 MSL without telling anyone), so we let go of it here.
+    if (pcb->state == CLOSING || pcb->state == TIME_WAIT) {
+      detach(pcb);
+      c->pcb = nullptr;
+    }
   } else {
     c->rx.push_back(p);
     c->rx_bytes += p->tot_len;
@@ -99,7 +105,8 @@ void on_err(void* arg, err_t e) {
   auto* c = static_cast<TcpConn*>(arg);
   if (!c) return;
   c->pcb = nullptr;
-  if (c->connecting) c->err = e == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
+  if (e == ERR_CLSD) c->fin = true;  // an orderly end (our FIN acknowledged after theirs): no error
+  else if (c->connecting) c->err = e == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
   else c->err = e == ERR_ABRT ? ETIMEDOUT : ECONNRESET;
   c->connecting = false;
   c->wake();
