@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <vector>
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/net/inet_socket.h"
@@ -19,6 +20,8 @@ namespace {
 
 constexpr size_t kMaxUdpPayload = 65507;
 constexpr size_t kDatagramOverhead = 768;  // what a queued datagram costs beyond its bytes (skb)
+
+ip_addr_t source_for(const ip_addr_t& dst);
 
 struct Datagram {
   std::string data;
@@ -66,6 +69,7 @@ class DgramSocket : public InetSocket {
   int64_t sockname(std::string& out) override {
     StackLock lock;
     ip_addr_t ip = local_ip();
+    if (connected_ && ip_addr_isany(&ip)) ip = source_for(peer_ip_);  // as Linux picks it on connect
     if (family_ == AF_INET6 && IP_IS_V4(&ip) && ip_addr_isany(&ip)) ip_addr_copy(ip, *IP_ANY_TYPE);
     out = inet_address(family_, ip, local_port());
     return 0;
@@ -133,6 +137,28 @@ class DgramSocket : public InetSocket {
   uint16_t peer_port_ = 0;
 };
 
+// The source address Linux would give a socket connected to `dst`: the address of the
+// interface the route leaves by (127.0.0.1 and ::1 for this machine).
+ip_addr_t source_for(const ip_addr_t& dst) {
+  ip_addr_t src;
+  ip_addr_set_zero(&src);
+  if (IP_IS_V4(&dst)) {
+    const ip4_addr_t* d = ip_2_ip4(&dst);
+    if (ip4_addr_isloopback(d)) {
+      ip_addr_set_ip4_u32_val(src, PP_HTONL(0x7f000001));
+    } else if (netif* n = ip4_route(d)) {
+      ip_addr_copy_from_ip4(src, *netif_ip4_addr(n));
+    }
+    return src;
+  }
+  if (ip6_addr_isloopback(ip_2_ip6(&dst))) {
+    IP_ADDR6(&src, 0, 0, 0, PP_HTONL(1));
+  } else if (netif* n = ip6_route(IP6_ADDR_ANY6, ip_2_ip6(&dst))) {
+    if (const ip_addr_t* a = ip6_select_source_address(n, ip_2_ip6(&dst))) ip_addr_copy(src, *a);
+  }
+  return src;
+}
+
 // Copies `len` bytes from the guest into a fresh pbuf for layer `layer`.
 int64_t pbuf_from_guest(const SendSource& src, size_t len, pbuf_layer layer, pbuf*& out) {
   out = pbuf_alloc(layer, static_cast<u16_t>(len), PBUF_RAM);
@@ -146,14 +172,36 @@ int64_t pbuf_from_guest(const SendSource& src, size_t len, pbuf_layer layer, pbu
 
 // ---------------------------------------------------------------------------------------
 
+class UdpSocket;
+std::vector<UdpSocket*>& udp_sockets() {  // under the lock
+  static auto* v = new std::vector<UdpSocket*>;
+  return *v;
+}
+
 class UdpSocket : public DgramSocket {
  public:
   UdpSocket(InodePtr inode, int flags, int family)
-      : DgramSocket(std::move(inode), flags, family, SOCK_DGRAM, IPPROTO_UDP) {}
+      : DgramSocket(std::move(inode), flags, family, SOCK_DGRAM, IPPROTO_UDP) {
+    StackLock lock;
+    udp_sockets().push_back(this);
+  }
   ~UdpSocket() override {
     StackLock lock;
+    std::erase(udp_sockets(), this);
     if (pcb_) udp_remove(pcb_);
     forget(this);
+  }
+
+  // An ICMP port (or host/network) unreachable came back for a datagram from local port
+  // `lport` to `dst`:`dport`: a connected socket learns it as ECONNREFUSED (Linux reports
+  // such errors only to connected sockets unless IP_RECVERR). Under the lock, any thread.
+  static void icmp_unreachable(uint16_t lport, const ip_addr_t& dst, uint16_t dport, int err) {
+    for (UdpSocket* u : udp_sockets()) {
+      if (!u->connected_ || !u->pcb_ || u->pcb_->local_port != lport || u->peer_port_ != dport) continue;
+      if (!ip_addr_cmp(&u->peer_ip_, &dst)) continue;
+      u->err_ = err;
+      notify(u);
+    }
   }
 
   int64_t bind(Task& t, const std::string& raw) override {
@@ -399,7 +447,33 @@ class RawSocket : public DgramSocket {
   static inline uint16_t next_ident_ = 1;
 };
 
+// Watches ICMP for destination-unreachable messages about UDP datagrams (lwIP tells its UDP
+// pcbs nothing of them). A raw pcb sees every ICMP packet before lwIP's own ICMP code.
+u8_t on_icmp(void*, raw_pcb*, pbuf* p, const ip_addr_t*) {
+  uint8_t b[20 + 8 + 60 + 8];
+  size_t n = pbuf_copy_partial(p, b, static_cast<u16_t>(std::min<size_t>(p->tot_len, sizeof b)), 0);
+  if (n < 20 || (b[0] >> 4) != 4) return 0;
+  size_t ihl = (b[0] & 0x0f) * 4u;
+  if (n < ihl + 8 || b[ihl] != 3) return 0;  // ICMP destination unreachable
+  const uint8_t* inner = b + ihl + 8;
+  size_t inner_ihl = (inner[0] & 0x0f) * 4u;
+  if (n < ihl + 8 + inner_ihl + 4 || inner[9] != IPPROTO_UDP) return 0;
+  const uint8_t* udp = inner + inner_ihl;
+  uint16_t lport = static_cast<uint16_t>(udp[0] << 8 | udp[1]), dport = static_cast<uint16_t>(udp[2] << 8 | udp[3]);
+  uint32_t daddr;
+  memcpy(&daddr, inner + 16, 4);
+  ip_addr_t dst;
+  ip_addr_set_ip4_u32_val(dst, daddr);
+  int code = b[ihl + 1];
+  UdpSocket::icmp_unreachable(lport, dst, dport, code == 3 ? ECONNREFUSED : code == 1 ? EHOSTUNREACH : ENETUNREACH);
+  return 0;
+}
+
 }  // namespace
+
+void start_udp_error_watch() {
+  if (raw_pcb* pcb = raw_new_ip_type(IPADDR_TYPE_V4, IP_PROTO_ICMP)) raw_recv(pcb, on_icmp, nullptr);
+}
 
 int64_t create_udp_socket(Task& t, int family, int flags, SocketPtr& out) {
   out = std::make_shared<UdpSocket>(Socket::make_inode(t), O_RDWR | flags, family);

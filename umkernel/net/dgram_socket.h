@@ -9,5 +9,7 @@ namespace um::kernel::net {
 int64_t create_udp_socket(Task& t, int family, int flags, SocketPtr& out);
 int64_t create_ping_socket(Task& t, int flags, SocketPtr& out);
 int64_t create_raw_socket(Task& t, int protocol, int flags, SocketPtr& out);
+// Starts watching ICMP errors for connected UDP sockets (ECONNREFUSED). Under the lock, once.
+void start_udp_error_watch();
 
 }  // namespace um::kernel::net

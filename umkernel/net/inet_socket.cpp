@@ -14,6 +14,10 @@
 
 namespace um::kernel::net {
 
+namespace {
+constexpr int kDefaultTtl = 64;  // Linux's net.ipv4.ip_default_ttl
+}  // namespace
+
 int64_t parse_inet_address(int family, const std::string& raw, ip_addr_t& ip, uint16_t& port) {
   sa_family_t f = AF_UNSPEC;
   if (raw.size() >= sizeof f) memcpy(&f, raw.data(), sizeof f);
@@ -149,7 +153,7 @@ void InetSocket::apply_options(ip_pcb* p) {
   if (option_flag(SO_REUSEADDR)) ip_set_option(p, SOF_REUSEADDR);
   if (option_flag(SO_KEEPALIVE)) ip_set_option(p, SOF_KEEPALIVE);
   if (option_flag(SO_BROADCAST)) ip_set_option(p, SOF_BROADCAST);
-  if (ttl_ >= 0) p->ttl = static_cast<u8_t>(ttl_);
+  p->ttl = static_cast<u8_t>(ttl_ >= 0 ? ttl_ : kDefaultTtl);  // lwIP's default is 255
   p->tos = static_cast<u8_t>(tos_);
 }
 
@@ -188,7 +192,7 @@ int64_t InetSocket::getsockopt(int level, int name, std::string& value) {
       case IP_TTL: {
         StackLock lock;
         ip_pcb* p = ip();
-        return value = int_option(ttl_ >= 0 ? ttl_ : p ? p->ttl : 64), 0;
+        return value = int_option(ttl_ >= 0 ? ttl_ : p ? p->ttl : kDefaultTtl), 0;
       }
       case IP_TOS: return value = int_option(tos_), 0;
       default: break;
@@ -198,7 +202,10 @@ int64_t InetSocket::getsockopt(int level, int name, std::string& value) {
     if (name == IPV6_V6ONLY) return value = int_option(v6only_), 0;
     if (name == IPV6_UNICAST_HOPS) return value = int_option(ttl_ >= 0 ? ttl_ : 64), 0;
   }
+  // Linux's ip_getsockopt: an unknown IP option is ENOPROTOOPT, an unknown level EOPNOTSUPP
+  // (setsockopt answers ENOPROTOOPT for both).
   if (level == IPPROTO_IP || level == IPPROTO_IPV6) return -ENOPROTOOPT;
+  if (level != SOL_SOCKET) return -EOPNOTSUPP;
   return Socket::getsockopt(level, name, value);
 }
 
@@ -241,7 +248,7 @@ int64_t InetSocket::setsockopt(Task& t, int level, int name, const std::string& 
     }
     return -ENOPROTOOPT;
   }
-  if (level == IPPROTO_IP || level == IPPROTO_IPV6) return -ENOPROTOOPT;
+  if (level != SOL_SOCKET) return -ENOPROTOOPT;
   if (int64_t e = Socket::setsockopt(t, level, name, value); e < 0) return e;
   // The options lwIP itself acts on.
   if (level == SOL_SOCKET && (name == SO_REUSEADDR || name == SO_KEEPALIVE || name == SO_BROADCAST)) {

@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/net/dgram_socket.h"
 #include "umkernel/net/input_guard.h"
 #include "umkernel/net/interface.h"
 #include "umkernel/net/lwip.h"
@@ -189,6 +190,7 @@ bool start_stack(std::string* error) {
   {
     StackLock lock;
     start_tcp_ack_guard();
+    start_udp_error_watch();
     if (!g_loopback.start(error)) return false;
   }
   register_interface(&g_loopback);

@@ -107,7 +107,8 @@ void on_err(void* arg, err_t e) {
   c->pcb = nullptr;
   if (e == ERR_CLSD) c->fin = true;  // an orderly end (our FIN acknowledged after theirs): no error
   else if (c->connecting) c->err = e == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
-  else c->err = e == ERR_ABRT ? ETIMEDOUT : ECONNRESET;
+  else if (e == ERR_ABRT) c->err = ETIMEDOUT, c->fin = true;
+  else c->err = c->fin ? EPIPE : ECONNRESET, c->fin = true;  // as Linux's tcp_reset: EPIPE in CLOSE_WAIT
   c->connecting = false;
   c->wake();
   if (TcpConn* l = c->listener) {  // never accepted: it leaves the queue (and is freed)
@@ -172,6 +173,7 @@ class TcpSocket : public InetSocket {
     if (int64_t e = bind_address(t, raw, ip, port); e < 0) return e;
     StackLock lock;
     if (bound_ || c_->connected || c_->connecting) return -EINVAL;
+    if (port && listener_conflict(ip, port)) return -EADDRINUSE;
     if (int64_t e = ensure_pcb(); e < 0) return e;
     if (int64_t e = errno_of(tcp_bind(c_->pcb, &ip, port)); e < 0) return e;
     bound_ = true;
@@ -211,6 +213,7 @@ class TcpSocket : public InetSocket {
     }
     auto s = std::make_shared<TcpSocket>(make_inode(t), O_RDWR, family_, std::move(c));
     s->bound_ = true;
+    s->connect_reported_ = true;
     s->nodelay_ = nodelay_;
     s->plain_options_ = plain_options_;  // Linux copies the listener's socket options
     {
@@ -227,10 +230,12 @@ class TcpSocket : public InetSocket {
     StackLock lock;
     if (t.sys_progress == 1) {  // a blocking connect we started: how did it go?
       if (c_->connecting) return wait = &wq_, -EAGAIN;
-      if (c_->connected) return 0;
+      if (c_->connected) return connect_reported_ = true, 0;
       return -std::exchange(c_->err, 0);
     }
     if (listening_) return -EISCONN;
+    // The first connect() after a non-blocking one completed reports success (Linux).
+    if (c_->connected && !connect_reported_) return connect_reported_ = true, 0;
     if (f == AF_UNSPEC && raw.size() >= sizeof f) {  // disconnect: Linux aborts the connection
       release(*c_, true);
       c_->connected = c_->connecting = c_->fin = false;
@@ -239,6 +244,7 @@ class TcpSocket : public InetSocket {
     }
     if (c_->connected) return -EISCONN;
     if (c_->connecting) return -EALREADY;
+    if (c_->err && !c_->connected) c_->err = 0;  // a failed earlier attempt: try again
     ip_addr_t ip;
     uint16_t port;
     if (int64_t e = parse_inet_address(family_, raw, ip, port); e < 0) return e;
@@ -282,10 +288,13 @@ class TcpSocket : public InetSocket {
   int64_t send(Task& t, const SendSource& src, size_t len, int flags, const std::string* to, Ancillary*) override {
     if (flags & MSG_OOB) return -EOPNOTSUPP;  // lwIP has no urgent data
     StackLock lock;
-    if (c_->err) return -std::exchange(c_->err, 0);
+    if (c_->err) {
+      int e = std::exchange(c_->err, 0);
+      return e == EPIPE ? pipe_error(t, flags) : -e;
+    }
     if (c_->connecting) return -EAGAIN;
-    if (!c_->connected) return to ? -EOPNOTSUPP : -ENOTCONN;
-    if (shut_wr_ || !c_->pcb) return pipe_error(t, flags);
+    // Never connected, shut, or the connection is gone: EPIPE and SIGPIPE, as Linux.
+    if (!c_->connected || shut_wr_ || !c_->pcb) return pipe_error(t, flags);
     if (len == 0) return 0;
     tcp_pcb* pcb = c_->pcb;
     size_t room = tcp_sndbuf(pcb);
@@ -449,6 +458,16 @@ class TcpSocket : public InetSocket {
   }
 
  private:
+  // SO_REUSEADDR never lets a second socket bind where one listens (lwIP would allow it when
+  // both set the option; Linux does not).
+  static bool listener_conflict(const ip_addr_t& ip, uint16_t port) {
+    for (tcp_pcb_listen* l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
+      if (l->local_port != port) continue;
+      if (ip_addr_isany(&l->local_ip) || ip_addr_isany(&ip) || ip_addr_cmp(&l->local_ip, &ip)) return true;
+    }
+    return false;
+  }
+
   int64_t ensure_pcb() {
     if (c_->pcb) return 0;
     tcp_pcb* pcb = tcp_new_ip_type(ip_type());
@@ -513,6 +532,7 @@ class TcpSocket : public InetSocket {
 
   std::unique_ptr<TcpConn> c_;
   bool bound_ = false, listening_ = false;
+  bool connect_reported_ = false;   // connect() has told the guest the connection is up
   bool shut_rd_ = false, shut_wr_ = false;
   bool nodelay_ = false, cork_ = false;
   int keep_idle_ = 7200, keep_intvl_ = 75, keep_cnt_ = 9;  // Linux's defaults

@@ -249,7 +249,10 @@ int64_t do_recv(Task& t, Socket& s, const IoVec& io, int flags, Received& out) {
   size_t done = t.sys_progress;
   for (;;) {
     Received part;
-    int64_t r = s.recv(t, io.total - done, rflags, part);
+    // TCP data that cannot be copied to the guest (EFAULT) stays queued, as on Linux: peek,
+    // copy, then drop what was copied.
+    bool peek_first = s.family() != AF_UNIX && stream && !(flags & (MSG_PEEK | MSG_TRUNC));
+    int64_t r = s.recv(t, io.total - done, rflags | (peek_first ? MSG_PEEK : 0), part);
     if (r == -EAGAIN) {
       if (done && nonblock) return static_cast<int64_t>(done);
       t.sys_progress = done;
@@ -260,6 +263,10 @@ int64_t do_recv(Task& t, Socket& s, const IoVec& io, int flags, Received& out) {
     if (r < 0 || (r == 0 && done)) return done ? static_cast<int64_t>(done) : r;
     if (!part.data.empty() && iovec_copy(t, io, done, part.data.data(), part.data.size(), true) < 0)
       return done ? static_cast<int64_t>(done) : -EFAULT;
+    if (peek_first && r > 0) {
+      Received dropped;
+      s.recv(t, static_cast<size_t>(r), rflags | MSG_TRUNC, dropped);
+    }
     if (done == 0) out.from = part.from;
     out.anc = std::move(part.anc);
     out.msg_flags = part.msg_flags;
