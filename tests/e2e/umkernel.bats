@@ -185,3 +185,11 @@ boot() {  # boot IMG with init=/bin/sh -c "$1"; output in $output, status in $st
   run e2fsck -fn "$IMG"
   [ "$status" -eq 0 ]
 }
+
+@test "a FIFO opened read-write (sh's <>) is both ends at once, as on Linux" {
+  boot 'mount -t tmpfs t /tmp; mkfifo /tmp/ff; exec 3<>/tmp/ff; echo through-rdwr-fifo >&3; read a <&3; echo "got: $a"
+        (echo from-a-writer > /tmp/ff &); read b <&3; echo "got: $b"'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"got: through-rdwr-fifo"* ]]
+  [[ "$output" == *"got: from-a-writer"* ]]
+}

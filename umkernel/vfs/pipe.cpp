@@ -15,16 +15,15 @@ namespace {
 
 class PipeFile : public File {
  public:
-  PipeFile(InodePtr inode, int flags, std::shared_ptr<PipeBuffer> p, bool reader)
-      : File(std::move(inode), flags), pipe_(std::move(p)), reader_(reader) {
-    (reader_ ? pipe_->readers : pipe_->writers)++;
+  // A FIFO opened O_RDWR is both ends at once (Linux allows it and never blocks the open).
+  PipeFile(InodePtr inode, int flags, std::shared_ptr<PipeBuffer> p, bool reader, bool both = false)
+      : File(std::move(inode), flags), pipe_(std::move(p)), reader_(reader || both), writer_(!reader || both) {
+    if (reader_) pipe_->readers++;
+    if (writer_) pipe_->writers++;
   }
   ~PipeFile() override {
-    if (reader_) {
-      if (--pipe_->readers == 0) pipe_->writeq.wake_all();
-    } else {
-      if (--pipe_->writers == 0) pipe_->readq.wake_all();
-    }
+    if (reader_ && --pipe_->readers == 0) pipe_->wake_writers();
+    if (writer_ && --pipe_->writers == 0) pipe_->wake_readers();
   }
   bool seekable() const override { return false; }
   int64_t seek(int64_t, int) override { return -ESPIPE; }
@@ -45,13 +44,13 @@ class PipeFile : public File {
       p.data.erase(0, p.head);
       p.head = 0;
     }
-    p.writeq.wake_all();
+    p.wake_writers();
     return static_cast<int64_t>(c);
   }
 
   int64_t write(Task& t, const void* buf, size_t n, int64_t* off) override {
     if (off) return -ESPIPE;
-    if (reader_) return -EBADF;
+    if (!writer_) return -EBADF;
     PipeBuffer& p = *pipe_;
     if (p.readers == 0) {
       siginfo_t si{};
@@ -64,7 +63,7 @@ class PipeFile : public File {
     if (space == 0 || (n <= 4096 && space < n)) return -EAGAIN;
     size_t c = std::min(n, space);
     p.data.append(static_cast<const char*>(buf), c);
-    p.readq.wake_all();
+    p.wake_readers();
     return static_cast<int64_t>(c);
   }
 
@@ -74,13 +73,16 @@ class PipeFile : public File {
     if (reader_) {
       if (p.available() > 0) r |= POLLIN | POLLRDNORM;
       if (p.writers == 0) r |= POLLHUP;
-    } else {
+    }
+    if (writer_) {
       if (p.available() < PipeBuffer::kCapacity) r |= POLLOUT | POLLWRNORM;
       if (p.readers == 0) r |= POLLERR;
     }
     return r;
   }
-  WaitQueue* wait_queue() override { return reader_ ? &pipe_->readq : &pipe_->writeq; }
+  WaitQueue* wait_queue() override {
+    return reader_ && writer_ ? &pipe_->anyq : reader_ ? &pipe_->readq : &pipe_->writeq;
+  }
   int64_t ioctl(Task& t, unsigned long req, uint64_t arg) override {
     if (req != FIONREAD) return -ENOTTY;
     int n = static_cast<int>(pipe_->available());
@@ -90,7 +92,7 @@ class PipeFile : public File {
 
  private:
   std::shared_ptr<PipeBuffer> pipe_;
-  bool reader_;
+  bool reader_, writer_;
 };
 
 std::map<const Inode*, std::weak_ptr<PipeBuffer>>& fifos() {
@@ -114,13 +116,12 @@ int64_t open_fifo(Task& t, InodePtr inode, int flags, FilePtr& out) {
     w = p;
   }
   int acc = flags & O_ACCMODE;
-  if (acc == O_RDWR) return -EINVAL;  // keep it simple: one direction per open
-  bool reader = acc == O_RDONLY;
-  if (!reader && p->readers == 0 && (flags & O_NONBLOCK)) return -ENXIO;
-  out = std::make_shared<PipeFile>(inode, flags, p, reader);
+  bool reader = acc == O_RDONLY, both = acc == O_RDWR;
+  if (!reader && !both && p->readers == 0 && (flags & O_NONBLOCK)) return -ENXIO;
+  out = std::make_shared<PipeFile>(inode, flags, p, reader, both);
   // Wake the other side: an open for reading waits for a writer and vice versa (see fs.cpp).
-  p->readq.wake_all();
-  p->writeq.wake_all();
+  p->wake_readers();
+  p->wake_writers();
   return 0;
 }
 

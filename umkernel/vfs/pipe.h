@@ -13,6 +13,9 @@ struct PipeBuffer {
   size_t head = 0;   // read offset into data
   int readers = 0, writers = 0;
   WaitQueue readq, writeq;
+  WaitQueue anyq;  // FIFOs opened O_RDWR wait here: woken whenever readq or writeq is
+  void wake_readers() { readq.wake_all(); anyq.wake_all(); }
+  void wake_writers() { writeq.wake_all(); anyq.wake_all(); }
   size_t available() const { return data.size() - head; }
 };
 
