@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
-# MAP_SHARED mappings of files on the image: the guest program tests/guest/shared_mmap prints
-# the same facts natively and under umkernel, and what went through a mapping is in the image
-# after the machine halts (e2fsck clean).
+# Files on the image shared between processes. MAP_SHARED mappings: tests/guest/shared_mmap
+# prints the same facts natively and under umkernel, and what went through a mapping is in the
+# image after the machine halts (e2fsck clean). Record locks: EDEADLK as Linux.
 load helpers
 
 PROG="$UM_GUEST_BIN/shared_mmap"
@@ -35,4 +35,14 @@ teardown_file() {
   [ "${output:0:20}" = "stored-without-msync" ]
   run "$UMIMAGE" check "$W/root.img"
   [ "$status" -eq 0 ]
+}
+
+@test "POSIX record locks that would wait for each other: EDEADLK, as Linux" {
+  [ -x "$UM_GUEST_BIN/lock_deadlock" ] || skip "guest program lock_deadlock not built"
+  mkdir -p "$W/locks"
+  native=$("$UM_GUEST_BIN/lock_deadlock" "$W/locks" 2>&1)
+  "$UMIMAGE" put "$W/root.img" "$UM_GUEST_BIN/lock_deadlock" /bin/lock_deadlock >/dev/null
+  run timeout 60 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/lock_deadlock -- /root
+  [ "$status" -eq 0 ]
+  [ "$output" = "$native" ] || { diff <(echo "$native") <(echo "$output"); false; }
 }

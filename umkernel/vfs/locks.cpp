@@ -1,6 +1,7 @@
 #include "umkernel/vfs/locks.h"
 
 #include <sys/file.h>
+#include <sys/syscall.h>
 
 #include <list>
 #include <map>
@@ -50,6 +51,38 @@ void unlock_range(InodeLocks& il, const void* owner, uint64_t s, uint64_t e, boo
     if (l.start < s) { Lock left = l; left.end = s - 1; il.locks.insert(it, left); }
     if (l.end > e) { Lock right = l; right.start = e + 1; il.locks.insert(it, right); }
   }
+}
+
+// POSIX-lock owners (processes) parked in F_SETLKW, and what they wait for: the wait-for
+// graph Linux walks to answer EDEADLK instead of letting two processes wait for each other.
+struct Waiting {
+  int tid;
+  const Inode* inode;
+  bool write;
+  uint64_t start, end;
+};
+std::map<const void*, Waiting>& waiting() {
+  static std::map<const void*, Waiting> w;
+  return w;
+}
+
+// Whether waiting for `blocker` would close a cycle back to `owner`.
+bool would_deadlock(const void* owner, const void* blocker) {
+  for (int depth = 0; depth < 64 && blocker; depth++) {  // Linux's MAX_DEADLK_ITERATIONS is 10
+    if (blocker == owner) return true;
+    auto it = waiting().find(blocker);
+    if (it == waiting().end()) return false;
+    Task* bt = kernel().task_by_tid(it->second.tid);
+    if (!bt || bt->state != TaskState::Blocked || bt->sys_nr != SYS_fcntl) {  // left that wait
+      waiting().erase(it);
+      return false;
+    }
+    auto li = table().find(it->second.inode);
+    if (li == table().end()) return false;
+    const Lock* c = conflict(li->second, blocker, it->second.write, it->second.start, it->second.end, false);
+    blocker = c ? c->owner : nullptr;
+  }
+  return false;
 }
 
 void forget_if_empty(const Inode* ino) {
@@ -130,11 +163,19 @@ int64_t posix_lock(Task& t, File& f, int cmd, struct flock& fl) {
     return 0;
   }
   if (write ? !f.writable() : (f.flags() & O_ACCMODE) == O_WRONLY) return -EBADF;
-  if (conflict(il, owner, write, s, e, false)) {
+  if (const Lock* c = conflict(il, owner, write, s, e, false)) {
     if (cmd == F_SETLK || cmd == F_OFD_SETLK) return -EAGAIN;
+    if (!ofd) {
+      if (would_deadlock(owner, c->owner)) {
+        waiting().erase(owner);
+        return -EDEADLK;
+      }
+      waiting()[owner] = {t.tid, f.inode(), write, s, e};
+    }
     t.wait_on(il.waiters);
     return kBlock;
   }
+  if (!ofd) waiting().erase(owner);
   unlock_range(il, owner, s, e, false);
   il.locks.push_back({owner, ofd ? -1 : t.proc->pid, write, s, e, false});
   il.waiters.wake_all();
