@@ -116,9 +116,12 @@ void on_err(void* arg, err_t e) {
   }
 }
 
-err_t on_connected(void* arg, tcp_pcb*, err_t) {
+err_t on_connected(void* arg, tcp_pcb* pcb, err_t) {
   auto* c = static_cast<TcpConn*>(arg);
-  if (!c) return ERR_ABRT;
+  if (!c) {  // nobody wants this connection any more; ERR_ABRT promises lwIP we aborted it
+    tcp_abort(pcb);
+    return ERR_ABRT;
+  }
   c->connecting = false;
   c->connected = true;
   remember_addresses(*c);
