@@ -83,8 +83,41 @@ class DgramSocket : public InetSocket {
   }
 
  protected:
-  virtual ip_addr_t local_ip() = 0;
   virtual uint16_t local_port() = 0;
+  // The pcb's part of connect(): made on demand; disconnect (AF_UNSPEC) needs none.
+  virtual int64_t ensure_pcb() = 0;
+  virtual err_t pcb_connect(const ip_addr_t& ip, uint16_t port) = 0;
+  virtual void pcb_disconnect() = 0;
+
+  ip_addr_t local_ip() {
+    ip_addr_t a;
+    if (ip_pcb* p = ip()) ip_addr_copy(a, p->local_ip);
+    else ip_addr_set_zero(&a);
+    return a;
+  }
+
+ public:
+  int64_t connect(Task&, const std::string& raw, WaitQueue*&) override {
+    sa_family_t f = AF_UNSPEC;
+    if (raw.size() >= sizeof f) memcpy(&f, raw.data(), sizeof f);
+    StackLock lock;
+    if (f == AF_UNSPEC && raw.size() >= sizeof f) {
+      if (ip()) pcb_disconnect();
+      connected_ = false;
+      return 0;
+    }
+    ip_addr_t ip;
+    uint16_t port;
+    if (int64_t e = destination(&raw, ip, port); e < 0) return e;
+    if (int64_t e = ensure_pcb(); e < 0) return e;
+    if (int64_t e = errno_of(pcb_connect(ip, port)); e < 0) return e;
+    connected_ = true;
+    peer_ip_ = ip;
+    peer_port_ = protocol_ == IPPROTO_UDP ? port : 0;  // raw and ping sockets have no peer port
+    return 0;
+  }
+
+ protected:
 
   // Under the lock, any thread: a datagram for us (dropped when the queue is full).
   void deliver(Datagram d) {
@@ -216,27 +249,6 @@ class UdpSocket : public DgramSocket {
     return 0;
   }
 
-  int64_t connect(Task&, const std::string& raw, WaitQueue*&) override {
-    sa_family_t f = AF_UNSPEC;
-    if (raw.size() >= sizeof f) memcpy(&f, raw.data(), sizeof f);
-    StackLock lock;
-    if (f == AF_UNSPEC && raw.size() >= sizeof f) {
-      if (pcb_) udp_disconnect(pcb_);
-      connected_ = false;
-      return 0;
-    }
-    ip_addr_t ip;
-    uint16_t port;
-    if (int64_t e = destination(&raw, ip, port); e < 0) return e;
-    if (int64_t e = ensure_pcb(); e < 0) return e;
-    if (int64_t e = errno_of(udp_connect(pcb_, &ip, port)); e < 0) return e;
-    bound_ = true;
-    connected_ = true;
-    peer_ip_ = ip;
-    peer_port_ = port;
-    return 0;
-  }
-
   int64_t send(Task& t, const SendSource& src, size_t len, int flags, const std::string* to, Ancillary*) override {
     if (flags & MSG_OOB) return -EOPNOTSUPP;
     if (len > kMaxUdpPayload) return -EMSGSIZE;
@@ -258,16 +270,15 @@ class UdpSocket : public DgramSocket {
 
  protected:
   ip_pcb* ip() override { return reinterpret_cast<ip_pcb*>(pcb_); }
-  ip_addr_t local_ip() override {
-    ip_addr_t a;
-    if (pcb_) ip_addr_copy(a, pcb_->local_ip);
-    else ip_addr_set_zero(&a);
-    return a;
-  }
   uint16_t local_port() override { return pcb_ ? pcb_->local_port : 0; }
+  err_t pcb_connect(const ip_addr_t& ip, uint16_t port) override {
+    err_t e = udp_connect(pcb_, &ip, port);
+    if (e == ERR_OK) bound_ = true;
+    return e;
+  }
+  void pcb_disconnect() override { udp_disconnect(pcb_); }
 
- private:
-  int64_t ensure_pcb() {
+  int64_t ensure_pcb() override {
     if (pcb_) return 0;
     pcb_ = udp_new_ip_type(ip_type());
     if (!pcb_) return -ENOBUFS;
@@ -328,26 +339,6 @@ class RawSocket : public DgramSocket {
     return 0;
   }
 
-  int64_t connect(Task&, const std::string& raw, WaitQueue*&) override {
-    sa_family_t f = AF_UNSPEC;
-    if (raw.size() >= sizeof f) memcpy(&f, raw.data(), sizeof f);
-    StackLock lock;
-    if (f == AF_UNSPEC && raw.size() >= sizeof f) {
-      if (pcb_) raw_disconnect(pcb_);
-      connected_ = false;
-      return 0;
-    }
-    ip_addr_t ip;
-    uint16_t port;
-    if (int64_t e = destination(&raw, ip, port); e < 0) return e;
-    if (int64_t e = ensure_pcb(); e < 0) return e;
-    if (int64_t e = errno_of(raw_connect(pcb_, &ip)); e < 0) return e;
-    connected_ = true;
-    peer_ip_ = ip;
-    peer_port_ = 0;
-    return 0;
-  }
-
   int64_t send(Task& t, const SendSource& src, size_t len, int flags, const std::string* to, Ancillary*) override {
     if (flags & MSG_OOB) return -EOPNOTSUPP;
     if (len > 65535 - 20) return -EMSGSIZE;
@@ -402,16 +393,11 @@ class RawSocket : public DgramSocket {
 
  protected:
   ip_pcb* ip() override { return reinterpret_cast<ip_pcb*>(pcb_); }
-  ip_addr_t local_ip() override {
-    ip_addr_t a;
-    if (pcb_) ip_addr_copy(a, pcb_->local_ip);
-    else ip_addr_set_zero(&a);
-    return a;
-  }
   uint16_t local_port() override { return ping_ ? ident_ : 0; }
+  err_t pcb_connect(const ip_addr_t& ip, uint16_t) override { return raw_connect(pcb_, &ip); }
+  void pcb_disconnect() override { raw_disconnect(pcb_); }
 
- private:
-  int64_t ensure_pcb() {
+  int64_t ensure_pcb() override {
     if (pcb_) return 0;
     pcb_ = raw_new_ip_type(IPADDR_TYPE_V4, static_cast<u8_t>(protocol_ == IPPROTO_RAW ? 255 : protocol_));
     if (!pcb_) return -ENOBUFS;

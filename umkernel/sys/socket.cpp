@@ -466,24 +466,27 @@ int64_t sys_sendmsg(Task& t) {
   return send_msghdr(t, t.arg(0), t.arg(1), static_cast<int>(t.arg(2)));
 }
 
-// sendmmsg: messages one after the other; only the first may block (a blocked call is run
-// again from the start, so nothing may have been sent before it parks). Later ones that
-// would block end the call with the count sent, as Linux does when it returns early.
-int64_t sys_sendmmsg(Task& t) {
-  UnixSocket::collect_cycles();
+// sendmmsg/recvmmsg: `one` (send_msghdr or recv_msghdr) over each mmsghdr of the vector, its
+// result stored in msg_len. Only the first message may block (a blocked call is run again
+// from the start, so nothing may have been done before it parks); a later one that would
+// block, or fails, ends the call with the count done, as Linux does when it returns early.
+int64_t for_each_mmsghdr(Task& t, int flags, int64_t (*one)(Task&, uint64_t, uint64_t, int)) {
   unsigned vlen = std::min<unsigned>(static_cast<unsigned>(t.arg(2)), 1024);  // UIO_MAXIOV
-  int flags = static_cast<int>(t.arg(3));
-  uint64_t vec = t.arg(1);
   unsigned done = 0;
   for (; done < vlen; done++) {
-    uint64_t h = vec + done * sizeof(mmsghdr);
-    int64_t r = send_msghdr(t, t.arg(0), h, done ? flags | MSG_DONTWAIT : flags);
+    uint64_t h = t.arg(1) + done * sizeof(mmsghdr);
+    int64_t r = one(t, t.arg(0), h, done ? flags | MSG_DONTWAIT : flags);
     if (r == kBlock) return r;
     if (r < 0) return done ? static_cast<int64_t>(done) : r;
     unsigned len = static_cast<unsigned>(r);
     if (put_user(t, h + offsetof(mmsghdr, msg_len), len) < 0) return done ? static_cast<int64_t>(done) : -EFAULT;
   }
   return done;
+}
+
+int64_t sys_sendmmsg(Task& t) {
+  UnixSocket::collect_cycles();
+  return for_each_mmsghdr(t, static_cast<int>(t.arg(3)), send_msghdr);
 }
 
 int64_t recv_msghdr(Task& t, uint64_t fd, uint64_t maddr, int flags) {
@@ -519,23 +522,10 @@ int64_t recv_msghdr(Task& t, uint64_t fd, uint64_t maddr, int flags) {
 
 int64_t sys_recvmsg(Task& t) { return recv_msghdr(t, t.arg(0), t.arg(1), static_cast<int>(t.arg(2))); }
 
-// recvmmsg: the first message may block; the rest are taken while they are there
-// (MSG_WAITFORONE's behaviour; without it Linux would wait for all of them until the timeout,
-// which is not served: the timeout argument is ignored).
+// recvmmsg: after the first message, what is queued (MSG_WAITFORONE's behaviour; without it
+// Linux would wait for all of them until the timeout, which is not served: it is ignored).
 int64_t sys_recvmmsg(Task& t) {
-  unsigned vlen = std::min<unsigned>(static_cast<unsigned>(t.arg(2)), 1024);
-  int flags = static_cast<int>(t.arg(3)) & ~MSG_WAITFORONE;
-  uint64_t vec = t.arg(1);
-  unsigned done = 0;
-  for (; done < vlen; done++) {
-    uint64_t h = vec + done * sizeof(mmsghdr);
-    int64_t r = recv_msghdr(t, t.arg(0), h, done ? flags | MSG_DONTWAIT : flags);
-    if (r == kBlock) return r;
-    if (r < 0) return done ? static_cast<int64_t>(done) : r;
-    unsigned len = static_cast<unsigned>(r);
-    if (put_user(t, h + offsetof(mmsghdr, msg_len), len) < 0) return done ? static_cast<int64_t>(done) : -EFAULT;
-  }
-  return done;
+  return for_each_mmsghdr(t, static_cast<int>(t.arg(3)) & ~MSG_WAITFORONE, recv_msghdr);
 }
 
 int64_t sys_shutdown(Task& t) {
