@@ -201,20 +201,19 @@ EOF
   grep -q '^\[pid [0-9]*\] recvmsg(' "$W/strace.log"
 }
 
-@test "sendmmsg and recvmmsg on AF_UNIX and UDP sockets, as natively" {
-  [ -x "$UM_GUEST_BIN/mmsg" ] || skip "guest program mmsg not built"
-  native=$("$UM_GUEST_BIN/mmsg" 2>&1)
-  "$UMIMAGE" put "$W/root.img" "$UM_GUEST_BIN/mmsg" /bin/mmsg >/dev/null
-  run timeout 60 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/mmsg
+# Runs another guest program (tests/guest/NAME.c) natively and as init; the outputs must match.
+program_same_as_native() {
+  local name=$1 native
+  [ -x "$UM_GUEST_BIN/$name" ] || skip "guest program $name not built"
+  native=$("$UM_GUEST_BIN/$name" 2>&1)
+  "$UMIMAGE" put "$W/root.img" "$UM_GUEST_BIN/$name" "/bin/$name" >/dev/null
+  run timeout 60 "$UMKERNEL" quiet "ubd0=$W/root.img" "init=/bin/$name"
   [ "$status" -eq 0 ]
   [ "$output" = "$native" ] || { diff <(echo "$native") <(echo "$output"); false; }
 }
 
+@test "sendmmsg and recvmmsg on AF_UNIX and UDP sockets, as natively" { program_same_as_native mmsg; }
+
 @test "SO_RCVTIMEO and SO_SNDTIMEO bound plain read and write on sockets, as natively" {
-  [ -x "$UM_GUEST_BIN/sock_timeouts" ] || skip "guest program sock_timeouts not built"
-  native=$("$UM_GUEST_BIN/sock_timeouts" 2>&1)
-  "$UMIMAGE" put "$W/root.img" "$UM_GUEST_BIN/sock_timeouts" /bin/sock_timeouts >/dev/null
-  run timeout 60 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sock_timeouts
-  [ "$status" -eq 0 ]
-  [ "$output" = "$native" ] || { diff <(echo "$native") <(echo "$output"); false; }
+  program_same_as_native sock_timeouts
 }
