@@ -14,7 +14,7 @@
 
 #include "core/log.h"
 #include "umkernel/kernel/kernel.h"
-#include "umkernel/net/dgram_socket.h"
+#include "umkernel/socket/dgram_socket.h"
 #include "umkernel/net/input_guard.h"
 #include "umkernel/net/interface.h"
 #include "umkernel/net/lwip.h"

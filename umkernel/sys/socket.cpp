@@ -18,8 +18,8 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/net/net_sockets.h"
-#include "umkernel/vfs/unix_socket.h"
+#include "umkernel/socket/net_sockets.h"
+#include "umkernel/socket/unix_socket.h"
 
 namespace um::kernel {
 

@@ -2,7 +2,7 @@
 // IPPROTO_ICMP, as Linux's net.ipv4.ping_group_range allows) and raw IPv4 sockets (SOCK_RAW,
 // root only: whole IP packets in, the payload after lwIP's IP header out, or IP_HDRINCL).
 #pragma once
-#include "umkernel/vfs/socket.h"
+#include "umkernel/socket/socket.h"
 
 namespace um::kernel::net {
 

@@ -1,12 +1,12 @@
-#include "umkernel/net/net_sockets.h"
+#include "umkernel/socket/net_sockets.h"
 
 #include <netinet/in.h>
 
 #include <map>
 
-#include "umkernel/net/dgram_socket.h"
+#include "umkernel/socket/dgram_socket.h"
 #include "umkernel/net/stack.h"
-#include "umkernel/net/tcp_socket.h"
+#include "umkernel/socket/tcp_socket.h"
 
 namespace um::kernel::net {
 

@@ -1,4 +1,4 @@
-#include "umkernel/net/tcp_socket.h"
+#include "umkernel/socket/tcp_socket.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "umkernel/kernel/kernel.h"
-#include "umkernel/net/inet_socket.h"
+#include "umkernel/socket/inet_socket.h"
 
 namespace um::kernel::net {
 

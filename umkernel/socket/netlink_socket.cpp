@@ -12,7 +12,7 @@
 //
 // All of this runs on the kernel thread; interface state is read and changed under the
 // StackLock.
-#include "umkernel/net/netlink_socket.h"
+#include "umkernel/socket/netlink_socket.h"
 
 #include <arpa/inet.h>
 #include <linux/fib_rules.h>
@@ -38,7 +38,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/net/lwip.h"
-#include "umkernel/net/net_sockets.h"
+#include "umkernel/socket/net_sockets.h"
 #include "umkernel/net/stack.h"
 
 namespace um::kernel::net {

@@ -10,7 +10,7 @@
 
 #include "umkernel/net/lwip.h"
 #include "umkernel/net/stack.h"
-#include "umkernel/vfs/socket.h"
+#include "umkernel/socket/socket.h"
 
 namespace um::kernel::net {
 

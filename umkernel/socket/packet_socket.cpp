@@ -29,8 +29,8 @@
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/net/bpf.h"
 #include "umkernel/net/interface.h"
-#include "umkernel/net/net_sockets.h"
-#include "umkernel/net/netlink_socket.h"
+#include "umkernel/socket/net_sockets.h"
+#include "umkernel/socket/netlink_socket.h"
 #include "umkernel/net/stack.h"
 
 namespace um::kernel::net {

@@ -1,4 +1,4 @@
-#include "umkernel/vfs/unix_socket.h"
+#include "umkernel/socket/unix_socket.h"
 
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -14,7 +14,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/net/net_sockets.h"
+#include "umkernel/socket/net_sockets.h"
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/synthetic.h"
 

@@ -1,4 +1,4 @@
-#include "umkernel/vfs/socket.h"
+#include "umkernel/socket/socket.h"
 
 #include <signal.h>
 #include <sys/sysmacros.h>

@@ -1,4 +1,4 @@
-#include "umkernel/net/inet_socket.h"
+#include "umkernel/socket/inet_socket.h"
 
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -10,7 +10,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/net/interface.h"
-#include "umkernel/net/net_sockets.h"
+#include "umkernel/socket/net_sockets.h"
 
 namespace um::kernel::net {
 

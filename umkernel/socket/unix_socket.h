@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "umkernel/vfs/socket.h"
+#include "umkernel/socket/socket.h"
 
 namespace um::kernel {
 

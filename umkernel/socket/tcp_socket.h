@@ -1,6 +1,6 @@
 // TCP sockets (SOCK_STREAM over AF_INET/AF_INET6) on lwIP's raw TCP API.
 #pragma once
-#include "umkernel/vfs/socket.h"
+#include "umkernel/socket/socket.h"
 
 namespace um::kernel::net {
 

@@ -1,4 +1,4 @@
-#include "umkernel/net/dgram_socket.h"
+#include "umkernel/socket/dgram_socket.h"
 
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "umkernel/kernel/kernel.h"
-#include "umkernel/net/inet_socket.h"
+#include "umkernel/socket/inet_socket.h"
 #include "umkernel/net/input_guard.h"
 
 namespace um::kernel::net {

@@ -4,7 +4,7 @@
 #pragma once
 #include <functional>
 
-#include "umkernel/vfs/socket.h"
+#include "umkernel/socket/socket.h"
 
 namespace um::kernel::net {
 
