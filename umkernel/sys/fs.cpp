@@ -1,19 +1,18 @@
 // File system calls that take paths: open, stat, mkdir, unlink, rename, links, permissions,
-// times, cwd and root, statfs, mknod, mount.
+// times, cwd and root, statfs, mknod (mount is in mount.cpp, extended attributes in xattr.cpp).
 #include <linux/fs.h>
 #include <linux/stat.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <utime.h>
 
 #include <cstring>
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/sys/fs_args.h"
 #include "umkernel/sys/syscalls.h"
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/namei.h"
@@ -23,15 +22,9 @@
 
 namespace um::kernel {
 
+using namespace fs_args;
+
 namespace {
-
-int fdarg(Task& t, int i) { return static_cast<int>(t.arg(i)); }
-
-int64_t get_path(Task& t, int i, std::string& out) { return string_from_user(t, t.arg(i), out, 4096); }
-
-bool is_owner_or_root(Task& t, const Stat& st) {
-  return t.proc->cred.fsuid == 0 || t.proc->cred.fsuid == st.uid;
-}
 
 // Sticky directories: only the owner of the file or of the directory (or root) may remove.
 int64_t check_sticky(Task& t, Inode& dir, Inode& victim) {
@@ -438,11 +431,6 @@ int64_t sys_readlinkat(Task& t) { return do_readlink(t, fdarg(t, 0), t.arg(1), t
 
 // --- attributes ---
 namespace {
-int64_t resolve_target(Task& t, int dirfd, uint64_t pathp, int lf, PathRef& ref) {
-  std::string p;
-  if (int64_t r = string_from_user(t, pathp, p, 4096); r < 0) return r;
-  return resolve(t, dirfd, p, lf, ref);
-}
 
 int64_t do_chmod(Task& t, Inode& ino, uint32_t mode) {
   Stat st;
@@ -683,200 +671,5 @@ int64_t sys_syncfs(Task& t) {
   return f->inode() ? f->inode()->sb()->sync() : 0;
 }
 
-// --- extended attributes ---
-namespace {
-enum class XattrTarget { Path, LinkPath, Fd };
-
-int64_t xattr_inode(Task& t, XattrTarget how, InodePtr& out) {
-  if (how == XattrTarget::Fd) {
-    FilePtr f = t.proc->fds->get(fdarg(t, 0));
-    if (!f) return -EBADF;
-    if (!f->inode()) return -EOPNOTSUPP;
-    out = f->inode_ptr();
-    return 0;
-  }
-  PathRef ref;
-  if (int64_t r = resolve_target(t, AT_FDCWD, t.arg(0), how == XattrTarget::Path ? kFollow : 0, ref); r < 0) return r;
-  out = ref.inode;
-  return 0;
-}
-
-int64_t xattr_name(Task& t, uint64_t addr, std::string& name) {
-  if (int64_t r = string_from_user(t, addr, name, 255); r < 0) return r == -ENAMETOOLONG ? -ERANGE : r;
-  if (name.empty()) return -ERANGE;
-  if (name.find('.') == std::string::npos) return -EOPNOTSUPP;
-  return 0;
-}
-
-// getxattr/listxattr's reply: size 0 asks for the length, a smaller buffer is ERANGE.
-int64_t copy_out_sized(Task& t, uint64_t addr, uint64_t size, const std::string& data) {
-  if (size == 0) return static_cast<int64_t>(data.size());
-  if (size < data.size()) return -ERANGE;
-  if (!data.empty() && copy_to_user(t, addr, data.data(), data.size()) < 0) return -EFAULT;
-  return static_cast<int64_t>(data.size());
-}
-
-int64_t do_getxattr(Task& t, XattrTarget how) {
-  InodePtr ino;
-  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
-  std::string name, value;
-  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
-  if (int64_t r = ino->getxattr(name, value); r < 0) return r;
-  return copy_out_sized(t, t.arg(2), t.arg(3), value);
-}
-
-int64_t do_setxattr(Task& t, XattrTarget how) {
-  InodePtr ino;
-  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
-  std::string name;
-  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
-  uint64_t size = t.arg(3);
-  int flags = static_cast<int>(t.arg(4));
-  if (size > 65536) return -E2BIG;
-  if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
-  std::string value(size, '\0');
-  if (size && copy_from_user(t, value.data(), t.arg(2), size) < 0) return -EFAULT;
-  Stat st;
-  if (int64_t r = ino->getattr(st); r < 0) return r;
-  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
-  if (int64_t r = check_permission(t, *ino, 2); r < 0) return r;
-  return ino->setxattr(name, value, flags);
-}
-
-int64_t do_listxattr(Task& t, XattrTarget how) {
-  InodePtr ino;
-  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
-  std::string names;
-  if (int64_t r = ino->listxattr(names); r < 0) return r;
-  return copy_out_sized(t, t.arg(1), t.arg(2), names);
-}
-
-int64_t do_removexattr(Task& t, XattrTarget how) {
-  InodePtr ino;
-  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
-  std::string name;
-  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
-  Stat st;
-  if (int64_t r = ino->getattr(st); r < 0) return r;
-  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
-  return ino->removexattr(name);
-}
-}  // namespace
-
-int64_t sys_getxattr(Task& t) { return do_getxattr(t, XattrTarget::Path); }
-int64_t sys_lgetxattr(Task& t) { return do_getxattr(t, XattrTarget::LinkPath); }
-int64_t sys_fgetxattr(Task& t) { return do_getxattr(t, XattrTarget::Fd); }
-int64_t sys_setxattr(Task& t) { return do_setxattr(t, XattrTarget::Path); }
-int64_t sys_lsetxattr(Task& t) { return do_setxattr(t, XattrTarget::LinkPath); }
-int64_t sys_fsetxattr(Task& t) { return do_setxattr(t, XattrTarget::Fd); }
-int64_t sys_listxattr(Task& t) { return do_listxattr(t, XattrTarget::Path); }
-int64_t sys_llistxattr(Task& t) { return do_listxattr(t, XattrTarget::LinkPath); }
-int64_t sys_flistxattr(Task& t) { return do_listxattr(t, XattrTarget::Fd); }
-int64_t sys_removexattr(Task& t) { return do_removexattr(t, XattrTarget::Path); }
-int64_t sys_lremovexattr(Task& t) { return do_removexattr(t, XattrTarget::LinkPath); }
-int64_t sys_fremovexattr(Task& t) { return do_removexattr(t, XattrTarget::Fd); }
-
-// --- mount ---
-int64_t sys_mount(Task& t) {
-  if (t.proc->cred.euid != 0) return -EPERM;
-  std::string source, target, type;
-  if (t.arg(0) && string_from_user(t, t.arg(0), source, 4096) < 0) return -EFAULT;
-  if (int64_t r = get_path(t, 1, target); r < 0) return r;
-  if (t.arg(2) && string_from_user(t, t.arg(2), type, 256) < 0) return -EFAULT;
-  uint64_t flags = t.arg(3);
-  PathRef where;
-  if (int64_t r = resolve(t, AT_FDCWD, target, kFollow | kMustBeDir, where); r < 0) return r;
-  Kernel& k = kernel();
-  if (flags & MS_REMOUNT) {
-    for (auto& m : k.mounts()) {
-      if (m->root == where.inode && m == where.mnt) {
-        m->sb->sync();
-        m->sb->read_only = flags & MS_RDONLY;
-        m->options = (flags & MS_RDONLY) ? "ro" : "rw";
-        return 0;
-      }
-    }
-    return -EINVAL;
-  }
-  std::shared_ptr<Mount> m;
-  if (flags & MS_BIND) {
-    PathRef src;
-    if (int64_t r = resolve(t, AT_FDCWD, source, kFollow, src); r < 0) return r;
-    m = std::make_shared<Mount>();
-    m->sb = src.mnt->sb;
-    m->root = src.inode;
-    m->source = source;
-    m->options = src.mnt->options;
-  } else if (type == "proc") {
-    m = make_procfs(k.mounts().size() + 100);
-  } else if (type == "devpts") {
-    m = make_devpts_mount();
-  } else if (type == "devtmpfs") {
-    m = make_devfs(k.mounts().size() + 100, 8, k.disk_indices());
-  } else if (type == "tmpfs") {
-    std::string data;
-    if (t.arg(4) && string_from_user(t, t.arg(4), data, 4096) < 0) return -EFAULT;
-    uint64_t size = proc_memory_total() / 2;
-    uint32_t mode = 01777;
-    size_t i = 0;
-    while (i <= data.size()) {  // comma-separated size=, mode= (others ignored, as tmpfs does for uid= etc.)
-      size_t j = data.find(',', i);
-      if (j == std::string::npos) j = data.size();
-      std::string opt = data.substr(i, j - i);
-      if (opt.rfind("size=", 0) == 0) {
-        char* end;
-        double v = strtod(opt.c_str() + 5, &end);
-        uint64_t mult = *end == 'k' || *end == 'K' ? 1024 : *end == 'm' || *end == 'M' ? 1 << 20 : *end == 'g' || *end == 'G' ? 1 << 30 : 1;
-        if (*end == '%') size = static_cast<uint64_t>(proc_memory_total() * v / 100);
-        else size = static_cast<uint64_t>(v * mult);
-      } else if (opt.rfind("mode=", 0) == 0) {
-        mode = static_cast<uint32_t>(strtoul(opt.c_str() + 5, nullptr, 8)) & 07777;
-      }
-      i = j + 1;
-    }
-    m = make_tmpfs(k.mounts().size() + 100, size, mode);
-  } else if (type == "sysfs") {
-    m = make_sysfs(k.mounts().size() + 100);
-  } else if (type == "ext2" || type == "ext3" || type == "ext4" || type.empty() || type == "auto") {
-    PathRef src;
-    if (int64_t r = resolve(t, AT_FDCWD, source, kFollow, src); r < 0) return r;
-    Stat st;
-    if (int64_t r = src.inode->getattr(st); r < 0) return r;
-    if (!S_ISBLK(st.mode)) return -ENOTBLK;
-    auto sb = k.disk_superblock(st.rdev, flags & MS_RDONLY);
-    if (!sb) return -ENXIO;
-    if (!sb->ok()) return sb->error();
-    m = std::make_shared<Mount>();
-    m->sb = sb->sb;
-    m->root = sb->root;
-    m->source = source;
-    m->options = sb->sb->read_only ? "ro" : "rw";
-  } else {
-    return -ENODEV;
-  }
-  if (!source.empty()) m->source = source;
-  else if (m->source.empty()) m->source = type;
-  if (flags & MS_RDONLY) m->options = "ro";
-  m->parent = where.mnt;
-  m->mountpoint = where.inode;
-  m->path = where.path;
-  k.mounts().push_back(m);
-  return 0;
-}
-
-int64_t sys_umount2(Task& t) {
-  if (t.proc->cred.euid != 0) return -EPERM;
-  std::string target;
-  if (int64_t r = get_path(t, 0, target); r < 0) return r;
-  PathRef where;
-  if (int64_t r = resolve(t, AT_FDCWD, target, kFollow, where); r < 0) return r;
-  auto& mounts = kernel().mounts();
-  if (where.inode != where.mnt->root || !where.mnt->parent) return -EINVAL;
-  for (auto& m : mounts)
-    if (m->parent == where.mnt) return -EBUSY;
-  where.mnt->sb->sync();
-  std::erase(mounts, where.mnt);
-  return 0;
-}
 
 }  // namespace um::kernel

@@ -1,0 +1,123 @@
+// mount and umount2.
+#include <sys/mount.h>
+
+#include <cstring>
+
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/user_memory.h"
+#include "umkernel/sys/fs_args.h"
+#include "umkernel/sys/syscalls.h"
+#include "umkernel/vfs/devices.h"
+#include "umkernel/vfs/namei.h"
+#include "umkernel/vfs/procfs.h"
+#include "umkernel/vfs/pty.h"
+#include "umkernel/vfs/tmpfs.h"
+
+namespace um::kernel {
+
+using namespace fs_args;
+
+// --- mount ---
+int64_t sys_mount(Task& t) {
+  if (t.proc->cred.euid != 0) return -EPERM;
+  std::string source, target, type;
+  if (t.arg(0) && string_from_user(t, t.arg(0), source, 4096) < 0) return -EFAULT;
+  if (int64_t r = get_path(t, 1, target); r < 0) return r;
+  if (t.arg(2) && string_from_user(t, t.arg(2), type, 256) < 0) return -EFAULT;
+  uint64_t flags = t.arg(3);
+  PathRef where;
+  if (int64_t r = resolve(t, AT_FDCWD, target, kFollow | kMustBeDir, where); r < 0) return r;
+  Kernel& k = kernel();
+  if (flags & MS_REMOUNT) {
+    for (auto& m : k.mounts()) {
+      if (m->root == where.inode && m == where.mnt) {
+        m->sb->sync();
+        m->sb->read_only = flags & MS_RDONLY;
+        m->options = (flags & MS_RDONLY) ? "ro" : "rw";
+        return 0;
+      }
+    }
+    return -EINVAL;
+  }
+  std::shared_ptr<Mount> m;
+  if (flags & MS_BIND) {
+    PathRef src;
+    if (int64_t r = resolve(t, AT_FDCWD, source, kFollow, src); r < 0) return r;
+    m = std::make_shared<Mount>();
+    m->sb = src.mnt->sb;
+    m->root = src.inode;
+    m->source = source;
+    m->options = src.mnt->options;
+  } else if (type == "proc") {
+    m = make_procfs(k.mounts().size() + 100);
+  } else if (type == "devpts") {
+    m = make_devpts_mount();
+  } else if (type == "devtmpfs") {
+    m = make_devfs(k.mounts().size() + 100, 8, k.disk_indices());
+  } else if (type == "tmpfs") {
+    std::string data;
+    if (t.arg(4) && string_from_user(t, t.arg(4), data, 4096) < 0) return -EFAULT;
+    uint64_t size = proc_memory_total() / 2;
+    uint32_t mode = 01777;
+    size_t i = 0;
+    while (i <= data.size()) {  // comma-separated size=, mode= (others ignored, as tmpfs does for uid= etc.)
+      size_t j = data.find(',', i);
+      if (j == std::string::npos) j = data.size();
+      std::string opt = data.substr(i, j - i);
+      if (opt.rfind("size=", 0) == 0) {
+        char* end;
+        double v = strtod(opt.c_str() + 5, &end);
+        uint64_t mult = *end == 'k' || *end == 'K' ? 1024 : *end == 'm' || *end == 'M' ? 1 << 20 : *end == 'g' || *end == 'G' ? 1 << 30 : 1;
+        if (*end == '%') size = static_cast<uint64_t>(proc_memory_total() * v / 100);
+        else size = static_cast<uint64_t>(v * mult);
+      } else if (opt.rfind("mode=", 0) == 0) {
+        mode = static_cast<uint32_t>(strtoul(opt.c_str() + 5, nullptr, 8)) & 07777;
+      }
+      i = j + 1;
+    }
+    m = make_tmpfs(k.mounts().size() + 100, size, mode);
+  } else if (type == "sysfs") {
+    m = make_sysfs(k.mounts().size() + 100);
+  } else if (type == "ext2" || type == "ext3" || type == "ext4" || type.empty() || type == "auto") {
+    PathRef src;
+    if (int64_t r = resolve(t, AT_FDCWD, source, kFollow, src); r < 0) return r;
+    Stat st;
+    if (int64_t r = src.inode->getattr(st); r < 0) return r;
+    if (!S_ISBLK(st.mode)) return -ENOTBLK;
+    auto sb = k.disk_superblock(st.rdev, flags & MS_RDONLY);
+    if (!sb) return -ENXIO;
+    if (!sb->ok()) return sb->error();
+    m = std::make_shared<Mount>();
+    m->sb = sb->sb;
+    m->root = sb->root;
+    m->source = source;
+    m->options = sb->sb->read_only ? "ro" : "rw";
+  } else {
+    return -ENODEV;
+  }
+  if (!source.empty()) m->source = source;
+  else if (m->source.empty()) m->source = type;
+  if (flags & MS_RDONLY) m->options = "ro";
+  m->parent = where.mnt;
+  m->mountpoint = where.inode;
+  m->path = where.path;
+  k.mounts().push_back(m);
+  return 0;
+}
+
+int64_t sys_umount2(Task& t) {
+  if (t.proc->cred.euid != 0) return -EPERM;
+  std::string target;
+  if (int64_t r = get_path(t, 0, target); r < 0) return r;
+  PathRef where;
+  if (int64_t r = resolve(t, AT_FDCWD, target, kFollow, where); r < 0) return r;
+  auto& mounts = kernel().mounts();
+  if (where.inode != where.mnt->root || !where.mnt->parent) return -EINVAL;
+  for (auto& m : mounts)
+    if (m->parent == where.mnt) return -EBUSY;
+  where.mnt->sb->sync();
+  std::erase(mounts, where.mnt);
+  return 0;
+}
+
+}  // namespace um::kernel

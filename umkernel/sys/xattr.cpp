@@ -1,0 +1,106 @@
+// Extended attributes: getxattr, setxattr, listxattr, removexattr and their l- and f- forms.
+#include <sys/xattr.h>
+
+#include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/user_memory.h"
+#include "umkernel/sys/fs_args.h"
+#include "umkernel/sys/syscalls.h"
+
+namespace um::kernel {
+
+using namespace fs_args;
+
+// --- extended attributes ---
+namespace {
+enum class XattrTarget { Path, LinkPath, Fd };
+
+int64_t xattr_inode(Task& t, XattrTarget how, InodePtr& out) {
+  if (how == XattrTarget::Fd) {
+    FilePtr f = t.proc->fds->get(fdarg(t, 0));
+    if (!f) return -EBADF;
+    if (!f->inode()) return -EOPNOTSUPP;
+    out = f->inode_ptr();
+    return 0;
+  }
+  PathRef ref;
+  if (int64_t r = resolve_target(t, AT_FDCWD, t.arg(0), how == XattrTarget::Path ? kFollow : 0, ref); r < 0) return r;
+  out = ref.inode;
+  return 0;
+}
+
+int64_t xattr_name(Task& t, uint64_t addr, std::string& name) {
+  if (int64_t r = string_from_user(t, addr, name, 255); r < 0) return r == -ENAMETOOLONG ? -ERANGE : r;
+  if (name.empty()) return -ERANGE;
+  if (name.find('.') == std::string::npos) return -EOPNOTSUPP;
+  return 0;
+}
+
+// getxattr/listxattr's reply: size 0 asks for the length, a smaller buffer is ERANGE.
+int64_t copy_out_sized(Task& t, uint64_t addr, uint64_t size, const std::string& data) {
+  if (size == 0) return static_cast<int64_t>(data.size());
+  if (size < data.size()) return -ERANGE;
+  if (!data.empty() && copy_to_user(t, addr, data.data(), data.size()) < 0) return -EFAULT;
+  return static_cast<int64_t>(data.size());
+}
+
+int64_t do_getxattr(Task& t, XattrTarget how) {
+  InodePtr ino;
+  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
+  std::string name, value;
+  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
+  if (int64_t r = ino->getxattr(name, value); r < 0) return r;
+  return copy_out_sized(t, t.arg(2), t.arg(3), value);
+}
+
+int64_t do_setxattr(Task& t, XattrTarget how) {
+  InodePtr ino;
+  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
+  std::string name;
+  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
+  uint64_t size = t.arg(3);
+  int flags = static_cast<int>(t.arg(4));
+  if (size > 65536) return -E2BIG;
+  if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
+  std::string value(size, '\0');
+  if (size && copy_from_user(t, value.data(), t.arg(2), size) < 0) return -EFAULT;
+  Stat st;
+  if (int64_t r = ino->getattr(st); r < 0) return r;
+  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
+  if (int64_t r = check_permission(t, *ino, 2); r < 0) return r;
+  return ino->setxattr(name, value, flags);
+}
+
+int64_t do_listxattr(Task& t, XattrTarget how) {
+  InodePtr ino;
+  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
+  std::string names;
+  if (int64_t r = ino->listxattr(names); r < 0) return r;
+  return copy_out_sized(t, t.arg(1), t.arg(2), names);
+}
+
+int64_t do_removexattr(Task& t, XattrTarget how) {
+  InodePtr ino;
+  if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
+  std::string name;
+  if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
+  Stat st;
+  if (int64_t r = ino->getattr(st); r < 0) return r;
+  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
+  return ino->removexattr(name);
+}
+}  // namespace
+
+int64_t sys_getxattr(Task& t) { return do_getxattr(t, XattrTarget::Path); }
+int64_t sys_lgetxattr(Task& t) { return do_getxattr(t, XattrTarget::LinkPath); }
+int64_t sys_fgetxattr(Task& t) { return do_getxattr(t, XattrTarget::Fd); }
+int64_t sys_setxattr(Task& t) { return do_setxattr(t, XattrTarget::Path); }
+int64_t sys_lsetxattr(Task& t) { return do_setxattr(t, XattrTarget::LinkPath); }
+int64_t sys_fsetxattr(Task& t) { return do_setxattr(t, XattrTarget::Fd); }
+int64_t sys_listxattr(Task& t) { return do_listxattr(t, XattrTarget::Path); }
+int64_t sys_llistxattr(Task& t) { return do_listxattr(t, XattrTarget::LinkPath); }
+int64_t sys_flistxattr(Task& t) { return do_listxattr(t, XattrTarget::Fd); }
+int64_t sys_removexattr(Task& t) { return do_removexattr(t, XattrTarget::Path); }
+int64_t sys_lremovexattr(Task& t) { return do_removexattr(t, XattrTarget::LinkPath); }
+int64_t sys_fremovexattr(Task& t) { return do_removexattr(t, XattrTarget::Fd); }
+
+}  // namespace um::kernel
