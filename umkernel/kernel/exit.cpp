@@ -3,7 +3,7 @@
 #include <sys/wait.h>
 
 #include "core/log.h"
-#include "umkernel/kernel/futex.h"
+#include "umkernel/kernel/futex_queue.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/vfs/locks.h"

@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "core/log.h"
-#include "umkernel/kernel/signals.h"
+#include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/strace.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/user_memory.h"

@@ -86,7 +86,7 @@ const Row kRows[] = {
 std::array<SyscallInfo, kMaxSyscall> build() {
   std::array<SyscallInfo, kMaxSyscall> t{};
   for (const Row& r : kRows) t[r.nr] = r.info;
-  for (auto family : {socket_rows(), event_rows(), tty_rows(), thread_rows()})
+  for (auto family : {socket_rows(), event_rows(), tty_rows(), futex_rows()})
     for (const Row& r : family) t[r.nr] = r.info;
   return t;
 }

@@ -37,6 +37,6 @@ constexpr long kMaxSyscall = 460;
 std::span<const SyscallRow> socket_rows();   // sys/socket.cpp
 std::span<const SyscallRow> event_rows();    // sys/event.cpp
 std::span<const SyscallRow> tty_rows();      // sys/tty.cpp
-std::span<const SyscallRow> thread_rows();   // sys/thread.cpp
+std::span<const SyscallRow> futex_rows();   // sys/futex.cpp
 
 }  // namespace um::kernel

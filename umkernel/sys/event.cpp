@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "umkernel/kernel/kernel.h"
-#include "umkernel/kernel/signals.h"
+#include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/vfs/event_files.h"

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "umkernel/kernel/kernel.h"
-#include "umkernel/kernel/signals.h"
+#include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/user_memory.h"
 
 namespace um::kernel {

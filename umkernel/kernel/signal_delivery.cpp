@@ -1,4 +1,4 @@
-#include "umkernel/kernel/signals.h"
+#include "umkernel/kernel/signal_delivery.h"
 
 #include <sys/ucontext.h>
 

@@ -1,4 +1,4 @@
-// Futexes: waiters keyed by (address space, guest address). Private and shared futexes use
+// Futex wait queues: waiters keyed by (address space, guest address). Private and shared futexes use
 // the same key here: shared futexes between processes that map the same memory are not
 // matched yet (that needs page identity).
 #pragma once

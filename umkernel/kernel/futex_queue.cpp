@@ -1,4 +1,4 @@
-#include "umkernel/kernel/futex.h"
+#include "umkernel/kernel/futex_queue.h"
 
 #include <cstdio>
 #include <fstream>

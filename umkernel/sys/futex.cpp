@@ -1,8 +1,9 @@
-// Threads: futexes and robust lists (thread creation itself is clone in sys/process.cpp).
+// Futex and robust-list syscalls (thread creation itself is clone in sys/process.cpp; the wait
+// queues are in kernel/futex_queue.cpp).
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
-#include "umkernel/kernel/futex.h"
+#include "umkernel/kernel/futex_queue.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/user_memory.h"
@@ -152,7 +153,7 @@ void release_robust_futexes(Task& t) {
 
 static int64_t sys_futex_entry(Task& t) { return sys_futex(t); }
 
-std::span<const SyscallRow> thread_rows() {
+std::span<const SyscallRow> futex_rows() {
   static const SyscallRow rows[] = {
       {SYS_futex, {"futex", sys_futex_entry, "pxupdx", Support::Partial, "no PI futexes"}},
       {SYS_set_robust_list, {"set_robust_list", sys_set_robust_list, "pu", Support::Full, ""}},
