@@ -118,7 +118,7 @@ class Kernel {
   // event sources (the mconsole) are still served.
   void set_frozen(bool on) { frozen_ = on; }
   bool frozen() const { return frozen_; }
-  // Hot-plugged disks (mconsole config/remove, umkernel/mgmt/disks.cpp): 0 or -errno
+  // Hot-plugged disks (mconsole config/remove, kernel/kernel_disks.cpp): 0 or -errno
   // (-EEXIST, -ENODEV, -EBUSY while mounted).
   int64_t add_disk(const DiskSpec& d);
   int64_t remove_disk(int index);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "umkernel/boot/cmdline.h"
+#include "umkernel/boot/config.h"
 #include "umkernel/vfs/tty.h"
 
 namespace um::kernel::mgmt {

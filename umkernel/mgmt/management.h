@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/mconsole/server.h"
-#include "umkernel/boot/cmdline.h"
+#include "umkernel/boot/config.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/mgmt/console_channel.h"
 
@@ -51,7 +51,7 @@ class Management {
   std::vector<std::unique_ptr<ExecSession>> execs_;
 };
 
-// Boot hooks (boot/boot.cpp). start() claims the run directory, opens the mconsole socket
+// Boot hooks (kernel/kernel_boot.cpp). start() claims the run directory, opens the mconsole socket
 // and registers the commands; false with *error when the umid is taken or invalid.
 bool start(Kernel& k, const BootConfig& cfg, std::string* error);
 // Console `n` (serial line `n` when `serial`): a channel Tty for pty/port/socket/file

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/nat/nat_router.h"
 #include "core/switchproto/client.h"
+#include "umkernel/boot/cmdline.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/net/input_guard.h"
 #include "umkernel/net/interface.h"

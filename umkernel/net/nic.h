@@ -5,7 +5,7 @@
 #pragma once
 #include <string>
 
-#include "umkernel/boot/cmdline.h"
+#include "umkernel/boot/config.h"
 
 namespace um::kernel::net {
 

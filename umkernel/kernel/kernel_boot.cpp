@@ -1,4 +1,5 @@
-// Boot: disks, the root mount, /dev, consoles, and init as PID 1.
+// Kernel::boot: disks, the root mount, /dev, consoles, and init as PID 1 (the command line it
+// starts from is parsed in boot/cmdline.cpp).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -9,7 +10,7 @@
 #include "core/cow/cow_file.h"
 #include "core/ext/ext_fs.h"
 #include "core/log.h"
-#include "umkernel/boot/cmdline.h"
+#include "umkernel/boot/config.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/mgmt/management.h"
