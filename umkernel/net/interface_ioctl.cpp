@@ -2,7 +2,7 @@
 // Linux's dev_ioctl (device settings), devinet_ioctl (IPv4 addresses) and ip_rt_ioctl
 // (routes) answer them, in the same order of checks: the ifreq is read (EFAULT), then the
 // privilege (EPERM: euid 0 stands for CAP_NET_ADMIN), then the device (ENODEV), then the
-// address (EADDRNOTAVAIL). Also the flag and route logic rtnetlink shares (netlink_socket.h).
+// address (EADDRNOTAVAIL). Also the flag and route logic rtnetlink shares (interface_config.h).
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -18,7 +18,7 @@
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/net/interface.h"
 #include "umkernel/socket/net_sockets.h"
-#include "umkernel/socket/netlink_socket.h"
+#include "umkernel/net/interface_config.h"
 #include "umkernel/net/stack.h"
 
 namespace um::kernel::net {
@@ -286,7 +286,7 @@ int64_t route_ioctl(Task& t, unsigned long req, uint64_t arg) {
 
 }  // namespace
 
-// --- shared with rtnetlink (netlink_socket.h) ---
+// --- shared with rtnetlink (interface_config.h) ---
 
 uint16_t link_type(Interface& dev) { return dev.loopback() ? ARPHRD_LOOPBACK : ARPHRD_ETHER; }
 

@@ -9,7 +9,7 @@
 
 #include "umkernel/net/interface.h"
 #include "umkernel/net/lwip.h"
-#include "umkernel/socket/netlink_socket.h"
+#include "umkernel/net/interface_config.h"
 #include "umkernel/net/stack.h"
 
 namespace um::kernel::net {

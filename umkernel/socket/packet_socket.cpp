@@ -30,7 +30,7 @@
 #include "umkernel/net/bpf.h"
 #include "umkernel/net/interface.h"
 #include "umkernel/socket/net_sockets.h"
-#include "umkernel/socket/netlink_socket.h"
+#include "umkernel/net/interface_config.h"
 #include "umkernel/net/stack.h"
 
 namespace um::kernel::net {

@@ -1,9 +1,6 @@
-// AF_NETLINK sockets (NETLINK_ROUTE: rtnetlink) live in netlink_socket.cpp and register
-// themselves with register_family; nothing outside needs their class.
-//
-// This header also holds what the interface ioctls (interface_ioctl.cpp) and rtnetlink share:
-// the interface flags as Linux reports and changes them, and route changes as Linux's FIB
-// answers them. Everything here is called under the StackLock.
+// What the interface ioctls (interface_ioctl.cpp, which implements it) and rtnetlink
+// (socket/netlink/) share: the interface flags as Linux reports and changes them, and route
+// changes as Linux's FIB answers them. Everything here is called under the StackLock.
 #pragma once
 #include <cstdint>
 #include <vector>
