@@ -8,6 +8,7 @@
 #include "core/version.h"
 #include "umkernel/boot/cmdline.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/tty.h"
 
 using namespace um::kernel;
@@ -26,11 +27,24 @@ int main(int argc, char** argv) {
       printf("umkernel %s\n", UM_VERSION);
       return 0;
     }
+    if (a == "--syscalls") {
+      bool json = false;
+      for (auto& b : args) {
+        if (b == "--json") json = true;
+        else if (b != "--syscalls") {
+          fprintf(stderr, "umkernel: error: --syscalls takes only --json, not '%s'\n", b.c_str());
+          return 2;
+        }
+      }
+      fputs(format_syscall_table(syscall_table(), json).c_str(), stdout);
+      return 0;
+    }
     if (a.rfind("-", 0) == 0) {
       fprintf(stderr, "umkernel: error: unknown option '%s'\nTry 'umkernel --help' for more information.\n", a.c_str());
       return 2;
     }
   }
+  syscall_table();  // a broken table (two rows for one number...) stops umkernel here
   auto cfg = parse_cmdline(args);
   if (!cfg) {
     fprintf(stderr, "umkernel: error: %s\nTry 'umkernel --help' for more information.\n", cfg.error().message.c_str());

@@ -131,6 +131,8 @@ Options (UML syntax):
   quiet                         print only errors
   -- ARGS...                    arguments passed to init
   --help, --version
+  --syscalls [--json]           list every x86-64 system call and how umkernel serves it
+                                (full, partial with a note, enosys, not served), then counts
 
 umkernel exits with init's exit status (128+N if init was killed by signal N). SIGTERM, SIGINT
 or SIGHUP sent to umkernel halt the machine cleanly (exit status 128+N). While it runs,

@@ -402,7 +402,7 @@ void Kernel::handle_syscall(Task& t) {
 }
 
 int64_t Kernel::run_handler(Task& t) {
-  const SyscallInfo* info = syscall_info(t.sys_nr);
+  const SyscallRow* info = syscall_info(t.sys_nr);
   int64_t r;
   if (info && info->handler) {
     try {
@@ -413,7 +413,8 @@ int64_t Kernel::run_handler(Task& t) {
       r = -ENOMEM;
     }
   } else {
-    note_unimplemented(t.sys_nr);
+    // Rows refused on purpose (Support::Enosys) are not logged: libc falls back.
+    if (!info) note_unimplemented(t.sys_nr);
     r = -ENOSYS;
   }
   return r;

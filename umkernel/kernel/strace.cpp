@@ -41,7 +41,7 @@ std::string user_buffer(Task& t, uint64_t addr, int64_t len) {
 }  // namespace
 
 void strace_syscall(FILE* out, Task& t, int64_t result) {
-  const SyscallInfo* info = syscall_info(t.sys_nr);
+  const SyscallRow* info = syscall_info(t.sys_nr);
   std::string line = "[pid " + std::to_string(t.tid) + "] ";
   const char* nm = syscall_name(t.sys_nr);
   line += nm ? nm : "syscall_" + std::to_string(t.sys_nr);

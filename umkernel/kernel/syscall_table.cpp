@@ -1,102 +1,160 @@
 #include "umkernel/kernel/syscall_table.h"
 
-#include <sys/syscall.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
-#include <array>
-
-#include "umkernel/sys/syscalls.h"
 
 namespace um::kernel {
 
 namespace {
 
-using S = Support;
+std::string where(const SyscallRow& r, const char* file) {
+  return std::string(r.name ? r.name : "?") + " (" + std::to_string(r.nr) + ", " + file + ")";
+}
 
-using Row = SyscallRow;
+// The row's own faults, or "".
+std::string check_row(const SyscallRow& r) {
+  if (r.nr < 0 || r.nr >= kMaxSyscall) return "number out of range";
+  const char* linux_name = syscall_name(r.nr);
+  if (!r.name || !linux_name || strcmp(r.name, linux_name) != 0)
+    return std::string("Linux calls number ") + std::to_string(r.nr) + " " + (linux_name ? linux_name : "nothing");
+  if (!r.args) return "no argument letters";
+  if (strlen(r.args) > 6) return "more than 6 argument letters";
+  for (const char* c = r.args; *c; c++)
+    if (!strchr(kSyscallArgLetters, *c)) return std::string("unknown argument letter '") + *c + "'";
+  if (!r.note) return "no note";
+  if (r.support == Support::Enosys) {
+    if (r.handler) return "an ENOSYS row has a handler";
+  } else if (!r.handler) {
+    return "no handler (a refused syscall is an UM_ENOSYS row)";
+  }
+  if (r.support != Support::Full && !*r.note) return std::string("a ") + support_name(r.support) + " row needs a note";
+  return "";
+}
 
-#define F(name, args) {SYS_##name, {#name, sys_##name, args, S::Full, ""}}
-#define P(name, args, note) {SYS_##name, {#name, sys_##name, args, S::Partial, note}}
-#define N(name, args, note) {SYS_##name, {#name, nullptr, args, S::Stub, note}}
-
-const Row kRows[] = {
-    // processes
-    F(fork, ""), P(vfork, "", "the child gets a copy of memory; the parent waits for exec/exit"),
-    P(clone, "xppxx", "processes only (no CLONE_VM/CLONE_THREAD yet)"),
-    P(clone3, "pu", "returns ENOSYS so that libc falls back to clone"),
-    F(execve, "spp"), F(execveat, "fsppx"), F(exit, "d"), F(exit_group, "d"),
-    F(wait4, "dpxp"), F(waitid, "ddpxp"), F(getpid, ""), F(getppid, ""), F(gettid, ""),
-    F(setpgid, "dd"), F(getpgid, "d"), F(getpgrp, ""), F(setsid, ""), F(getsid, "d"),
-    F(getuid, ""), F(geteuid, ""), F(getgid, ""), F(getegid, ""), F(setuid, "u"),
-    F(setgid, "u"), F(setreuid, "uu"), F(setregid, "uu"), F(setresuid, "uuu"),
-    F(setresgid, "uuu"), F(getresuid, "ppp"), F(getresgid, "ppp"), F(setfsuid, "u"),
-    F(setfsgid, "u"), F(getgroups, "dp"), F(setgroups, "dp"), F(umask, "m"),
-    P(prctl, "dxxxx", "PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, NO_NEW_PRIVS, CHILD_SUBREAPER"),
-    F(arch_prctl, "xx"), F(set_tid_address, "p"), P(rseq, "pudx", "returns ENOSYS (libc works without it)"),
-    // signals
-    F(rt_sigaction, "dppu"), F(rt_sigprocmask, "dppu"), F(rt_sigreturn, ""), F(kill, "dd"),
-    F(tgkill, "ddd"), F(tkill, "dd"), F(rt_sigpending, "pu"), F(rt_sigsuspend, "pu"),
-    F(sigaltstack, "pp"), F(pause, ""), F(rt_sigtimedwait, "pppu"), F(alarm, "u"),
-    F(getitimer, "dp"), P(setitimer, "dpp", "ITIMER_REAL only"),
-    // file descriptors
-    F(read, "fBu"), F(write, "fbu"), F(readv, "fpd"), F(writev, "fpd"), F(pread64, "fBud"),
-    F(pwrite64, "fbud"), F(preadv, "fpdd"), F(pwritev, "fpdd"), F(lseek, "fdd"), F(close, "f"),
-    F(dup, "f"), F(dup2, "ff"), F(dup3, "ffo"), F(fcntl, "fdx"),
-    F(pipe, "p"), F(pipe2, "po"), P(ioctl, "fxx", "terminals, FIONBIO, FIOCLEX, FIONREAD"),
-    F(fsync, "f"), F(fdatasync, "f"), F(ftruncate, "fd"), F(getdents64, "fpu"),
-    F(getdents, "fpu"), F(close_range, "ffx"), F(sendfile, "ffpu"), F(fadvise64, "fddd"), F(flock, "fd"), F(copy_file_range, "fpfpux"),
-    P(fallocate, "fddd", "mode 0 and KEEP_SIZE; holes and zero ranges EOPNOTSUPP"),
-    // file systems
-    F(open, "som"), F(openat, "fsom"), F(creat, "sm"), F(stat, "sp"), F(lstat, "sp"),
-    F(fstat, "fp"), F(newfstatat, "fspx"), F(statx, "fsxxp"), F(access, "sd"),
-    F(faccessat, "fsd"), F(faccessat2, "fsdx"), F(mkdir, "sm"), F(mkdirat, "fsm"),
-    F(rmdir, "s"), F(unlink, "s"), F(unlinkat, "fsx"), F(rename, "ss"), F(renameat, "fsfs"),
-    F(renameat2, "fsfsx"), F(link, "ss"), F(linkat, "fsfsx"), F(symlink, "ss"),
-    F(symlinkat, "sfs"), F(readlink, "sBu"), F(readlinkat, "fsBu"), F(chmod, "sm"),
-    F(fchmod, "fm"), F(fchmodat, "fsm"), F(chown, "sdd"), F(fchown, "fdd"), F(lchown, "sdd"),
-    F(fchownat, "fsddx"), F(utimensat, "fspx"), F(utimes, "sp"), F(utime, "sp"),
-    F(truncate, "sd"), F(chdir, "s"), F(fchdir, "f"), F(getcwd, "Bu"), F(statfs, "sp"),
-    F(fstatfs, "fp"), F(mknod, "smx"), F(mknodat, "fsmx"),
-    P(mount, "sssxp", "ext2/3/4 ubd disks, proc, sysfs, tmpfs, devtmpfs, bind and remount"), F(umount2, "sx"),
-    F(sync, ""), F(syncfs, "f"), F(chroot, "s"),
-    F(getxattr, "sspu"), F(lgetxattr, "sspu"), F(fgetxattr, "fspu"), F(setxattr, "sspux"),
-    F(lsetxattr, "sspux"), F(fsetxattr, "fspux"), F(listxattr, "spu"), F(llistxattr, "spu"),
-    F(flistxattr, "fpu"), F(removexattr, "ss"), F(lremovexattr, "ss"), F(fremovexattr, "fs"),
-    P(memfd_create, "sx", "no file seals"),
-    // memory
-    F(brk, "x"), P(mmap, "xuxxfx", "tmpfs/memfd files map shared; image files map as private copies, writable MAP_SHARED on them is ENODEV"),
-    F(munmap, "xu"), F(mprotect, "xux"), F(mremap, "xuuxx"), F(madvise, "xud"),
-    F(msync, "xux"),
-    // time
-    F(nanosleep, "pp"), F(clock_nanosleep, "dxpp"), F(clock_gettime, "dp"),
-    F(clock_getres, "dp"), F(gettimeofday, "pp"), F(time, "p"), F(times, "p"),
-    F(getrusage, "dp"),
-    // polling
-    F(poll, "pud"), F(ppoll, "pupp"), F(select, "dpppp"), F(pselect6, "dppppp"),
-    // misc
-    F(uname, "p"), F(sethostname, "su"), F(setdomainname, "su"), F(getrandom, "Bux"),
-    F(sysinfo, "p"), F(getrlimit, "dp"), F(setrlimit, "dp"), F(prlimit64, "ddpp"),
-    F(sched_yield, ""), F(reboot, "xxxp"), F(getcpu, "ppp"), F(sched_getaffinity, "dup"),
-    F(getpriority, "dd"), F(setpriority, "ddd"),
-};
-
-#undef F
-#undef P
-#undef N
-
-std::array<SyscallInfo, kMaxSyscall> build() {
-  std::array<SyscallInfo, kMaxSyscall> t{};
-  for (const Row& r : kRows) t[r.nr] = r.info;
-  for (auto family : {socket_rows(), event_rows(), tty_rows(), futex_rows()})
-    for (const Row& r : family) t[r.nr] = r.info;
-  return t;
+std::string json_string(const char* s) {
+  std::string out = "\"";
+  for (; *s; s++) {
+    unsigned char c = static_cast<unsigned char>(*s);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace
 
-const SyscallInfo* syscall_info(long nr) {
-  static const std::array<SyscallInfo, kMaxSyscall> table = build();
-  if (nr < 0 || nr >= kMaxSyscall) return nullptr;
-  return &table[nr];
+const char* support_name(Support s) {
+  switch (s) {
+    case Support::Full: return "full";
+    case Support::Partial: return "partial";
+    case Support::Enosys: return "enosys";
+  }
+  return "?";
+}
+
+Result<SyscallTable> SyscallTable::build(std::span<const SyscallFamily> families) {
+  SyscallTable t;
+  std::vector<const char*> file_of(kMaxSyscall, nullptr);
+  for (const SyscallFamily& f : families) {
+    for (const SyscallRow& r : f.rows) {
+      if (std::string e = check_row(r); !e.empty())
+        return Error::make(EINVAL, "syscall table: " + where(r, f.file) + ": " + e);
+      size_t i = static_cast<size_t>(r.nr);
+      if (file_of[i])
+        return Error::make(EEXIST, "syscall table: " + where(r, f.file) + " has a second row (the first is in " +
+                                       file_of[i] + ")");
+      t.rows_[i] = r;
+      file_of[i] = f.file;
+    }
+  }
+  return t;
+}
+
+std::vector<const SyscallRow*> SyscallTable::rows() const {
+  std::vector<const SyscallRow*> out;
+  for (const SyscallRow& r : rows_)
+    if (r.name) out.push_back(&r);
+  return out;
+}
+
+std::span<const SyscallFamily> syscall_families() {
+  static const SyscallFamily families[] = {
+      {"sys/process.cpp", process_syscalls()}, {"sys/signal.cpp", signal_syscalls()},
+      {"sys/file.cpp", file_syscalls()},       {"sys/fs.cpp", fs_syscalls()},
+      {"sys/mount.cpp", mount_syscalls()},     {"sys/xattr.cpp", xattr_syscalls()},
+      {"sys/mm.cpp", mm_syscalls()},           {"sys/time.cpp", time_syscalls()},
+      {"sys/poll.cpp", poll_syscalls()},       {"sys/misc.cpp", misc_syscalls()},
+      {"sys/socket.cpp", socket_syscalls()},   {"sys/event.cpp", event_syscalls()},
+      {"sys/tty.cpp", tty_syscalls()},         {"sys/futex.cpp", futex_syscalls()},
+  };
+  return families;
+}
+
+const SyscallTable& syscall_table() {
+  static const SyscallTable table = [] {
+    auto t = SyscallTable::build(syscall_families());
+    if (!t) {
+      fprintf(stderr, "umkernel: error: %s\n", t.error().message.c_str());
+      std::exit(1);
+    }
+    return std::move(t).value();
+  }();
+  return table;
+}
+
+std::string format_syscall_table(const SyscallTable& table, bool json) {
+  int counts[3] = {}, not_served = 0;
+  std::string out = json ? "{\n  \"syscalls\": [\n" : "";
+  if (!json) {
+    char line[160];
+    snprintf(line, sizeof line, "%-4s %-24s %-11s %-6s %s\n", "NR", "NAME", "SUPPORT", "ARGS", "NOTE");
+    out += line;
+  }
+  bool first = true;
+  for (long nr = 0; nr < kMaxSyscall; nr++) {
+    const char* name = syscall_name(nr);
+    if (!name) continue;
+    const SyscallRow* r = table.row(nr);
+    const char* support = r ? support_name(r->support) : "not served";
+    if (r) counts[static_cast<int>(r->support)]++;
+    else not_served++;
+    if (json) {
+      out += first ? "" : ",\n";
+      out += "    {\"nr\": " + std::to_string(nr) + ", \"name\": " + json_string(name) + ", \"support\": " +
+             json_string(support) + ", \"args\": " + json_string(r ? r->args : "") +
+             ", \"note\": " + json_string(r ? r->note : "") + "}";
+      first = false;
+    } else {
+      char line[80];
+      snprintf(line, sizeof line, "%-4ld %-24s %-11s %-6s ", nr, name, support, r ? r->args : "");
+      out += line;
+      out += r ? r->note : "";
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      out += '\n';
+    }
+  }
+  int served = counts[0] + counts[1];
+  if (json) {
+    out += "\n  ],\n  \"counts\": {\"full\": " + std::to_string(counts[0]) + ", \"partial\": " +
+           std::to_string(counts[1]) + ", \"enosys\": " + std::to_string(counts[2]) +
+           ", \"not served\": " + std::to_string(not_served) + "}\n}\n";
+  } else {
+    out += std::to_string(served) + " of " + std::to_string(served + counts[2] + not_served) +
+           " x86-64 syscalls served: " + std::to_string(counts[0]) + " full, " + std::to_string(counts[1]) +
+           " partial; " + std::to_string(counts[2]) + " enosys (deliberately refused), " +
+           std::to_string(not_served) + " not served (ENOSYS, logged once)\n";
+  }
+  return out;
 }
 
 }  // namespace um::kernel

@@ -443,31 +443,23 @@ int64_t sys_timer_delete(Task& t) {
   return 0;
 }
 
-using S = Support;
-
-#define F(name, args) {SYS_##name, {#name, sys_##name, args, S::Full, ""}}
-#define P(name, args, note) {SYS_##name, {#name, sys_##name, args, S::Partial, note}}
-
 const SyscallRow kEventRows[] = {
-    F(epoll_create, "d"), F(epoll_create1, "x"),
-    P(epoll_ctl, "fdfp", "EPOLLEXCLUSIVE accepted (all waiters wake); files without a wait queue EPERM"),
-    F(epoll_wait, "fpdd"), F(epoll_pwait, "fpddpu"), F(epoll_pwait2, "fpdppu"),
-    P(eventfd, "u", "writes longer than 8 bytes return their full length (Linux: 8)"),
-    P(eventfd2, "ux", "writes longer than 8 bytes return their full length (Linux: 8)"),
-    P(timerfd_create, "dx", "alarm clocks tick as their base clocks"),
-    P(timerfd_settime, "fxpp", "TFD_TIMER_CANCEL_ON_SET accepted, never cancels"),
-    F(timerfd_gettime, "fp"),
-    P(signalfd, "fpu", "poll readiness follows the creating thread"),
-    P(signalfd4, "fpux", "poll readiness follows the creating thread"),
-    P(timer_create, "dpp", "no CPU-time clocks"), F(timer_settime, "dxpp"), F(timer_gettime, "dp"),
-    F(timer_getoverrun, "d"), F(timer_delete, "d"),
+    UM_FULL(epoll_create, "d"), UM_FULL(epoll_create1, "x"),
+    UM_PARTIAL(epoll_ctl, "fdfp", "EPOLLEXCLUSIVE accepted (all waiters wake)"),
+    UM_FULL(epoll_wait, "fpdd"), UM_FULL(epoll_pwait, "fpddpu"), UM_FULL(epoll_pwait2, "fpdppu"),
+    UM_FULL(eventfd, "u"), UM_FULL(eventfd2, "ux"),
+    UM_PARTIAL(timerfd_create, "dx", "alarm clocks tick as their base clocks"),
+    UM_PARTIAL(timerfd_settime, "fxpp", "TFD_TIMER_CANCEL_ON_SET accepted, never cancels"),
+    UM_FULL(timerfd_gettime, "fp"),
+    UM_PARTIAL(signalfd, "fpu", "poll readiness follows the creating thread"),
+    UM_PARTIAL(signalfd4, "fpux", "poll readiness follows the creating thread"),
+    UM_PARTIAL(timer_create, "dpp", "no CPU-time clocks"),
+    UM_FULL(timer_settime, "dxpp"), UM_FULL(timer_gettime, "dp"),
+    UM_FULL(timer_getoverrun, "d"), UM_FULL(timer_delete, "d"),
 };
-
-#undef F
-#undef P
 
 }  // namespace
 
-std::span<const SyscallRow> event_rows() { return kEventRows; }
+std::span<const SyscallRow> event_syscalls() { return kEventRows; }
 
 }  // namespace um::kernel

@@ -10,7 +10,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/locks.h"
 #include "umkernel/vfs/pipe.h"
 
@@ -530,5 +530,27 @@ int64_t sys_fallocate(Task& t) {
   c.size = static_cast<uint64_t>(off + len);
   return f->inode()->setattr(c);
 }
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(read, "fBu"), UM_FULL(write, "fbu"), UM_FULL(readv, "fpd"), UM_FULL(writev, "fpd"),
+    UM_FULL(pread64, "fBud"), UM_FULL(pwrite64, "fbud"), UM_FULL(preadv, "fpdd"),
+    UM_FULL(pwritev, "fpdd"), UM_FULL(lseek, "fdd"), UM_FULL(close, "f"), UM_FULL(dup, "f"),
+    UM_FULL(dup2, "ff"), UM_FULL(dup3, "ffo"), UM_FULL(fcntl, "fdx"), UM_FULL(pipe, "p"),
+    UM_FULL(pipe2, "po"),
+    UM_PARTIAL(ioctl, "fxx",
+               "terminals and ptys, FIONREAD, socket and interface SIOC* requests, FIONBIO, "
+               "FIOCLEX, FIONCLEX (FIOASYNC accepted); others ENOTTY"),
+    UM_FULL(fsync, "f"), UM_FULL(fdatasync, "f"), UM_FULL(ftruncate, "fd"),
+    UM_FULL(getdents64, "fpu"), UM_FULL(getdents, "fpu"), UM_FULL(close_range, "ffx"),
+    UM_FULL(sendfile, "ffpu"), UM_FULL(fadvise64, "fddd"), UM_FULL(flock, "fd"),
+    UM_FULL(copy_file_range, "fpfpux"),
+    UM_PARTIAL(fallocate, "fddd", "mode 0 and KEEP_SIZE; holes and zero ranges EOPNOTSUPP"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> file_syscalls() { return kRows; }
 
 }  // namespace um::kernel

@@ -13,7 +13,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/sys/fs_args.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/procfs.h"
@@ -671,5 +671,29 @@ int64_t sys_syncfs(Task& t) {
   return f->inode() ? f->inode()->sb()->sync() : 0;
 }
 
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(open, "som"), UM_FULL(openat, "fsom"), UM_FULL(creat, "sm"), UM_FULL(stat, "sp"),
+    UM_FULL(lstat, "sp"), UM_FULL(fstat, "fp"), UM_FULL(newfstatat, "fspx"),
+    UM_FULL(statx, "fsxxp"), UM_FULL(access, "sd"), UM_FULL(faccessat, "fsd"),
+    UM_FULL(faccessat2, "fsdx"), UM_FULL(mkdir, "sm"), UM_FULL(mkdirat, "fsm"), UM_FULL(rmdir, "s"),
+    UM_FULL(unlink, "s"), UM_FULL(unlinkat, "fsx"), UM_FULL(rename, "ss"),
+    UM_FULL(renameat, "fsfs"), UM_FULL(renameat2, "fsfsx"), UM_FULL(link, "ss"),
+    UM_FULL(linkat, "fsfsx"), UM_FULL(symlink, "ss"), UM_FULL(symlinkat, "sfs"),
+    UM_FULL(readlink, "sBu"), UM_FULL(readlinkat, "fsBu"), UM_FULL(chmod, "sm"),
+    UM_FULL(fchmod, "fm"), UM_FULL(fchmodat, "fsm"), UM_FULL(chown, "sdd"), UM_FULL(fchown, "fdd"),
+    UM_FULL(lchown, "sdd"), UM_FULL(fchownat, "fsddx"), UM_FULL(utimensat, "fspx"),
+    UM_FULL(utimes, "sp"), UM_FULL(utime, "sp"), UM_FULL(truncate, "sd"), UM_FULL(chdir, "s"),
+    UM_FULL(fchdir, "f"), UM_FULL(getcwd, "Bu"), UM_FULL(statfs, "sp"), UM_FULL(fstatfs, "fp"),
+    UM_FULL(mknod, "smx"), UM_FULL(mknodat, "fsmx"), UM_FULL(sync, ""), UM_FULL(syncfs, "f"),
+    UM_FULL(chroot, "s"),
+    UM_PARTIAL(memfd_create, "sx", "no file seals"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> fs_syscalls() { return kRows; }
 
 }  // namespace um::kernel

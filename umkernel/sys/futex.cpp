@@ -151,15 +151,16 @@ void release_robust_futexes(Task& t) {
   if (head.pending) handle(head.pending & ~1ull);
 }
 
-static int64_t sys_futex_entry(Task& t) { return sys_futex(t); }
+namespace {
 
-std::span<const SyscallRow> futex_rows() {
-  static const SyscallRow rows[] = {
-      {SYS_futex, {"futex", sys_futex_entry, "pxupdx", Support::Partial, "no PI futexes"}},
-      {SYS_set_robust_list, {"set_robust_list", sys_set_robust_list, "pu", Support::Full, ""}},
-      {SYS_get_robust_list, {"get_robust_list", sys_get_robust_list, "dpp", Support::Full, ""}},
-  };
-  return rows;
-}
+const SyscallRow kRows[] = {
+    UM_PARTIAL(futex, "pxupdx", "no PI futexes"),
+    UM_FULL(set_robust_list, "pu"),
+    UM_FULL(get_robust_list, "dpp"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> futex_syscalls() { return kRows; }
 
 }  // namespace um::kernel

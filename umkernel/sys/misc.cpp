@@ -10,7 +10,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/procfs.h"
 
 namespace um::kernel {
@@ -153,5 +153,19 @@ int64_t sys_setpriority(Task& t) {
   p->nice = nice;
   return 0;
 }
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(uname, "p"), UM_FULL(sethostname, "su"), UM_FULL(setdomainname, "su"),
+    UM_FULL(getrandom, "Bux"), UM_FULL(sysinfo, "p"), UM_FULL(getrlimit, "dp"),
+    UM_FULL(setrlimit, "dp"), UM_FULL(prlimit64, "ddpp"), UM_FULL(sched_yield, ""),
+    UM_FULL(reboot, "xxxp"), UM_FULL(getcpu, "ppp"), UM_FULL(sched_getaffinity, "dup"),
+    UM_FULL(getpriority, "dd"), UM_FULL(setpriority, "ddd"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> misc_syscalls() { return kRows; }
 
 }  // namespace um::kernel

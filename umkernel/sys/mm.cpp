@@ -13,7 +13,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/platform/stub.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 
 namespace um::kernel {
 
@@ -154,5 +154,20 @@ int64_t sys_msync(Task& t) {
     for (auto& m : kernel().mounts()) m->sb->sync();
   return 0;
 }
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(brk, "x"),
+    UM_PARTIAL(mmap, "xuxxfx",
+               "tmpfs/memfd files map shared; image files map as private copies (MAP_SHARED "
+               "of them is ENODEV)"),
+    UM_FULL(munmap, "xu"), UM_FULL(mprotect, "xux"), UM_FULL(mremap, "xuuxx"),
+    UM_FULL(madvise, "xud"), UM_FULL(msync, "xux"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> mm_syscalls() { return kRows; }
 
 }  // namespace um::kernel

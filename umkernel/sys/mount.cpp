@@ -6,7 +6,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/sys/fs_args.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/procfs.h"
@@ -119,5 +119,17 @@ int64_t sys_umount2(Task& t) {
   std::erase(mounts, where.mnt);
   return 0;
 }
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_PARTIAL(mount, "sssxp",
+               "ext2/3/4 ubd disks, proc, sysfs, devpts, tmpfs, devtmpfs; bind mounts and ro/rw remounts"),
+    UM_FULL(umount2, "sx"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> mount_syscalls() { return kRows; }
 
 }  // namespace um::kernel

@@ -8,7 +8,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 
 namespace um::kernel {
 
@@ -142,5 +142,16 @@ int64_t sys_pselect6(Task& t) {
   if (r != kBlock) restore_temporary_sigmask(t);
   return r;
 }
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(poll, "pud"), UM_FULL(ppoll, "pupp"), UM_FULL(select, "dpppp"),
+    UM_FULL(pselect6, "dppppp"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> poll_syscalls() { return kRows; }
 
 }  // namespace um::kernel

@@ -11,7 +11,7 @@
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 
 namespace um::kernel {
 
@@ -188,8 +188,6 @@ int64_t sys_clone(Task& t) {
   // x86-64 argument order: flags, stack, parent_tid, child_tid, tls
   return fork_entry(t, t.arg(0), t.arg(1), t.arg(2), t.arg(3), t.arg(4));
 }
-int64_t sys_clone3(Task& t) { return -ENOSYS; }
-
 int64_t sys_execve(Task& t) {
   std::string path;
   std::vector<std::string> argv, envp;
@@ -465,6 +463,33 @@ int64_t sys_set_tid_address(Task& t) {
   return t.tid;
 }
 
-int64_t sys_rseq(Task& t) { return -ENOSYS; }
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(fork, ""),
+    UM_PARTIAL(vfork, "", "the child gets a copy of memory; the parent waits for exec/exit"),
+    UM_PARTIAL(clone, "xppxx",
+               "threads and processes; a CLONE_VM child that is no thread gets a copy of memory; no "
+               "namespaces (CLONE_NEW* is EINVAL)"),
+    UM_FULL(execve, "spp"), UM_FULL(execveat, "fsppx"), UM_FULL(exit, "d"),
+    UM_FULL(exit_group, "d"), UM_FULL(wait4, "dpxp"), UM_FULL(waitid, "ddpxp"), UM_FULL(getpid, ""),
+    UM_FULL(getppid, ""), UM_FULL(gettid, ""), UM_FULL(setpgid, "dd"), UM_FULL(getpgid, "d"),
+    UM_FULL(getpgrp, ""), UM_FULL(setsid, ""), UM_FULL(getsid, "d"), UM_FULL(getuid, ""),
+    UM_FULL(geteuid, ""), UM_FULL(getgid, ""), UM_FULL(getegid, ""), UM_FULL(setuid, "u"),
+    UM_FULL(setgid, "u"), UM_FULL(setreuid, "uu"), UM_FULL(setregid, "uu"),
+    UM_FULL(setresuid, "uuu"), UM_FULL(setresgid, "uuu"), UM_FULL(getresuid, "ppp"),
+    UM_FULL(getresgid, "ppp"), UM_FULL(setfsuid, "u"), UM_FULL(setfsgid, "u"),
+    UM_FULL(getgroups, "dp"), UM_FULL(setgroups, "dp"), UM_FULL(umask, "m"),
+    UM_PARTIAL(prctl, "dxxxx",
+               "PR_SET/GET_NAME, PR_CAPBSET_READ; PDEATHSIG, DUMPABLE, NO_NEW_PRIVS, CHILD_SUBREAPER "
+               "and KEEPCAPS accepted without effect; other options EINVAL"),
+    UM_FULL(arch_prctl, "xx"), UM_FULL(set_tid_address, "p"),
+    UM_ENOSYS(rseq, "pudx", "libc runs without restartable sequences"),
+    UM_ENOSYS(clone3, "pu", "libc falls back to clone"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> process_syscalls() { return kRows; }
 
 }  // namespace um::kernel

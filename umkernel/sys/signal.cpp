@@ -5,7 +5,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 
 namespace um::kernel {
 
@@ -291,5 +291,20 @@ int64_t sys_setitimer(Task& t) {
   arm_alarm(p, value ? monotonic_ns() + value : 0, interval);
   return 0;
 }
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(rt_sigaction, "dppu"), UM_FULL(rt_sigprocmask, "dppu"), UM_FULL(rt_sigreturn, ""),
+    UM_FULL(kill, "dd"), UM_FULL(tgkill, "ddd"), UM_FULL(tkill, "dd"), UM_FULL(rt_sigpending, "pu"),
+    UM_FULL(rt_sigsuspend, "pu"), UM_FULL(sigaltstack, "pp"), UM_FULL(pause, ""),
+    UM_FULL(rt_sigtimedwait, "pppu"), UM_FULL(alarm, "u"),
+    UM_PARTIAL(getitimer, "dp", "ITIMER_VIRTUAL and ITIMER_PROF read as disarmed"),
+    UM_PARTIAL(setitimer, "dpp", "ITIMER_REAL only (ITIMER_VIRTUAL and ITIMER_PROF are EINVAL)"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> signal_syscalls() { return kRows; }
 
 }  // namespace um::kernel

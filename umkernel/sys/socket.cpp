@@ -557,31 +557,30 @@ int64_t sys_getsockopt(Task& t) {
   return put_user(t, t.arg(4), n);
 }
 
-using S = Support;
-
-#define F(name, args) {SYS_##name, {#name, sys_##name, args, S::Full, ""}}
-#define P(name, args, note) {SYS_##name, {#name, sys_##name, args, S::Partial, note}}
-
 const SyscallRow kSocketRows[] = {
-    P(socket, "dxd", "AF_UNIX, AF_INET, AF_NETLINK (route), AF_PACKET"),
-    P(socketpair, "dxdp", "AF_UNIX only, as Linux"),
-    F(bind, "fpu"), F(listen, "fd"), F(accept, "fpp"), F(accept4, "fppx"), F(connect, "fpu"),
-    F(getsockname, "fpp"), F(getpeername, "fpp"),
-    P(sendto, "fbuxpu", "no MSG_OOB"), P(recvfrom, "fBuxpp", "no MSG_OOB"),
-    P(sendmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
-    P(recvmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
-    P(sendmmsg, "fpux", "the first message may block, later ones end the call when they would"),
-    P(recvmmsg, "fpuxp", "the first message may block, then what is queued (MSG_WAITFORONE); no timeout"),
-    F(shutdown, "fd"),
-    P(setsockopt, "fddpu", "SOL_SOCKET and the families' levels"),
-    P(getsockopt, "fddpp", "SOL_SOCKET and the families' levels; no SO_PEERSEC, SO_PEERGROUPS, SO_PEERPIDFD"),
+    UM_PARTIAL(socket, "dxd",
+               "AF_UNIX, AF_INET and AF_INET6 (TCP, UDP; ping and raw IPv4 only), AF_NETLINK "
+               "(NETLINK_ROUTE), AF_PACKET; other families EAFNOSUPPORT"),
+    UM_FULL(socketpair, "dxdp"),
+    UM_FULL(bind, "fpu"), UM_FULL(listen, "fd"), UM_FULL(accept, "fpp"), UM_FULL(accept4, "fppx"),
+    UM_FULL(connect, "fpu"),
+    UM_FULL(getsockname, "fpp"), UM_FULL(getpeername, "fpp"),
+    UM_PARTIAL(sendto, "fbuxpu", "no MSG_OOB"), UM_PARTIAL(recvfrom, "fBuxpp", "no MSG_OOB"),
+    UM_PARTIAL(sendmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
+    UM_PARTIAL(recvmsg, "fpx", "SCM_RIGHTS, SCM_CREDENTIALS; no MSG_OOB"),
+    UM_PARTIAL(sendmmsg, "fpux",
+               "the first message may block, later ones end the call when they would"),
+    UM_PARTIAL(recvmmsg, "fpuxp",
+               "the first message may block, then what is queued (MSG_WAITFORONE); the timeout "
+               "is ignored"),
+    UM_FULL(shutdown, "fd"),
+    UM_PARTIAL(setsockopt, "fddpu", "SOL_SOCKET and the families' levels"),
+    UM_PARTIAL(getsockopt, "fddpp",
+               "SOL_SOCKET and the families' levels; no SO_PEERSEC, SO_PEERGROUPS, SO_PEERPIDFD"),
 };
-
-#undef F
-#undef P
 
 }  // namespace
 
-std::span<const SyscallRow> socket_rows() { return kSocketRows; }
+std::span<const SyscallRow> socket_syscalls() { return kSocketRows; }
 
 }  // namespace um::kernel

@@ -9,7 +9,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 
 namespace um::kernel {
 
@@ -154,5 +154,17 @@ int64_t sys_getrusage(Task& t) {
   }
   return put_user(t, t.arg(1), ru);
 }
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(nanosleep, "pp"), UM_FULL(clock_nanosleep, "dxpp"), UM_FULL(clock_gettime, "dp"),
+    UM_FULL(clock_getres, "dp"), UM_FULL(gettimeofday, "pp"), UM_FULL(time, "p"),
+    UM_FULL(times, "p"), UM_FULL(getrusage, "dp"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> time_syscalls() { return kRows; }
 
 }  // namespace um::kernel

@@ -17,10 +17,10 @@ int64_t sys_vhangup(Task& t) {
 
 namespace {
 const SyscallRow kTtyRows[] = {
-    {SYS_vhangup, {"vhangup", sys_vhangup, "", Support::Full, ""}},
+    UM_FULL(vhangup, ""),
 };
 }  // namespace
 
-std::span<const SyscallRow> tty_rows() { return kTtyRows; }
+std::span<const SyscallRow> tty_syscalls() { return kTtyRows; }
 
 }  // namespace um::kernel

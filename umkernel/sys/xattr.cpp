@@ -4,7 +4,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/sys/fs_args.h"
-#include "umkernel/sys/syscalls.h"
+#include "umkernel/kernel/syscall_table.h"
 
 namespace um::kernel {
 
@@ -102,5 +102,18 @@ int64_t sys_flistxattr(Task& t) { return do_listxattr(t, XattrTarget::Fd); }
 int64_t sys_removexattr(Task& t) { return do_removexattr(t, XattrTarget::Path); }
 int64_t sys_lremovexattr(Task& t) { return do_removexattr(t, XattrTarget::LinkPath); }
 int64_t sys_fremovexattr(Task& t) { return do_removexattr(t, XattrTarget::Fd); }
+
+namespace {
+
+const SyscallRow kRows[] = {
+    UM_FULL(getxattr, "sspu"), UM_FULL(lgetxattr, "sspu"), UM_FULL(fgetxattr, "fspu"),
+    UM_FULL(setxattr, "sspux"), UM_FULL(lsetxattr, "sspux"), UM_FULL(fsetxattr, "fspux"),
+    UM_FULL(listxattr, "spu"), UM_FULL(llistxattr, "spu"), UM_FULL(flistxattr, "fpu"),
+    UM_FULL(removexattr, "ss"), UM_FULL(lremovexattr, "ss"), UM_FULL(fremovexattr, "fs"),
+};
+
+}  // namespace
+
+std::span<const SyscallRow> xattr_syscalls() { return kRows; }
 
 }  // namespace um::kernel
