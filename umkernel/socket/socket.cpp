@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/time_ns.h"
 #include "umkernel/vfs/synthetic.h"
 
 namespace um::kernel {
@@ -33,7 +34,7 @@ int64_t ns_from_timeval(const std::string& v, int64_t& out) {
   if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return -EDOM;
   if (tv.tv_sec < 0) out = 0;                                  // Linux: no waiting at all
   else if (tv.tv_sec == 0 && tv.tv_usec == 0) out = -1;        // no timeout
-  else out = tv.tv_sec * 1000000000ll + tv.tv_usec * 1000ll;
+  else out = timeval_to_ns(tv);
   return 0;
 }
 

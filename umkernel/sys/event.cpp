@@ -14,6 +14,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/kernel/time_ns.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/vfs/event_files.h"
 
@@ -21,15 +22,6 @@ namespace um::kernel {
 
 namespace {
 
-// Nanoseconds of a validated (non-negative) timespec, saturated at ~146 years so that
-// deadline arithmetic cannot overflow (Linux saturates at KTIME_MAX likewise).
-int64_t to_ns(const timespec& ts) {
-  constexpr int64_t kFar = INT64_MAX / 2;
-  if (ts.tv_sec >= kFar / 1000000000) return kFar;
-  return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-timespec to_timespec(int64_t ns) { return {ns / 1000000000, ns % 1000000000}; }
-bool valid_ts(const timespec& ts) { return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000; }
 
 // The open file of `fd` if it is an F; else null with err = -EBADF or -EINVAL.
 template <class F>
@@ -126,8 +118,8 @@ int64_t sys_epoll_pwait2(Task& t) {
   if (t.arg(3)) {
     timespec ts;
     if (get_user(t, t.arg(3), ts) < 0) return -EFAULT;
-    if (!valid_ts(ts)) return -EINVAL;
-    timeout = to_ns(ts);
+    if (!valid_timespec(ts)) return -EINVAL;
+    timeout = timespec_to_ns(ts);
   }
   if (int64_t r = apply_temporary_sigmask(t, t.arg(4), t.arg(5)); r < 0) return r;
   return finish_pwait(t, do_epoll_wait(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int>(t.arg(2)), timeout));
@@ -165,7 +157,7 @@ int64_t sys_timerfd_settime(Task& t) {
   int fd = static_cast<int>(t.arg(0)), flags = static_cast<int>(t.arg(1));
   itimerspec nv;
   if (get_user(t, t.arg(2), nv) < 0) return -EFAULT;
-  if ((flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)) || !valid_ts(nv.it_value) || !valid_ts(nv.it_interval))
+  if ((flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)) || !valid_timespec(nv.it_value) || !valid_timespec(nv.it_interval))
     return -EINVAL;
   int64_t err;
   auto tf = file_as<TimerFdFile>(t, fd, err);
@@ -317,8 +309,8 @@ void timer_value(const PosixTimer& tm, itimerspec& cur) {
     if (next <= now && tm.interval_ns > 0) next += ((now - next) / tm.interval_ns + 1) * tm.interval_ns;
     left = next > now ? next - now : (tm.interval_ns > 0 ? tm.interval_ns : 0);
   }
-  cur.it_interval = to_timespec(tm.interval_ns);
-  cur.it_value = to_timespec(left);
+  cur.it_interval = ns_to_timespec(tm.interval_ns);
+  cur.it_value = ns_to_timespec(left);
 }
 
 PosixTimer* find_timer(Task& t, int id) {
@@ -393,15 +385,15 @@ int64_t sys_timer_settime(Task& t) {
   if (!t.arg(2)) return -EINVAL;
   itimerspec nv;
   if (get_user(t, t.arg(2), nv) < 0) return -EFAULT;
-  if (!valid_ts(nv.it_value) || !valid_ts(nv.it_interval)) return -EINVAL;
+  if (!valid_timespec(nv.it_value) || !valid_timespec(nv.it_interval)) return -EINVAL;
   PosixTimer* tm = find_timer(t, id);
   if (!tm) return -EINVAL;
   itimerspec old;
   timer_value(*tm, old);
   if (tm->kernel_timer) kernel().cancel_timer(tm->kernel_timer);
   tm->kernel_timer = 0;
-  tm->interval_ns = to_ns(nv.it_interval);
-  int64_t v = to_ns(nv.it_value);
+  tm->interval_ns = timespec_to_ns(nv.it_interval);
+  int64_t v = timespec_to_ns(nv.it_value);
   tm->armed = v != 0;
   if (tm->armed) {
     int64_t now = monotonic_ns();
@@ -409,7 +401,7 @@ int64_t sys_timer_settime(Task& t) {
       timespec c;
       clock_gettime(tm->clock == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME
                     : tm->clock == CLOCK_BOOTTIME_ALARM ? CLOCK_BOOTTIME : tm->clock, &c);
-      tm->next_ns = now + (v - to_ns(c));
+      tm->next_ns = now + (v - timespec_to_ns(c));
     } else {
       tm->next_ns = now + v;
     }

@@ -6,6 +6,7 @@
 #include "umkernel/kernel/futex_queue.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/kernel/time_ns.h"
 #include "umkernel/kernel/user_memory.h"
 
 namespace um::kernel {
@@ -24,14 +25,14 @@ int64_t futex_wait(Task& t, uint64_t addr, uint32_t val, uint64_t timeout_addr, 
   if (timeout_addr && t.sys_deadline_ns < 0) {
     timespec ts;
     if (get_user(t, timeout_addr, ts) < 0) return -EFAULT;
-    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return -EINVAL;
-    int64_t ns = ts.tv_sec * 1000000000ll + ts.tv_nsec;
+    if (!valid_timespec(ts)) return -EINVAL;
+    int64_t ns = timespec_to_ns(ts);
     if (absolute) {
       timespec now;
       clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
-      ns -= now.tv_sec * 1000000000ll + now.tv_nsec;
+      ns -= timespec_to_ns(now);
     }
-    t.sys_deadline_ns = monotonic_ns() + std::max<int64_t>(ns, 0);
+    t.sys_deadline_ns = deadline_after(monotonic_ns(), std::max<int64_t>(ns, 0));
     if (ns <= 0) return -ETIMEDOUT;
   }
   t.sys_restartable = !timeout_addr;  // Linux restarts untimed waits transparently

@@ -9,6 +9,7 @@
 #include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/kernel/time_ns.h"
 
 namespace um::kernel {
 
@@ -91,8 +92,8 @@ int64_t timespec_timeout(Task& t, uint64_t addr, int64_t& out) {
   if (!addr) return 0;
   timespec ts;
   if (get_user(t, addr, ts) < 0) return -EFAULT;
-  if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return -EINVAL;
-  out = ts.tv_sec * 1000000000ll + ts.tv_nsec;
+  if (!valid_timespec(ts)) return -EINVAL;
+  out = timespec_to_ns(ts);
   return 0;
 }
 
@@ -118,7 +119,7 @@ int64_t sys_select(Task& t) {
     timeval tv;
     if (get_user(t, t.arg(4), tv) < 0) return -EFAULT;
     if (tv.tv_sec < 0 || tv.tv_usec < 0) return -EINVAL;
-    timeout = tv.tv_sec * 1000000000ll + tv.tv_usec * 1000ll;
+    timeout = timeval_to_ns(tv);
   }
   int64_t r = do_select(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), t.arg(3), timeout);
   if (r >= 0 && t.arg(4)) {  // Linux reports the time left

@@ -6,6 +6,7 @@
 #include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/kernel/time_ns.h"
 
 namespace um::kernel {
 
@@ -212,8 +213,8 @@ int64_t sys_rt_sigtimedwait(Task& t) {
   if (t.arg(2) && t.sys_deadline_ns < 0) {
     timespec ts;
     if (get_user(t, t.arg(2), ts) < 0) return -EFAULT;
-    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return -EINVAL;
-    t.sys_deadline_ns = monotonic_ns() + ts.tv_sec * 1000000000ll + ts.tv_nsec;
+    if (!valid_timespec(ts)) return -EINVAL;
+    t.sys_deadline_ns = deadline_after(monotonic_ns(), timespec_to_ns(ts));
   }
   if (t.sys_deadline_ns >= 0 && monotonic_ns() >= t.sys_deadline_ns) {
     t.sigwait_set = 0;
@@ -255,7 +256,7 @@ int64_t sys_alarm(Task& t) {
   Process& p = *t.proc;
   int64_t left = left_ns(p);
   unsigned secs = static_cast<unsigned>(t.arg(0));
-  arm_alarm(p, secs ? monotonic_ns() + secs * 1000000000ll : 0, 0);
+  arm_alarm(p, secs ? deadline_after(monotonic_ns(), seconds_to_ns(secs)) : 0, 0);
   return left ? (left + 500000000) / 1000000000 + (left < 1000000000 ? (left + 500000000 < 1000000000) : 0) : 0;
 }
 
@@ -286,9 +287,9 @@ int64_t sys_setitimer(Task& t) {
   itimerval v;
   if (get_user(t, t.arg(1), v) < 0) return -EFAULT;
   if (v.it_value.tv_usec < 0 || v.it_value.tv_usec >= 1000000 || v.it_interval.tv_usec < 0 || v.it_interval.tv_usec >= 1000000) return -EINVAL;
-  int64_t value = v.it_value.tv_sec * 1000000000ll + v.it_value.tv_usec * 1000ll;
-  int64_t interval = v.it_interval.tv_sec * 1000000000ll + v.it_interval.tv_usec * 1000ll;
-  arm_alarm(p, value ? monotonic_ns() + value : 0, interval);
+  int64_t value = timeval_to_ns(v.it_value);
+  int64_t interval = timeval_to_ns(v.it_interval);
+  arm_alarm(p, value ? deadline_after(monotonic_ns(), value) : 0, interval);
   return 0;
 }
 

@@ -10,13 +10,11 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/kernel/time_ns.h"
 
 namespace um::kernel {
 
 namespace {
-
-bool valid_ts(const timespec& ts) { return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000; }
-int64_t to_ns(const timespec& ts) { return ts.tv_sec * 1000000000ll + ts.tv_nsec; }
 
 // CPU time of the guest process, from its host process (clock ticks).
 void host_times(const Process& p, uint64_t& utime, uint64_t& stime) {
@@ -100,8 +98,8 @@ int64_t sys_nanosleep(Task& t) {
   if (t.sys_deadline_ns < 0) {
     timespec req;
     if (get_user(t, t.arg(0), req) < 0) return -EFAULT;
-    if (!valid_ts(req)) return -EINVAL;
-    t.sys_deadline_ns = monotonic_ns() + to_ns(req);
+    if (!valid_timespec(req)) return -EINVAL;
+    t.sys_deadline_ns = deadline_after(monotonic_ns(), timespec_to_ns(req));
   }
   t.sys_remaining_addr = t.arg(1);
   return sleep_until(t, t.sys_deadline_ns);
@@ -115,13 +113,13 @@ int64_t sys_clock_nanosleep(Task& t) {
   if (t.sys_deadline_ns < 0) {
     timespec req;
     if (get_user(t, t.arg(2), req) < 0) return -EFAULT;
-    if (!valid_ts(req)) return -EINVAL;
+    if (!valid_timespec(req)) return -EINVAL;
     if (flags & TIMER_ABSTIME) {
       timespec now;
       clock_gettime(clk, &now);
-      t.sys_deadline_ns = monotonic_ns() + (to_ns(req) - to_ns(now));
+      t.sys_deadline_ns = deadline_after(monotonic_ns(), timespec_to_ns(req) - timespec_to_ns(now));
     } else {
-      t.sys_deadline_ns = monotonic_ns() + to_ns(req);
+      t.sys_deadline_ns = deadline_after(monotonic_ns(), timespec_to_ns(req));
     }
   }
   if (!(flags & TIMER_ABSTIME)) t.sys_remaining_addr = t.arg(3);

@@ -11,20 +11,13 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signal_delivery.h"
+#include "umkernel/kernel/time_ns.h"
 #include "umkernel/kernel/user_memory.h"
 
 namespace um::kernel {
 
 namespace {
 
-// Nanoseconds of a validated (non-negative) timespec, saturated at ~146 years so that
-// deadline arithmetic cannot overflow (Linux saturates at KTIME_MAX likewise).
-int64_t to_ns(const timespec& ts) {
-  constexpr int64_t kFar = INT64_MAX / 2;
-  if (ts.tv_sec >= kFar / 1000000000) return kFar;
-  return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-timespec to_timespec(int64_t ns) { return {ns / 1000000000, ns % 1000000000}; }
 
 // Host clock read for converting absolute timer settings (alarm clocks tick as their base).
 int64_t clock_now_ns(int clock) {
@@ -32,7 +25,7 @@ int64_t clock_now_ns(int clock) {
   if (clock == CLOCK_BOOTTIME_ALARM) clock = CLOCK_BOOTTIME;
   timespec ts;
   clock_gettime(clock, &ts);
-  return to_ns(ts);
+  return timespec_to_ns(ts);
 }
 
 // A re-armed timer never fires more often than this: expirations are counted from the
@@ -122,8 +115,8 @@ void TimerFdFile::settime(int flags, const itimerspec& value, itimerspec* old) {
   if (kernel_timer_) kernel().cancel_timer(kernel_timer_);
   kernel_timer_ = 0;
   ticks_ = 0;
-  interval_ns_ = to_ns(value.it_interval);
-  int64_t v = to_ns(value.it_value);
+  interval_ns_ = timespec_to_ns(value.it_interval);
+  int64_t v = timespec_to_ns(value.it_value);
   armed_ = v != 0;
   if (armed_) {
     int64_t now = monotonic_ns();
@@ -136,8 +129,8 @@ void TimerFdFile::settime(int flags, const itimerspec& value, itimerspec* old) {
 void TimerFdFile::gettime(itimerspec& cur) {
   int64_t now = monotonic_ns();
   count_expirations(now);
-  cur.it_interval = to_timespec(interval_ns_);
-  cur.it_value = to_timespec(armed_ ? std::max<int64_t>(next_ns_ - now, 1) : 0);
+  cur.it_interval = ns_to_timespec(interval_ns_);
+  cur.it_value = ns_to_timespec(armed_ ? std::max<int64_t>(next_ns_ - now, 1) : 0);
 }
 
 int64_t TimerFdFile::read(Task&, void* buf, size_t n, int64_t*) {
