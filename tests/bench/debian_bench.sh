@@ -27,7 +27,7 @@
 #   KEEP=1           keep the work directory (tree, image, console logs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-LINUX=${LINUX:-/usr/bin/linux}
+LINUX=${LINUX:-$(cd "$(dirname "$0")/../tools" && pwd)/uml}  # /usr/bin/linux with the xstate shim
 REPEAT=${REPEAT:-1}
 PY_N=${PY_N:-20};         PY_R=${PY_R:-3}
 SH_N=${SH_N:-300};        SH_R=${SH_R:-2}

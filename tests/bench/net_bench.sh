@@ -13,7 +13,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 UM_BIN=${UM_BIN:-$here/bin}
-LINUX=${LINUX:-/usr/bin/linux}
+LINUX=${LINUX:-$(cd "$(dirname "$0")/../tools" && pwd)/uml}  # /usr/bin/linux with the xstate shim
 MB=${1:-64}
 ROUNDS=${ROUNDS:-2}
 PINGS=${PINGS:-20}

@@ -10,7 +10,7 @@
 #   UM_BENCH_HEAD=1  build from a snapshot of the committed HEAD (git archive into
 #                    <build>-src, default build <repo>/build-bench/head) instead of the working
 #                    tree - useful while others have half-done edits in the tree
-#   LINUX            the UML kernel (default /usr/bin/linux)
+#   LINUX            the UML kernel (default tests/tools/uml: /usr/bin/linux with the xstate shim)
 #   BOOTS            boots per VM for the boot time (default 3)
 #   REPEAT           runs of the whole set per environment, alternating umkernel/UML/native
 #                    (default 2); "best" is the best round of all runs, "median" the median of the
@@ -20,7 +20,7 @@
 #   KEEP=1           keep the work directory (image, console logs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-LINUX=${LINUX:-/usr/bin/linux}
+LINUX=${LINUX:-$(cd "$(dirname "$0")/../tools" && pwd)/uml}  # /usr/bin/linux with the xstate shim
 BOOTS=${BOOTS:-3}
 REPEAT=${REPEAT:-2}
 SYSCALL_N=${SYSCALL_N:-10000}; SYSCALL_R=${SYSCALL_R:-5}

@@ -44,7 +44,7 @@ mke2fs -q -t ext4 -d "$r" "$work/img" 64M >/dev/null 2>&1
 vm() {  # vm NAME CTL-or-VDE-ETH ARGS...
   local name=$1 eth=$2
   shift 2
-  TMPDIR="$work" timeout 180 /usr/bin/linux ubd0r="$work/img" ro mem=$((MB + 64))M umid="$name" \
+  TMPDIR="$work" timeout 180 "$(dirname "$0")/../tools/uml" ubd0r="$work/img" ro mem=$((MB + 64))M umid="$name" \
     uml_dir="$work/uml" eth0="$eth" init=/init con=null ssl=null con0=null,fd:1 "$@" \
     </dev/null >"$work/$name.log" 2>&1 || true
 }

@@ -6,6 +6,9 @@ UMIMAGE="$UM_BIN/umimage"
 UMKERNEL="$UM_BIN/umkernel"
 UMCONSOLE="$UM_BIN/umconsole"
 UMSWITCH="$UM_BIN/umswitch"
+# Debian's UML kernel as a peer, through tests/tools/uml (it preloads the xstate shim that UML
+# 6.1 needs on hosts with AMX); check for /usr/bin/linux before using it.
+UML="$(cd "$BATS_TEST_DIRNAME/../tools" && pwd)/uml"
 
 # An unprivileged account for the "runs without root" tests (created by scripts/deps.sh).
 UM_TEST_USER=umtest

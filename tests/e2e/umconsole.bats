@@ -31,7 +31,7 @@ INIT
   "$TESTHOST" umcth --shell /bin/sh </dev/null >"$VMDIR/testhost.log" 2>&1 &
   echo $! >"$VMDIR/testhost.pid"
   # Guest RAM lives in $TMPDIR, which must allow PROT_EXEC mappings.
-  TMPDIR=/dev/shm /usr/bin/linux ubd0="$VMDIR/root.img" umid=$UMID uml_dir="$UML_DIR/" mem=64M \
+  TMPDIR=/dev/shm "$UML" ubd0="$VMDIR/root.img" umid=$UMID uml_dir="$UML_DIR/" mem=64M \
     init=/init con=null ssl=null con0=null,fd:1 </dev/null >"$VMDIR/console.log" 2>&1 &
   echo $! >"$VMDIR/vm.pid"
   for _ in $(seq 1 $((boot_timeout * 4))); do

@@ -198,7 +198,7 @@ INIT
   echo "hello from umimage" > greeting
   "$UMIMAGE" put vm.cow greeting /etc/greeting
 
-  TMPDIR="$W" timeout 90 linux ubd0=vm.cow mem=64M rw init=/init hold=5 umid="umimage-cow-$$" \
+  TMPDIR="$W" timeout 90 "$UML" ubd0=vm.cow mem=64M rw init=/init hold=5 umid="umimage-cow-$$" \
     con=null ssl=null con0=null,fd:1 </dev/null >uml.log 2>&1 &
   uml=$!
   # Probe only once init runs (root mounted, the COW open for good): a lock attempt while UML
@@ -226,7 +226,7 @@ INIT
   [ -x /usr/bin/linux ] || skip "user-mode-linux not installed"
   [ -x /bin/busybox ] || skip "busybox-static not installed"
   make_uml_root
-  TMPDIR="$W" timeout 90 linux ubd0=kernel.cow,uml.img mem=64M rw init=/init umid="umimage-kcow-$$" \
+  TMPDIR="$W" timeout 90 "$UML" ubd0=kernel.cow,uml.img mem=64M rw init=/init umid="umimage-kcow-$$" \
     con=null ssl=null con0=null,fd:1 </dev/null >uml.log 2>&1 || true
   cat uml.log
   grep -q 'Creating "kernel.cow" as COW file' uml.log
