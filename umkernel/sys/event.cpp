@@ -11,6 +11,7 @@
 #include <map>
 #include <vector>
 
+#include "umkernel/kernel/blocking.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/syscall_table.h"
@@ -87,11 +88,7 @@ int64_t do_epoll_wait(Task& t, int epfd, uint64_t events_addr, int maxevents, in
     if (copy_to_user(t, events_addr, out.data(), n * sizeof(epoll_event)) < 0) return -EFAULT;
     return n;
   }
-  if (timeout_ns == 0) return 0;
-  if (timeout_ns > 0) {
-    if (t.sys_deadline_ns < 0) t.sys_deadline_ns = monotonic_ns() + timeout_ns;
-    if (monotonic_ns() >= t.sys_deadline_ns) return 0;
-  }
+  if (timeout_ns == 0 || deadline_passed(t, timeout_ns)) return 0;
   t.wait_on(*ep->wait_queue());
   t.sys_restartable = false;  // epoll_wait is never restarted after a handler
   return kBlock;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "umkernel/kernel/blocking.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/kernel/syscall_table.h"
@@ -26,20 +27,11 @@ std::vector<char>& scratch(size_t n) {
   return buf;
 }
 
-// Parks a read or write that would block; a socket's SO_RCVTIMEO/SO_SNDTIMEO ends the wait
-// with EAGAIN (and EINTR, never a restart, on a signal), as on Linux.
+// Parks a read or write that would block, with the file's own timeout (a socket's
+// SO_RCVTIMEO/SO_SNDTIMEO).
 int64_t block_on(Task& t, File& f, bool writing = false) {
   WaitQueue* q = f.wait_queue();
-  if (!q) return -EAGAIN;
-  if (int64_t timeout = f.block_timeout_ns(writing); timeout >= 0) {
-    if (timeout == 0) return -EAGAIN;
-    int64_t now = monotonic_ns();
-    if (t.sys_deadline_ns < 0) t.sys_deadline_ns = now + timeout;
-    else if (now >= t.sys_deadline_ns) return -EAGAIN;
-    t.sys_restartable = false;
-  }
-  t.wait_on(*q);
-  return kBlock;
+  return q ? park_on(t, *q, f.block_timeout_ns(writing)) : -EAGAIN;
 }
 
 int64_t do_read(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "umkernel/kernel/blocking.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/user_memory.h"
@@ -14,13 +15,6 @@
 namespace um::kernel {
 
 namespace {
-
-// Sets the deadline on first entry (timeout_ns < 0 = forever); true if it has passed.
-bool deadline_passed(Task& t, int64_t timeout_ns) {
-  if (timeout_ns < 0) return false;
-  if (t.sys_deadline_ns < 0) t.sys_deadline_ns = monotonic_ns() + timeout_ns;
-  return monotonic_ns() >= t.sys_deadline_ns;
-}
 
 
 int64_t do_poll(Task& t, uint64_t fds_addr, uint64_t nfds, int64_t timeout_ns) {

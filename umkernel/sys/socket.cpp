@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "umkernel/kernel/blocking.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/user_memory.h"
@@ -34,20 +35,6 @@ int64_t get_socket(Task& t, uint64_t fd, SocketPtr& out) {
   if (!f) return -EBADF;
   out = std::dynamic_pointer_cast<Socket>(f);
   return out ? 0 : -ENOTSOCK;
-}
-
-// A socket call that cannot complete yet: EAGAIN for a non-blocking one; else the task parks
-// on `q` until woken, a signal, or the socket's timeout (which ends it with EAGAIN, as Linux).
-int64_t park(Task& t, WaitQueue& q, bool nonblock, int64_t timeout_ns) {
-  if (nonblock || timeout_ns == 0) return -EAGAIN;
-  if (timeout_ns > 0) {
-    int64_t now = monotonic_ns();
-    if (t.sys_deadline_ns < 0) t.sys_deadline_ns = now + timeout_ns;
-    else if (now >= t.sys_deadline_ns) return -EAGAIN;
-    t.sys_restartable = false;  // a timed socket wait ends in EINTR, never restarts
-  }
-  t.wait_on(q);
-  return kBlock;
 }
 
 // --- addresses ---
@@ -231,7 +218,7 @@ int64_t do_send(Task& t, Socket& s, const IoVec& io, int flags, const std::strin
       if (nonblock) return done ? static_cast<int64_t>(done) : -EAGAIN;
       t.sys_progress = done;
       t.sys_partial = static_cast<int64_t>(done);
-      r = park(t, *s.wait_queue(), false, s.send_timeout_ns());
+      r = park_on(t, *s.wait_queue(), s.send_timeout_ns());
       return r == -EAGAIN && done ? static_cast<int64_t>(done) : r;
     }
     if (r < 0) return done ? static_cast<int64_t>(done) : r;
@@ -257,7 +244,7 @@ int64_t do_recv(Task& t, Socket& s, const IoVec& io, int flags, Received& out) {
       if (done && nonblock) return static_cast<int64_t>(done);
       t.sys_progress = done;
       t.sys_partial = static_cast<int64_t>(done);
-      r = park(t, *s.wait_queue(), nonblock, s.recv_timeout_ns());
+      r = nonblock ? -EAGAIN : park_on(t, *s.wait_queue(), s.recv_timeout_ns());
       return r == -EAGAIN && done ? static_cast<int64_t>(done) : r;
     }
     if (r < 0 || (r == 0 && done)) return done ? static_cast<int64_t>(done) : r;
@@ -375,7 +362,7 @@ int64_t do_accept(Task& t, int flags) {
   SocketPtr s, conn;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   int64_t r = s->accept(t, conn);
-  if (r == -EAGAIN) return park(t, *s->wait_queue(), s->nonblocking(), s->recv_timeout_ns());
+  if (r == -EAGAIN) return s->nonblocking() ? -EAGAIN : park_on(t, *s->wait_queue(), s->recv_timeout_ns());
   if (r < 0) return r;
   if (flags & SOCK_NONBLOCK) conn->set_status_flags(conn->flags() | O_NONBLOCK);
   if (t.arg(1)) {
@@ -396,7 +383,7 @@ int64_t sys_connect(Task& t) {
   if (int64_t r = sockaddr_from_user(t, t.arg(1), t.arg(2), raw); r < 0) return r;
   WaitQueue* wait = s->wait_queue();
   int64_t r = s->connect(t, raw, wait);
-  if (r == -EAGAIN) return park(t, *wait, s->nonblocking(), s->send_timeout_ns());
+  if (r == -EAGAIN) return s->nonblocking() ? -EAGAIN : park_on(t, *wait, s->send_timeout_ns());
   return r;
 }
 
