@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 #include "core/cli.h"
 #include "core/nat/nat_router.h"
@@ -105,6 +107,10 @@ Options (UML syntax):
   ro | rw                       mount the root file system read-only or read-write (default rw)
   init=PATH                     the first program (default: /sbin/init, /etc/init, /bin/init, /bin/sh)
   mem=SIZE                      guest memory size reported to the guest (default 256M)
+  tasks_max=N                   the most tasks (processes and threads) the guest may have at
+                                once, root included; past it fork and clone fail with EAGAIN
+                                (default: one per 128K of mem, 2048 for 256M; 8..32768).
+                                init's RLIMIT_NPROC defaults to half of it, as on Linux
   umid=NAME                     the machine's name (default: a random one); its run directory
                                 $UML_DIR/NAME (default ~/.uml/NAME) holds pid, the mconsole
                                 socket and console sockets while it runs
@@ -174,6 +180,13 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       if (!r) return Error::make(EINVAL, "mem=" + value + ": " + r.error().message);
       if (*r < (16ull << 20)) return Error::make(EINVAL, "mem=" + value + ": at least 16M is needed");
       c.mem = *r;
+    } else if (key == "tasks_max") {
+      char* end = nullptr;
+      errno = 0;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end || errno || n < 8 || n > 32768)
+        return Error::make(EINVAL, "tasks_max=" + value + ": expected a number of tasks from 8 to 32768");
+      c.tasks_max = static_cast<int>(n);
     } else if (key == "init") {
       if (value.empty() || value[0] != '/') return Error::make(EINVAL, "init=" + value + ": must be an absolute path");
       c.init = value;

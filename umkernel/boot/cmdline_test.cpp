@@ -72,5 +72,19 @@ TEST(CmdlineNet, ParseMac) {
   EXPECT_FALSE(parse_mac("fe-fd-0a-00-00-01", m));
 }
 
+TEST(CmdlineLimits, TasksMax) {
+  auto c = parse({"tasks_max=100"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->tasks_max, 100);
+  auto d = parse({});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->tasks_max, 0);  // derived from mem= at boot
+  for (const char* bad : {"tasks_max=", "tasks_max=7", "tasks_max=32769", "tasks_max=10x", "tasks_max=-5"}) {
+    auto e = parse({bad});
+    ASSERT_FALSE(e) << bad;
+    EXPECT_EQ(e.error().message.find('\n'), std::string::npos) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace um::kernel

@@ -47,6 +47,7 @@ struct BootConfig {
   std::vector<std::string> init_args;
   std::vector<std::string> init_env;
   uint64_t mem = 256ull << 20;
+  int tasks_max = 0;                // tasks_max=N: VM-wide cap on tasks; 0 = derived from mem
   std::string umid;
   std::string uml_dir;              // uml_dir=DIR: the run directory root (else $UML_DIR, ~/.uml)
   std::string mconsole_notify;      // mconsole=notify:PATH: where to announce the mconsole socket

@@ -71,6 +71,9 @@ class Kernel {
   void register_process(std::shared_ptr<Process> p) { processes_[p->pid] = p; }
   void reap_process(int pid) { processes_.erase(pid); }
   std::shared_ptr<Process> init_process() { return process_by_pid(1); }
+  // Tasks that hold a pid: live and dying threads, and zombies not yet reaped.
+  size_t task_count() const;
+  size_t count_tasks(const std::function<bool(const Process&)>& which) const;
   int64_t boot_time_ns() const { return boot_ns_; }
 
   // --- scheduling ---

@@ -13,6 +13,7 @@
 #include "umkernel/boot/config.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/task_limits.h"
 #include "umkernel/mgmt/management.h"
 #include "umkernel/net/nic.h"
 #include "umkernel/vfs/devices.h"
@@ -180,6 +181,10 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   p->fs->root = root;
   p->fs->cwd = root;
   p->sighand = std::make_shared<SignalHandlers>();
+  p->unkillable = true;
+  set_tasks_max(cfg.tasks_max ? cfg.tasks_max : default_tasks_max(cfg.mem));
+  // Linux's init gets RLIMIT_NPROC = threads-max / 2 (kernel/fork.c, set_max_threads).
+  p->rlimits[RLIMIT_NPROC] = {static_cast<rlim_t>(tasks_max() / 2), static_cast<rlim_t>(tasks_max() / 2)};
   p->start_time_ns = monotonic_ns();
   p->mem.reset(open(("/proc/" + std::to_string(host) + "/mem").c_str(), O_RDWR | O_CLOEXEC));
   if (!p->mem) {

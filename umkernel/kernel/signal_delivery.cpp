@@ -183,13 +183,24 @@ static void kick(Task& t, int sig) {
 // sigtimedwait): its disposition may change before it is unblocked.
 static bool blocked_by(const Task* t, int sig) { return t && ((t->blocked | t->sigwait_set) & sigbit(sig)); }
 
+// Linux's sig_task_ignored for SIGNAL_UNKILLABLE (kernel/signal.c): init never receives a
+// signal whose action is the default from inside the VM (from its children, kill(0) or
+// kill(-1), tkill, or the kernel: SIGPIPE, SIGHUP, SIGTTOU...). SIGKILL and SIGSTOP are
+// dropped even though they cannot be blocked; others are queued while init blocks them, as
+// their handler may be set before they are unblocked, and dropped at delivery if it is not.
+static bool unkillable_drops(Process& p, int sig, const Task* t) {
+  if (!p.unkillable || p.sighand->actions[sig].handler != 0) return false;
+  return sig == SIGKILL || sig == SIGSTOP || !blocked_by(t, sig);
+}
+
 void Kernel::send_signal_to_process(Process& p, int sig, const siginfo_t* info) {
   if (sig <= 0 || sig > 64 || p.zombie) return;
+  if (sig == SIGCONT) continue_process(p);  // before the drop, as in Linux's prepare_signal
+  if (unkillable_drops(p, sig, p.threads.empty() ? nullptr : p.threads.front())) return;
   if (sig == SIGKILL) {
     exit_process(p, SIGKILL);
     return;
   }
-  if (sig == SIGCONT) continue_process(p);
   if (is_stop_signal(sig)) {  // a stop cancels pending SIGCONT and vice versa
     p.shared_pending_set &= ~sigbit(SIGCONT);
     std::erase_if(p.shared_pending, [](auto& s) { return s.sig == SIGCONT; });
@@ -210,6 +221,7 @@ void Kernel::send_signal_to_task(Task& t, int sig, const siginfo_t* info) {
     send_signal_to_process(*t.proc, sig, info);
     return;
   }
+  if (unkillable_drops(*t.proc, sig, &t)) return;
   if (signal_ignored(*t.proc, sig) && !blocked_by(&t, sig)) return;
   if (sig < SIGRTMIN && (t.pending_set & sigbit(sig))) return;
   PendingSignal ps{sig, {}};
@@ -301,6 +313,7 @@ bool deliver_signals(Task& t) {
     SigAction& act = t.proc->sighand->actions[sig];
     if (act.handler == reinterpret_cast<uint64_t>(SIG_IGN) && sig != SIGKILL) continue;
     if (act.handler == 0 || sig == SIGKILL) {
+      if (t.proc->unkillable && sig != SIGKILL && sig != SIGSTOP) continue;  // Linux's get_signal
       switch (default_action(sig)) {
         case DefaultAction::Ignore:
         case DefaultAction::Cont:
@@ -352,6 +365,8 @@ void force_signal(Task& t, int sig, const siginfo_t* info) {
     act = SigAction{};
     t.blocked &= ~sigbit(sig);
   }
+  // A fault init cannot handle kills it (and so ends the VM), as Linux's force_sig_info does.
+  if (act.handler == 0) t.proc->unkillable = false;
   PendingSignal ps{sig, *info};
   t.pending.push_front(ps);
   t.pending_set |= sigbit(sig);

@@ -167,6 +167,9 @@ class Process {
   std::vector<std::string> cmdline, environ;
   int64_t start_time_ns = 0;
 
+  // Linux's SIGNAL_UNKILLABLE: init drops every signal it leaves at SIG_DFL (SIGKILL and
+  // SIGSTOP included) until a synchronous fault forces a default action on it.
+  bool unkillable = false;
   bool zombie = false;
   bool reaped = false;
   int exit_status = 0;          // wait status encoding

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/task_limits.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/kernel/syscall_table.h"
 
@@ -35,6 +36,7 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
   // Only threads share the host address space: a CLONE_VM child that is a process of its own
   // could exec, and exec empties the whole host address space (the parent's too).
   bool share_vm = (flags & CLONE_VM) && thread;
+  if (int64_t r = check_task_limits(parent); r < 0) return r;
   int tid = k.alloc_pid();
   if (tid < 0) return tid;
   pid_t host_child = 0;
@@ -449,9 +451,18 @@ int64_t sys_prctl(Task& t) {
 }
 
 int64_t sys_arch_prctl(Task& t) {
+  // Linux refuses bases at or above TASK_SIZE_MAX ((1 << 47) - 4096): a non-canonical base
+  // would fault on the next context switch.
+  constexpr uint64_t kTaskSizeMax = (1ull << 47) - 4096;
   switch (t.arg(0)) {
-    case ARCH_SET_FS: t.regs.fs_base = t.arg(1); return 0;
-    case ARCH_SET_GS: t.regs.gs_base = t.arg(1); return 0;
+    case ARCH_SET_FS:
+      if (t.arg(1) >= kTaskSizeMax) return -EPERM;
+      t.regs.fs_base = t.arg(1);
+      return 0;
+    case ARCH_SET_GS:
+      if (t.arg(1) >= kTaskSizeMax) return -EPERM;
+      t.regs.gs_base = t.arg(1);
+      return 0;
     case ARCH_GET_FS: return put_user(t, t.arg(1), static_cast<uint64_t>(t.regs.fs_base));
     case ARCH_GET_GS: return put_user(t, t.arg(1), static_cast<uint64_t>(t.regs.gs_base));
     default: return -EINVAL;

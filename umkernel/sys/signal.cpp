@@ -110,12 +110,7 @@ int64_t sys_kill(Task& t) {
   for (auto& p : targets) {
     if (!may_signal(t, *p, sig)) continue;
     sent++;
-    // PID 1 is protected as on Linux: a signal left at SIG_DFL is dropped unless init
-    // blocks it (busybox init blocks its signals and collects them with sigtimedwait).
-    if (p->pid == 1 && sig) {
-      bool blocked = !p->threads.empty() && (p->threads.front()->blocked & sigbit(sig));
-      if (sig == SIGKILL || sig == SIGSTOP || (p->sighand->actions[sig].handler == 0 && !blocked)) continue;
-    }
+    // init drops what it leaves at SIG_DFL (Process::unkillable, kernel/signals.cpp).
     if (sig) k.send_signal_to_process(*p, sig, &si);
   }
   return sent ? 0 : -EPERM;
@@ -131,6 +126,40 @@ static int64_t signal_thread(Task& t, int tgid, int tid, int sig) {
   si.si_code = SI_TKILL;
   kernel().send_signal_to_task(*target, sig, &si);
   return 0;
+}
+
+// rt_sigqueueinfo / rt_tgsigqueueinfo: a caller-made siginfo. Linux lets a process forge
+// kernel-looking codes (si_code >= 0, or SI_TKILL) only when it signals itself.
+static int64_t queue_info(Task& t, int tgid, int tid, int sig, uint64_t info_addr) {
+  if (sig < 0 || sig > 64) return -EINVAL;
+  siginfo_t si;
+  if (copy_from_user(t, &si, info_addr, sizeof si) < 0) return -EFAULT;
+  bool self = tid > 0 ? tid == t.tid : tgid == t.proc->pid;
+  if ((si.si_code >= 0 || si.si_code == SI_TKILL) && !self) return -EPERM;
+  si.si_signo = sig;
+  if (tid > 0) {
+    Task* target = kernel().task_by_tid(tid);
+    if (!target || target->proc->pid != tgid) return -ESRCH;
+    if (!may_signal(t, *target->proc, sig)) return -EPERM;
+    if (sig) kernel().send_signal_to_task(*target, sig, &si);
+    return 0;
+  }
+  if (tgid <= 0) return -ESRCH;
+  auto p = kernel().process_by_pid(tgid);
+  if (!p || p->zombie) return -ESRCH;
+  if (!may_signal(t, *p, sig)) return -EPERM;
+  if (sig) kernel().send_signal_to_process(*p, sig, &si);
+  return 0;
+}
+
+int64_t sys_rt_sigqueueinfo(Task& t) {
+  return queue_info(t, static_cast<int>(t.arg(0)), 0, static_cast<int>(t.arg(1)), t.arg(2));
+}
+
+int64_t sys_rt_tgsigqueueinfo(Task& t) {
+  int tgid = static_cast<int>(t.arg(0)), tid = static_cast<int>(t.arg(1));
+  if (tgid <= 0 || tid <= 0) return -EINVAL;
+  return queue_info(t, tgid, tid, static_cast<int>(t.arg(2)), t.arg(3));
 }
 
 int64_t sys_tgkill(Task& t) {
@@ -298,6 +327,7 @@ namespace {
 const SyscallRow kRows[] = {
     UM_FULL(rt_sigaction, "dppu"), UM_FULL(rt_sigprocmask, "dppu"), UM_FULL(rt_sigreturn, ""),
     UM_FULL(kill, "dd"), UM_FULL(tgkill, "ddd"), UM_FULL(tkill, "dd"), UM_FULL(rt_sigpending, "pu"),
+    UM_FULL(rt_sigqueueinfo, "ddp"), UM_FULL(rt_tgsigqueueinfo, "dddp"),
     UM_FULL(rt_sigsuspend, "pu"), UM_FULL(sigaltstack, "pp"), UM_FULL(pause, ""),
     UM_FULL(rt_sigtimedwait, "pppu"), UM_FULL(alarm, "u"),
     UM_PARTIAL(getitimer, "dp", "ITIMER_VIRTUAL and ITIMER_PROF read as disarmed"),

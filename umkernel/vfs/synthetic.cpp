@@ -49,7 +49,11 @@ std::vector<std::pair<std::string, InodePtr>> SyntheticDir::entries() {
 
 int64_t SyntheticDir::lookup(std::string_view name, InodePtr& out) {
   if (name == ".") { out = shared_from_this(); return 0; }
-  if (name == "..") { out = parent ? parent : shared_from_this(); return 0; }
+  if (name == "..") {
+    out = parent.lock();
+    if (!out) out = shared_from_this();
+    return 0;
+  }
   if (auto it = children_.find(name); it != children_.end()) {
     out = it->second;
     return 0;
@@ -68,7 +72,8 @@ int64_t SyntheticDir::readdir(uint64_t pos, const DirFiller& fill) {
     i = 1;
   }
   if (i == 1) {
-    if (!fill("..", parent ? parent->ino() : ino_, DT_DIR, 2)) return 0;
+    auto p = parent.lock();
+    if (!fill("..", p ? p->ino() : ino_, DT_DIR, 2)) return 0;
     i = 2;
   }
   for (; i - 2 < list.size(); i++) {

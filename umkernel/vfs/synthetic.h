@@ -48,7 +48,9 @@ class SyntheticDir : public SyntheticInode {
   void set_dynamic(Lister l) { dynamic_ = std::move(l); }
   int64_t lookup(std::string_view name, InodePtr& out) override;
   int64_t readdir(uint64_t pos, const DirFiller& fill) override;
-  InodePtr parent;  // for ".."; null = self
+  // For ".."; empty = self. Weak: a parent owns its children, and a strong link back made
+  // every /proc/PID directory (PID -> fd -> PID) a cycle that was never freed.
+  std::weak_ptr<Inode> parent;
 
  private:
   std::vector<std::pair<std::string, InodePtr>> entries();
