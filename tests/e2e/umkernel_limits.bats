@@ -23,7 +23,10 @@ teardown_file() {
 all_held() {
   local part="$1" min="$2"
   shift 2
-  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" "$@" init=/bin/limits -- "$part"
+  local opts=() args=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && args=("$@")
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" "${opts[@]}" init=/bin/limits -- "$part" "${args[@]}"
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" != *FAIL* ]]
@@ -83,6 +86,18 @@ descendants() {
   [ "$most" -le 125 ]
   [[ "$(cat "$d/out")" != *FAIL* ]]
   grep -q "ok: after the bomb programs run again" "$d/out"
+}
+
+@test "mem=64M: one process cannot map or touch more (malloc, mmap, MAP_NORESERVE, brk: ENOMEM)" {
+  all_held mem_single 4 mem=64M -- 64
+}
+
+@test "mem=64M: tmpfs size= and memfds are bounded by it (ENOSPC), and freed data is given back" {
+  all_held mem_files 7 mem=64M -- 64
+}
+
+@test "mem=64M: processes that together touch 2x mem= are OOM-killed until the rest fit; init is spared" {
+  all_held mem_many 3 mem=64M -- 64
 }
 
 @test "tasks_max= is checked on the command line" {

@@ -292,6 +292,127 @@ static void forkbomb(void) {
   check("and programs still run", c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exec failed");
 }
 
+// ---------------------------------------------------------------------------------------
+// Memory (run with mem=64M): nothing the guest does makes the host hold more than that.
+
+#define MB (1024l * 1024)
+
+static long touch_until_refused(long max_mb) {
+  long n = 0;
+  while (n < max_mb) {
+    char* p = malloc(MB);
+    if (!p) break;
+    memset(p, 1, MB);
+    n++;
+  }
+  return n;
+}
+
+static void mem_single(long mem_mb) {
+  errno = 0;
+  long n = touch_until_refused(2048);
+  char detail[64];
+  snprintf(detail, sizeof detail, "%ld MB, errno %s", n, strerrorname_np(errno));
+  check("one process allocating and touching 2 GB is refused before mem=", n < mem_mb && errno == ENOMEM, detail);
+  void* big = mmap(NULL, 1l << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  expect_errno("a 1 GB private mapping is refused with ENOMEM", big == MAP_FAILED ? -1 : 0, ENOMEM);
+  big = mmap(NULL, 1l << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  expect_errno("MAP_NORESERVE does not get around it", big == MAP_FAILED ? -1 : 0, ENOMEM);
+  long b = 0;
+  while (b < 2048 && sbrk(MB) != (void*)-1) b++;
+  snprintf(detail, sizeof detail, "%ld MB, errno %s", b, strerrorname_np(errno));
+  check("brk stops with ENOMEM before mem=", b < mem_mb && errno == ENOMEM, detail);
+}
+
+// Children that each stay under mem= but together do not: the OOM killer ends some of them
+// (SIGKILL), never init, until what is left fits.
+static void mem_many(long mem_mb) {
+  enum { kChildren = 8 };
+  long each = mem_mb / 4;  // 8 x mem/4 = 2 x mem
+  pid_t pids[kChildren];
+  int ready[2];
+  pipe(ready);
+  for (int i = 0; i < kChildren; i++) {
+    pids[i] = fork();
+    if (pids[i] == 0) {
+      touch_until_refused(each);
+      write(ready[1], "x", 1);
+      for (;;) pause();
+    }
+  }
+  close(ready[1]);
+  int alive = kChildren, killed = 0, st;
+  // Each child reports once it touched all its memory, or dies first.
+  char c;
+  int reported = 0;
+  for (int waited = 0; waited < 600 && reported + killed < kChildren; waited++) {
+    struct timespec ts = {0, 50 * 1000000};
+    nanosleep(&ts, NULL);
+    fcntl(ready[0], F_SETFL, O_NONBLOCK);
+    while (read(ready[0], &c, 1) == 1) reported++;
+    for (int i = 0; i < kChildren; i++)
+      if (pids[i] > 0 && waitpid(pids[i], &st, WNOHANG) == pids[i]) {
+        if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) killed++;
+        pids[i] = 0;
+        alive--;
+      }
+  }
+  // Those still alive fit: give the killer a few periods to finish its work.
+  for (int waited = 0; waited < 100 && alive * each > mem_mb; waited++) {
+    struct timespec ts = {0, 50 * 1000000};
+    nanosleep(&ts, NULL);
+    for (int i = 0; i < kChildren; i++)
+      if (pids[i] > 0 && waitpid(pids[i], &st, WNOHANG) == pids[i]) {
+        if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) killed++;
+        pids[i] = 0;
+        alive--;
+      }
+  }
+  char detail[96];
+  snprintf(detail, sizeof detail, "%d alive x %ld MB, %d killed, mem %ld MB", alive, each, killed, mem_mb);
+  check("the OOM killer ends guest processes until the rest fit in mem=", alive * each <= mem_mb, detail);
+  check("it killed with SIGKILL", killed >= kChildren - mem_mb / each, detail);
+  for (int i = 0; i < kChildren; i++)
+    if (pids[i] > 0) {
+      kill(pids[i], SIGKILL);
+      waitpid(pids[i], NULL, 0);
+    }
+  long n = touch_until_refused(each);
+  check("with them gone the memory is usable again", n == each, NULL);
+}
+
+static void mem_files(long mem_mb) {
+  mkdir("/mnt", 0755);
+  expect_zero("mount a tmpfs with size=1G", mount("tmpfs", "/mnt", "tmpfs", 0, "size=1G"));
+  struct statfs sf;
+  statfs("/mnt", &sf);
+  char detail[96];
+  snprintf(detail, sizeof detail, "%ld MB", (long)(sf.f_blocks * sf.f_bsize / MB));
+  check("its size is bounded by mem=", (long)(sf.f_blocks * sf.f_bsize) <= mem_mb * MB, detail);
+  static char buf[1 << 20];
+  memset(buf, 7, sizeof buf);
+  int fd = open("/mnt/fill", O_CREAT | O_WRONLY, 0644);
+  long n = 0;
+  while (n < 2048 && write(fd, buf, sizeof buf) == sizeof buf) n++;
+  snprintf(detail, sizeof detail, "%ld MB, errno %s", n, strerrorname_np(errno));
+  check("tmpfs writes stop with ENOSPC before mem=", n < mem_mb && errno == ENOSPC, detail);
+  close(fd);
+  int mfd = memfd_create("fill", 0);
+  long m = 0;
+  while (m < 2048 && write(mfd, buf, sizeof buf) == sizeof buf) m++;
+  snprintf(detail, sizeof detail, "tmpfs %ld MB + memfd %ld MB, errno %s", n, m, strerrorname_np(errno));
+  check("memfd data is held to what is left of mem=, ENOSPC", n + m < mem_mb && errno == ENOSPC, detail);
+  expect_errno("ftruncate of a memfd past mem= fails", ftruncate(mfd, 4l << 30), ENOSPC);
+  expect_errno("fallocate-free sparse growth is charged too", ftruncate(mfd, (long)mem_mb * MB), ENOSPC);
+  unlink("/mnt/fill");
+  long m2 = 0;
+  while (m2 < n && write(mfd, buf, sizeof buf) == sizeof buf) m2++;
+  snprintf(detail, sizeof detail, "%ld of %ld MB", m2, n);
+  check("a removed tmpfs file gives its memory back", m2 == n, detail);
+  close(mfd);
+  umount("/mnt");
+}
+
 // A tree-shaped fork bomb that never gives up: every process forks forever, retrying after
 // EAGAIN. The caller waits for a line on stdin (the host counts host processes meanwhile),
 // then kills it with kill(-1, SIGKILL) until nothing is left and checks the VM works.
@@ -369,6 +490,9 @@ int main(int argc, char** argv) {
   else if (!strcmp(part, "nproc")) nproc();
   else if (!strcmp(part, "forkbomb")) forkbomb();
   else if (!strcmp(part, "bombtree")) bombtree();
+  else if (!strcmp(part, "mem_single")) mem_single(atol(argv[2]));
+  else if (!strcmp(part, "mem_many")) mem_many(atol(argv[2]));
+  else if (!strcmp(part, "mem_files")) mem_files(atol(argv[2]));
   else if (!strcmp(part, "churn")) churn(argc > 2 ? atoi(argv[2]) : 100);
   else {
     fprintf(stderr, "usage: limits init_signals|arch_prctl|nproc|forkbomb\n");

@@ -13,6 +13,7 @@
 #include "umkernel/boot/config.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/memory_accounting.h"
 #include "umkernel/kernel/task_limits.h"
 #include "umkernel/mgmt/management.h"
 #include "umkernel/net/nic.h"
@@ -90,6 +91,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
     }
   }
   set_proc_memory_total(cfg.mem);
+  set_memory_limit(cfg.mem);
   if (!cfg.hostname.empty()) set_hostname(cfg.hostname);
   else if (cfg.has_ip && !cfg.ip.hostname.empty()) set_hostname(cfg.ip.hostname);
 
@@ -172,6 +174,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
     *error = "cannot start init: " + err;
     return false;
   }
+  limit_host_process(host);  // every guest process descends from it: mem= holds for all
   auto p = std::make_shared<Process>();
   p->pid = alloc_pid();
   p->mm_id = new_mm_id();
@@ -194,6 +197,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   register_process(p);
   Task* t = add_task(p->pid, host, p);
   platform::get_regs(host, t->regs);
+  start_oom_killer();
 
   auto console_sb = std::make_shared<SyntheticSuperBlock>("devtmpfs", makedev(0, 6), 0x1373);
   auto console_node = std::make_shared<DeviceNode>(console_sb.get(), 1, makedev(5, 1), 0600);

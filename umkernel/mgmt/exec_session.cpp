@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "umkernel/kernel/exec.h"
+#include "umkernel/kernel/memory_accounting.h"
 #include "umkernel/mgmt/management.h"
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/pipe.h"
@@ -116,6 +117,7 @@ void ExecSession::start(const ExecRequest& req) {
     endpoint_->send_failed("cannot start a process: " + err);
     return;
   }
+  limit_host_process(host);
   FilePtr in_r, out_w, err_w;
   make_pipe(0, in_r, stdin_w_, nullptr);
   make_pipe(0, stdout_r_, out_w, nullptr);

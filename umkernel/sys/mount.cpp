@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/memory_accounting.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/sys/fs_args.h"
 #include "umkernel/kernel/syscall_table.h"
@@ -75,6 +76,8 @@ int64_t sys_mount(Task& t) {
       }
       i = j + 1;
     }
+    // A tmpfs can never hold more than the VM's memory (its data is charged to mem=).
+    size = std::min(size, memory_limit());
     m = make_tmpfs(k.mounts().size() + 100, size, mode);
   } else if (type == "sysfs") {
     m = make_sysfs(k.mounts().size() + 100);

@@ -10,6 +10,8 @@
 #include <map>
 #include <vector>
 
+#include "umkernel/kernel/memory_accounting.h"
+
 namespace um::kernel {
 
 namespace {
@@ -58,6 +60,7 @@ class TmpInode : public Inode {
   ~TmpInode() override {
     tsb_->inodes--;
     tsb_->used -= std::min<uint64_t>(tsb_->used, size_);
+    if (S_ISREG(st_.mode)) uncharge_file_data(size_);
     if (memfd_ >= 0) close(memfd_);
   }
 
@@ -231,6 +234,7 @@ class TmpInode : public Inode {
     if (S_ISDIR(st_.mode)) return -EISDIR;
     if (size > size_) return grow(size);
     tsb_->used -= std::min<uint64_t>(tsb_->used, size_ - size);
+    uncharge_file_data(size_ - size);
     size_ = size;
     if (memfd_ >= 0 && ftruncate(memfd_, static_cast<off_t>(size)) != 0) return -errno;
     st_.mtime = st_.ctime = now();
@@ -240,7 +244,12 @@ class TmpInode : public Inode {
     uint64_t extra = size - size_;
     if (tsb_->used + extra > tsb_->limit_) return -ENOSPC;
     if (ensure_memfd() < 0) return -ENOMEM;
-    if (ftruncate(memfd_, static_cast<off_t>(size)) != 0) return -errno;
+    // The data of every tmpfs and memfd together is held to mem= (kernel/memory_accounting.h).
+    if (!charge_file_data(extra)) return -ENOSPC;
+    if (ftruncate(memfd_, static_cast<off_t>(size)) != 0) {
+      uncharge_file_data(extra);
+      return -errno;
+    }
     tsb_->used += extra;
     size_ = size;
     st_.mtime = st_.ctime = now();

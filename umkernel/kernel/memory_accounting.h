@@ -1,0 +1,40 @@
+// mem= as a limit. What a guest can make the host hold for it, and how each part is held:
+//  - anonymous memory (heap, brk, stacks, private copies of files) lives in the guest's host
+//    processes: each has the host RLIMIT_DATA = mem (a single process can never map more
+//    private writable memory than the VM has: mmap/brk fail with ENOMEM), and the VM-wide
+//    total is watched by an OOM killer (below);
+//  - tmpfs and memfd data lives in memfds umkernel owns: every tmpfs' size= is at most mem,
+//    and all of them together are charged here (writes past the limit fail with ENOSPC).
+// The OOM killer samples the guest's memory every kOomPeriodMs: when anonymous and shared
+// memory of all guest processes (proportional set size, so that pages shared after fork
+// count once) plus tmpfs data exceed mem, it kills the guest process holding most, never
+// init while another candidate exists (Linux's oom_kill_process), and never umkernel or the
+// host. Past the limit the guest gets ENOMEM/ENOSPC where a call asks for the memory, and
+// SIGKILL from the OOM killer where it merely touches memory it mapped.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+
+namespace um::kernel {
+
+constexpr int kOomPeriodMs = 50;
+
+// The VM's memory (mem=), set at boot before any guest process exists.
+void set_memory_limit(uint64_t bytes);
+uint64_t memory_limit();
+
+// Host limits for a guest host process (RLIMIT_DATA = mem): call on every process spawned
+// from umkernel itself (forks inherit them).
+void limit_host_process(pid_t host_pid);
+
+// tmpfs/memfd data: reserve `bytes` more (false: the VM is out of memory, answer ENOSPC) or
+// give them back.
+bool charge_file_data(uint64_t bytes);
+void uncharge_file_data(uint64_t bytes);
+uint64_t file_data_charged();
+
+// Starts the OOM killer's periodic sampling (a kernel timer).
+void start_oom_killer();
+
+}  // namespace um::kernel
