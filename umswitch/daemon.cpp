@@ -160,7 +160,7 @@ Status Daemon::setup() {
   }
   if (!opt_.tap.empty()) UM_TRY(add_port(UM_TRY(TapPort::open(opt_.tap)), -1));
   if (opt_.nat) {
-    nat::NatOptions nat_options{.forwards = opt_.forwards, .hostname = "umswitch"};
+    nat::NatOptions nat_options{.forwards = opt_.forwards, .hostname = "umswitch", .restricted = opt_.nat_restricted};
     UM_TRY(add_port(UM_TRY(NatPort::start(nat_options)), -1));
   }
 

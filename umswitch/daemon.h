@@ -17,6 +17,7 @@ struct DaemonOptions {
   std::string tap;
   std::string pcap;
   bool nat = false;
+  bool nat_restricted = false;  // --restrict
   std::vector<nat::Forward> forwards;
   bool daemonize = false;
   std::string pidfile;

@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   app.add_option("--pcap", opt.pcap, "write every frame to FILE in pcap format")
       ->type_name("FILE");
   app.add_flag("--nat", opt.nat, "attach a NAT router (10.0.2.2, DHCP, DNS; libslirp)");
+  app.add_flag("--restrict", opt.nat_restricted,
+               "with --nat: cut the guests off from the host and the outside (QEMU's "
+               "restrict=on); only --forward reaches them");
   app.add_option("--forward", forwards,
                  "with --nat: forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT inbound")
       ->type_name("SPEC");
@@ -78,6 +81,10 @@ int main(int argc, char** argv) {
     return sw::run_ctl(ctl_path, ctl_command, ctl_json);
   }
 
+  if (opt.nat_restricted && !opt.nat) {
+    fprintf(stderr, "umswitch: error: --restrict needs --nat\n");
+    return kExitUsage;
+  }
   if (!forwards.empty() && !opt.nat) {
     fprintf(stderr, "umswitch: error: --forward needs --nat\n");
     return kExitUsage;

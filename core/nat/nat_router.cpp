@@ -138,7 +138,9 @@ struct NatRouter::Impl {
     inet_pton(AF_INET, "10.0.2.15", &cfg.vdhcp_start);
     inet_pton(AF_INET, "10.0.2.3", &cfg.vnameserver);
     cfg.vhostname = options.hostname.empty() ? nullptr : options.hostname.c_str();  // copied
-    cfg.disable_host_loopback = false;  // 10.0.2.2 reaches the host's 127.0.0.1
+    cfg.restricted = options.restricted ? 1 : 0;
+    // 10.0.2.2 reaches the host's 127.0.0.1, unless restricted.
+    cfg.disable_host_loopback = options.restricted;
     static const SlirpCb callbacks = make_callbacks();
     slirp = slirp_new(&cfg, &callbacks, this);
     if (!slirp) return Error::make(EIO, "cannot start the NAT router (slirp_new failed)");

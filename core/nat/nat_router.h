@@ -34,6 +34,10 @@ Result<Forward> parse_hostfwd(const std::string& spec,
 struct NatOptions {
   std::vector<Forward> forwards;
   std::string hostname;  // offered to the guest by DHCP (option 12); empty: none
+  // QEMU's restrict=on: the guest is cut off from the host and the outside (no connections
+  // or datagrams out, 10.0.2.2 does not reach the host's loopback); only the forwards reach
+  // it. DHCP still answers.
+  bool restricted = false;
 };
 
 class NatRouter {

@@ -136,3 +136,118 @@ descendants() {
   [ $((rss2 - rss1)) -lt 1024 ]
   [ "$fds2" -le "$fds1" ]
 }
+
+# Host services on 127.0.0.1 (TCP and UDP) that note whatever reaches them.
+start_listeners() {  # DIR: sets TCP_PORT UDP_PORT, hits go to DIR/hits
+  python3 - "$1" >"$1/ports" 2>/dev/null 3>&- <<'PY' &
+import socket, sys, threading
+d = sys.argv[1]
+t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(8)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+print(t.getsockname()[1], u.getsockname()[1], flush=True)
+def note(what):
+    with open(d + "/hits", "a") as f: f.write(what + "\n")
+def tcp():
+    while True:
+        c, _ = t.accept(); note("tcp"); c.close()
+threading.Thread(target=tcp, daemon=True).start()
+while True:
+    u.recvfrom(2048); note("udp")
+PY
+  LISTENER=$!
+  local i
+  for i in $(seq 100); do [ -s "$1/ports" ] && break; sleep 0.1; done
+  read -r TCP_PORT UDP_PORT <"$1/ports"
+}
+
+# Runs a guest on slirp with restrict=$2 that tries the host's loopback through 10.0.2.2 and
+# the DNS proxy 10.0.2.3, and serves httpd on a hostfwd forward the host fetches from.
+slirp_guest() {  # DIR RESTRICT: output in DIR/out, the host's fetch in DIR/fetched
+  local d=$1 fwd
+  fwd=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkfifo "$d/in"
+  timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" "eth0=slirp,,restrict=$2,hostfwd=tcp:127.0.0.1:$fwd-:80" \
+    ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0 init=/bin/sh -- -c "
+    /bin/limits reach 10.0.2.2 $TCP_PORT $UDP_PORT
+    /bin/limits reach 10.0.2.3 53 53
+    mkdir -p /www && echo guest-page > /www/index.html && httpd -p 80 -h /www && echo SERVING
+    read x" <"$d/in" >"$d/out" 2>&1 &
+  local vm=$! i
+  exec 8>"$d/in"
+  for i in $(seq 600); do grep -q SERVING "$d/out" && break; sleep 0.1; done
+  python3 - "$fwd" >"$d/fetched" 2>&1 <<'PY' || true
+import sys, time, urllib.request
+for _ in range(20):
+    try:
+        print(urllib.request.urlopen("http://127.0.0.1:%s/index.html" % sys.argv[1], timeout=5).read().decode().strip()); break
+    except Exception as e:
+        time.sleep(0.3)
+PY
+  echo done >&8
+  exec 8>&-
+  wait "$vm"
+  cat "$d/out"
+  echo "host fetched: $(cat "$d/fetched")"
+}
+
+@test "eth0=slirp,restrict=on: the guest reaches neither the host's loopback nor DNS; hostfwd still works" {
+  local d
+  d=$(mktemp -d "$W/restrict.XXXXXX")
+  start_listeners "$d"
+  slirp_guest "$d" on
+  kill "$LISTENER" 2>/dev/null || true
+  echo "hits: $(cat "$d/hits" 2>/dev/null)"
+  grep -q "tcp 10.0.2.2:$TCP_PORT: failed" "$d/out"
+  [ ! -e "$d/hits" ]                                  # neither TCP nor UDP reached the host
+  [ "$(cat "$d/fetched")" = guest-page ]              # hostfwd is the way in
+}
+
+@test "eth0=slirp without restrict: the same attempts reach the host (the test above can fail)" {
+  local d
+  d=$(mktemp -d "$W/norestrict.XXXXXX")
+  start_listeners "$d"
+  slirp_guest "$d" off
+  kill "$LISTENER" 2>/dev/null || true
+  grep -q "tcp 10.0.2.2:$TCP_PORT: connected" "$d/out"
+  grep -q tcp "$d/hits"
+  grep -q udp "$d/hits"
+  [ "$(cat "$d/fetched")" = guest-page ]
+}
+
+@test "restrict= takes on or off" {
+  run "$UMKERNEL" "ubd0=$W/root.img" eth0=slirp,,restrict=maybe
+  [ "$status" -ne 0 ]
+  [[ "${lines[0]}" == *"restrict=maybe: expected on or off"* ]]
+}
+
+# A guest on umswitch --nat [--restrict] tries the host's loopback through 10.0.2.2.
+switch_guest() {  # DIR SWITCH-OPTIONS...: output in DIR/out
+  local d=$1
+  shift
+  "$UMSWITCH" --unix "$d/sw.ctl" --nat "$@" >"$d/sw.out" 2>&1 3>&- &
+  local sw=$! i
+  for i in $(seq 50); do [ -S "$d/sw.ctl" ] && break; sleep 0.1; done
+  timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" "eth0=daemon,,unix,$d/sw.ctl" \
+    ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0 init=/bin/limits -- reach 10.0.2.2 "$TCP_PORT" "$UDP_PORT" \
+    >"$d/out" 2>&1 </dev/null || true
+  kill "$sw" 2>/dev/null || true
+  wait "$sw" 2>/dev/null || true
+  cat "$d/out"
+}
+
+@test "umswitch --nat --restrict: the guests do not reach the host's loopback; without it they do" {
+  local d
+  d=$(mktemp -d "$W/swrestrict.XXXXXX")
+  start_listeners "$d"
+  switch_guest "$d" --restrict
+  grep -q "tcp 10.0.2.2:$TCP_PORT: failed" "$d/out"
+  [ ! -e "$d/hits" ]
+  switch_guest "$d"
+  kill "$LISTENER" 2>/dev/null || true
+  grep -q "tcp 10.0.2.2:$TCP_PORT: connected" "$d/out"
+  grep -q tcp "$d/hits"
+  grep -q udp "$d/hits"
+  run "$UMSWITCH" --unix "$d/x.ctl" --restrict
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"--restrict needs --nat"* ]]
+}

@@ -442,6 +442,27 @@ static void bombtree(void) {
   check("after the bomb programs run again", c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exec failed");
 }
 
+// Tries to reach ADDR: a TCP connection to TCPPORT (3 s) and datagrams to UDPPORT. Prints
+// what happened; the host side knows what arrived.
+static void reach(const char* addr, int tcp_port, int udp_port) {
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  inet_pton(AF_INET, addr, &a.sin_addr);
+  a.sin_port = htons(tcp_port);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct timeval tv = {3, 0};
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int r = connect(s, (struct sockaddr*)&a, sizeof a);
+  if (r == 0) write(s, "guest-was-here\n", 15);
+  printf("tcp %s:%d: %s\n", addr, tcp_port, r == 0 ? "connected" : "failed");
+  close(s);
+  s = socket(AF_INET, SOCK_DGRAM, 0);
+  a.sin_port = htons(udp_port);
+  for (int i = 0; i < 3; i++) sendto(s, "guest-was-here\n", 15, 0, (struct sockaddr*)&a, sizeof a);
+  close(s);
+  usleep(300000);
+  printf("udp %s:%d: sent\n", addr, udp_port);
+}
+
 // Creates and drops kernel objects N times (threads, sockets, pipes, event files, children,
 // /proc reads) for the leak check, which watches umkernel's RSS and fds from the host.
 static void churn(int n) {
@@ -493,6 +514,7 @@ int main(int argc, char** argv) {
   else if (!strcmp(part, "mem_single")) mem_single(atol(argv[2]));
   else if (!strcmp(part, "mem_many")) mem_many(atol(argv[2]));
   else if (!strcmp(part, "mem_files")) mem_files(atol(argv[2]));
+  else if (!strcmp(part, "reach")) reach(argv[2], atoi(argv[3]), atoi(argv[4]));
   else if (!strcmp(part, "churn")) churn(argc > 2 ? atoi(argv[2]) : 100);
   else {
     fprintf(stderr, "usage: limits init_signals|arch_prctl|nproc|forkbomb\n");

@@ -126,10 +126,12 @@ Options (UML syntax):
   eth<N>=daemon,MAC,unix,CTL    NIC ethN (0-15) on a uml_switch-compatible switch (umswitch,
                                 uml_switch) whose control socket is CTL; MAC may be empty
                                 (then it is derived from the umid)
-  eth<N>=slirp[,MAC][,hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...
+  eth<N>=slirp[,MAC][,restrict=on|off][,hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...
                                 NIC ethN behind a built-in NAT router (libslirp): gateway
                                 10.0.2.2 (the host's 127.0.0.1), DNS 10.0.2.3, DHCP from
-                                10.0.2.15; hostfwd forwards a host port into the guest
+                                10.0.2.15; hostfwd forwards a host port into the guest;
+                                restrict=on cuts the guest off from the host and the outside
+                                (QEMU's meaning): only hostfwd forwards reach it
   ip=ADDR::GW:MASK:HOST:DEV     static configuration of DEV (default eth0) at boot, as Linux's
                                 ip=; without it NICs stay down until the guest configures them
   hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
@@ -319,8 +321,13 @@ Result<NicSpec> parse_nic(int index, const std::string& value) {
       if (f[i].rfind("hostfwd=", 0) == 0 && f[i].size() > 8) {
         if (auto fwd = nat::parse_hostfwd(f[i].substr(8)); !fwd) return fwd.error();
         n.hostfwd.push_back(f[i].substr(8));
+      } else if (f[i].rfind("restrict=", 0) == 0) {
+        std::string v = f[i].substr(9);
+        if (v == "on" || v == "yes" || v == "y") n.restricted = true;
+        else if (v == "off" || v == "no" || v == "n") n.restricted = false;
+        else return Error::make(EINVAL, "restrict=" + v + ": expected on or off");
       } else if (!f[i].empty())
-        return Error::make(EINVAL, "unknown slirp option '" + f[i] + "' (slirp is built in; options: hostfwd=...)");
+        return Error::make(EINVAL, "unknown slirp option '" + f[i] + "' (slirp is built in; options: hostfwd=..., restrict=on|off)");
     }
     return n;
   }

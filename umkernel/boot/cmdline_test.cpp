@@ -72,6 +72,18 @@ TEST(CmdlineNet, ParseMac) {
   EXPECT_FALSE(parse_mac("fe-fd-0a-00-00-01", m));
 }
 
+TEST(CmdlineNet, SlirpRestrict) {
+  auto c = parse({"eth0=slirp,,restrict=on,hostfwd=tcp::8080-:80"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->nics[0].restricted);
+  EXPECT_EQ(c->nics[0].hostfwd.size(), 1u);
+  auto d = parse({"eth0=slirp,,restrict=off"});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->nics[0].restricted);
+  EXPECT_FALSE(parse({"eth0=slirp"})->nics[0].restricted);  // QEMU's default
+  EXPECT_FALSE(parse({"eth0=slirp,,restrict=1"}));
+}
+
 TEST(CmdlineLimits, TasksMax) {
   auto c = parse({"tasks_max=100"});
   ASSERT_TRUE(c) << c.error().message;

@@ -25,6 +25,7 @@ struct NicSpec {
   std::string mac;                   // "aa:bb:cc:dd:ee:ff" or empty: derived from the umid
   std::string ctl_path;              // daemon: the switch's control socket
   std::vector<std::string> hostfwd;  // slirp: tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT
+  bool restricted = false;            // slirp restrict=on: no way out but the hostfwd forwards
 };
 
 // ip=CLIENT:SERVER:GATEWAY:NETMASK:HOSTNAME:DEVICE:AUTOCONF (Linux's nfsroot syntax; the

@@ -55,6 +55,7 @@ class EthernetNic : public Interface, public EventSource {
       data_fd_ = data_.get();
     } else {
       nat::NatOptions opts;
+      opts.restricted = spec.restricted;
       for (const std::string& f : spec.hostfwd) {
         auto fwd = nat::parse_hostfwd(f);
         if (!fwd) {
