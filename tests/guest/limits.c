@@ -463,6 +463,63 @@ static void reach(const char* addr, int tcp_port, int udp_port) {
   printf("udp %s:%d: sent\n", addr, udp_port);
 }
 
+// A write-heavy workload for the crash campaign (tests/e2e/umkernel_crash.bats): in DIR,
+// files are written to a temporary name, fsync'd, renamed into place and the directory
+// fsync'd; a log is appended and fsync'd; scratch files are written, overwritten and removed
+// without fsync. Prints "SYNCED NAME SIZE" and "LOG SIZE" only once durable: whatever the
+// host saw printed before it killed umkernel must be in the image.
+static unsigned char content(int file, long k) { return (unsigned char)(file * 31 + k * 7 + (k >> 8)); }
+
+static void write_all(int fd, const unsigned char* p, long n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w <= 0) return;
+    p += w;
+    n -= w;
+  }
+}
+
+static void writer(const char* dir, int seed) {
+  srand(seed);
+  mkdir(dir, 0755);
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  char path[256], tmp[256];
+  static unsigned char buf[256 * 1024];
+  snprintf(path, sizeof path, "%s/log", dir);
+  int log = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  long log_size = 0;
+  printf("START\n");
+  for (int i = 0;; i++) {
+    long size = 1 + rand() % (i % 7 == 0 ? sizeof buf : 16384);
+    for (long k = 0; k < size; k++) buf[k] = content(i, k);
+    snprintf(tmp, sizeof tmp, "%s/tmp.%d", dir, i);
+    snprintf(path, sizeof path, "%s/f.%d", dir, i);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    write_all(fd, buf, size);
+    if (fsync(fd) != 0) printf("fsync failed: %s\n", strerror(errno));
+    close(fd);
+    rename(tmp, path);
+    fsync(dfd);
+    printf("SYNCED f.%d %ld\n", i, size);
+    char line[64];
+    int n = snprintf(line, sizeof line, "entry %d size %ld\n", i, size);
+    write(log, line, n);
+    fsync(log);
+    log_size += n;
+    printf("LOG %ld\n", log_size);
+    // Churn that is never synced: scratch files written, overwritten, renamed over, removed.
+    snprintf(tmp, sizeof tmp, "%s/scratch.%d", dir, i % 5);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    write_all(fd, buf, rand() % sizeof buf);
+    close(fd);
+    if (i % 3 == 0) unlink(tmp);
+    if (i % 4 == 0) {
+      snprintf(path, sizeof path, "%s/scratch.%d", dir, (i + 1) % 5);
+      rename(tmp, path);
+    }
+  }
+}
+
 // Creates and drops kernel objects N times (threads, sockets, pipes, event files, children,
 // /proc reads) for the leak check, which watches umkernel's RSS and fds from the host.
 static void churn(int n) {
@@ -515,6 +572,7 @@ int main(int argc, char** argv) {
   else if (!strcmp(part, "mem_many")) mem_many(atol(argv[2]));
   else if (!strcmp(part, "mem_files")) mem_files(atol(argv[2]));
   else if (!strcmp(part, "reach")) reach(argv[2], atoi(argv[3]), atoi(argv[4]));
+  else if (!strcmp(part, "writer")) writer(argv[2], atoi(argv[3]));
   else if (!strcmp(part, "churn")) churn(argc > 2 ? atoi(argv[2]) : 100);
   else {
     fprintf(stderr, "usage: limits init_signals|arch_prctl|nproc|forkbomb\n");
