@@ -10,22 +10,16 @@
 
 namespace um::kernel {
 
-namespace {
-using Key = std::pair<uint64_t, uint64_t>;
-std::map<Key, std::unique_ptr<WaitQueue>>& table() {
-  static std::map<Key, std::unique_ptr<WaitQueue>> t;
-  return t;
-}
-WaitQueue& queue(uint64_t mm, uint64_t addr) {
-  auto& q = table()[{mm, addr}];
+WaitQueue& FutexQueues::queue(FutexKey key) {
+  auto& q = queues_[{key.space, key.offset}];
   if (!q) q = std::make_unique<WaitQueue>();
   return *q;
 }
-void forget_if_empty(uint64_t mm, uint64_t addr) {
-  auto it = table().find({mm, addr});
-  if (it != table().end() && it->second->empty()) table().erase(it);
+
+void FutexQueues::forget_if_empty(FutexKey key) {
+  auto it = queues_.find({key.space, key.offset});
+  if (it != queues_.end() && it->second->empty()) queues_.erase(it);
 }
-}  // namespace
 
 FutexKey futex_key(Task& t, uint64_t addr, bool shared) {
   FutexKey priv{t.proc->mm_id, addr};
@@ -47,33 +41,31 @@ FutexKey futex_key(Task& t, uint64_t addr, bool shared) {
   return priv;
 }
 
-int64_t futex_park(Task& t, FutexKey key, uint32_t bitset) {
+int64_t FutexQueues::park(Task& t, FutexKey key, uint32_t bitset) {
   t.futex_bitset = bitset;
-  t.wait_on(queue(key.space, key.offset));
+  t.wait_on(queue(key));
   return kBlock;
 }
 
-int futex_wake(FutexKey key, int n, uint32_t bitset) {
-  uint64_t mm = key.space, addr = key.offset;
-  auto it = table().find({mm, addr});
-  if (it == table().end()) return 0;
+int FutexQueues::wake(FutexKey key, int n, uint32_t bitset) {
+  auto it = queues_.find({key.space, key.offset});
+  if (it == queues_.end()) return 0;
   int woken = it->second->wake_if([&](Task* w) {
     if (!(w->futex_bitset & bitset)) return false;
     w->sys_progress = 1;  // tells the re-run handler it was woken, not timed out
     return true;
   }, n);
-  forget_if_empty(mm, addr);
+  forget_if_empty(key);
   return woken;
 }
 
-int futex_requeue(FutexKey fk, FutexKey tk, int n) {
-  uint64_t mm = fk.space, addr = fk.offset;
-  auto it = table().find({mm, addr});
-  if (it == table().end()) return 0;
+int FutexQueues::requeue(FutexKey fk, FutexKey tk, int n) {
+  auto it = queues_.find({fk.space, fk.offset});
+  if (it == queues_.end()) return 0;
   WaitQueue& from = *it->second;
   if (fk.space == tk.space && fk.offset == tk.offset)  // onto itself: nothing moves
     return static_cast<int>(std::min<size_t>(n, from.waiters().size()));
-  WaitQueue& to = queue(tk.space, tk.offset);
+  WaitQueue& to = queue(tk);
   int moved = 0;
   while (!from.empty() && moved < n) {
     Task* w = from.waiters().front();
@@ -82,8 +74,12 @@ int futex_requeue(FutexKey fk, FutexKey tk, int n) {
     w->wait_on(to);
     moved++;
   }
-  forget_if_empty(mm, addr);
+  forget_if_empty(fk);
   return moved;
 }
+
+int64_t futex_park(Task& t, FutexKey key, uint32_t bitset) { return kernel().futexes().park(t, key, bitset); }
+int futex_wake(FutexKey key, int n, uint32_t bitset) { return kernel().futexes().wake(key, n, bitset); }
+int futex_requeue(FutexKey from, FutexKey to, int n) { return kernel().futexes().requeue(from, to, n); }
 
 }  // namespace um::kernel

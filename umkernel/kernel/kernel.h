@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/unique_fd.h"
+#include "umkernel/kernel/futex_queue.h"
 #include "umkernel/kernel/task.h"
 
 namespace um::kernel {
@@ -114,6 +115,7 @@ class Kernel {
   std::optional<DiskMount> disk_superblock(uint64_t rdev, bool read_only);
   const std::vector<int>& disk_indices() const { return disk_indices_; }
   Tty* tty(int index);
+  FutexQueues& futexes() { return futexes_; }  // every futex with waiters
 
   // --- management from the host (umkernel/mgmt) ---
   std::shared_ptr<void> management;   // run directory, mconsole; released in ~Kernel
@@ -172,6 +174,7 @@ class Kernel {
   bool init_exited_ = false;
   bool frozen_ = false;
   FILE* strace_ = nullptr;
+  FutexQueues futexes_;
   friend class Strace;
 };
 
