@@ -20,6 +20,7 @@ class UnixPort : public DatagramPort {
   // on the control stream.
   static Result<std::unique_ptr<UnixPort>> create(UniqueFd control,
                                                   const switchproto::ConnectRequest& req);
+  ~UnixPort() override;
   const char* kind() const override { return "unix"; }
   std::string peer() const override;
   int control_fd() const { return control_.get(); }
@@ -30,6 +31,7 @@ class UnixPort : public DatagramPort {
   UnixPort(int data_fd, UniqueFd control, const switchproto::ConnectRequest& req);
   UniqueFd control_;
   sockaddr_un client_;
+  sockaddr_un own_{};  // this port's own (random, abstract) address
   uint32_t version_;
   std::string description_;
 };
