@@ -13,6 +13,10 @@ const std::string& program();
 void set_level(Level l);
 Level level();
 void write(Level l, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// Receives every line written (whatever the level), before the level filter: umkernel keeps
+// them in its kernel log. nullptr: none.
+using Sink = void (*)(Level l, const char* line);
+void set_sink(Sink sink);
 
 }  // namespace um::log
 

@@ -65,6 +65,10 @@ struct SetAttr {
   std::optional<timespec> atime, mtime, ctime;
 };
 
+// Where new timestamps come from (default: the host's CLOCK_REALTIME). umkernel points it at
+// the VM's clock, which clock_settime can move.
+void set_clock(timespec (*now)());
+
 class ExtFs {
  public:
   enum class Mode { ReadOnly, ReadWrite };

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "umkernel/kernel/capability.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/platform/stub.h"
@@ -311,6 +312,7 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
   p.exe_path = ref.path;
   p.cmdline = argv;
   p.environ = envp;
+  caps_on_exec(p.cred);
   if (p.vfork_child && !p.vfork_released) {
     p.vfork_released = true;
     p.vfork_done.wake_all();

@@ -47,14 +47,29 @@ std::array<rlimit, RLIM_NLIMITS> Process::default_rlimits() {
   return r;
 }
 
+namespace {
+int g_caller_limit = FdTable::kMaxFds;
+}
+
+void FdTable::set_caller_limit(uint64_t rlim_cur) {
+  g_caller_limit = static_cast<int>(std::min<uint64_t>(rlim_cur, kMaxFds));
+}
+
+bool FdTable::has_free_fd() const {
+  for (int fd = 0; fd < g_caller_limit; fd++)
+    if (fd >= static_cast<int>(fds_.size()) || !fds_[fd].file) return true;
+  return false;
+}
+
 FilePtr FdTable::get(int fd) const {
   if (fd < 0 || fd >= static_cast<int>(fds_.size())) return nullptr;
   return fds_[fd].file;
 }
 
 int FdTable::install(FilePtr f, bool cloexec, int min_fd) {
-  if (min_fd < 0 || min_fd >= kMaxFds) return -EINVAL;
-  for (int fd = min_fd; fd < kMaxFds; fd++) {
+  if (min_fd < 0) return -EINVAL;
+  if (min_fd >= g_caller_limit) return min_fd == 0 ? -EMFILE : -EINVAL;
+  for (int fd = min_fd; fd < g_caller_limit; fd++) {
     if (fd >= static_cast<int>(fds_.size())) fds_.resize(fd + 1);
     if (!fds_[fd].file) {
       fds_[fd] = FdEntry{std::move(f), cloexec};
@@ -65,7 +80,7 @@ int FdTable::install(FilePtr f, bool cloexec, int min_fd) {
 }
 
 int FdTable::install_at(int fd, FilePtr f, bool cloexec) {
-  if (fd < 0 || fd >= kMaxFds) return -EBADF;
+  if (fd < 0 || fd >= g_caller_limit) return -EBADF;
   if (fd >= static_cast<int>(fds_.size())) fds_.resize(fd + 1);
   FdEntry old = std::move(fds_[fd]);  // released after the new one is in place
   fds_[fd] = FdEntry{std::move(f), cloexec};

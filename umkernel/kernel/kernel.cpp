@@ -35,9 +35,29 @@ int64_t monotonic_ns() {
   return ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
+namespace {
+int64_t g_realtime_offset_ns = 0;
+}
+
+int64_t realtime_offset_ns() { return g_realtime_offset_ns; }
+void set_realtime_offset_ns(int64_t off) { g_realtime_offset_ns = off; }
+
+int guest_clock_gettime(clockid_t clock, timespec* ts) {
+  int r = clock_gettime(clock, ts);
+  if (r == 0 && g_realtime_offset_ns &&
+      (clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE || clock == CLOCK_REALTIME_ALARM ||
+       clock == CLOCK_TAI)) {
+    int64_t ns = ts->tv_sec * 1000000000ll + ts->tv_nsec + g_realtime_offset_ns;
+    ts->tv_sec = ns / 1000000000;
+    ts->tv_nsec = ns % 1000000000;
+    if (ts->tv_nsec < 0) { ts->tv_nsec += 1000000000; ts->tv_sec--; }
+  }
+  return r;
+}
+
 int64_t realtime_ns() {
   timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  guest_clock_gettime(CLOCK_REALTIME, &ts);
   return ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
@@ -405,6 +425,7 @@ int64_t Kernel::run_handler(Task& t) {
   const SyscallRow* info = syscall_info(t.sys_nr);
   int64_t r;
   if (info && info->handler) {
+    FdTable::set_caller_limit(t.proc->rlimits[RLIMIT_NOFILE].rlim_cur);
     try {
       r = info->handler(t);
     } catch (const std::exception& e) {

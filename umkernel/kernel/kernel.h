@@ -43,7 +43,13 @@ struct DiskMount {
 class Tty;
 
 int64_t monotonic_ns();
-int64_t realtime_ns();
+int64_t realtime_ns();  // the guest's CLOCK_REALTIME (the host's, shifted by clock_settime)
+// Reads a clock as the guest sees it: the realtime clocks (REALTIME, its coarse and alarm
+// forms, TAI) are the host's plus the VM's offset, which clock_settime/settimeofday set.
+int guest_clock_gettime(clockid_t clock, timespec* ts);
+int64_t realtime_offset_ns();
+void set_realtime_offset_ns(int64_t off);
+const struct timezone& guest_timezone();  // settimeofday's (sys/clock.cpp)
 
 // Something other than a guest task that the loop waits on: console input, sockets...
 struct EventSource {

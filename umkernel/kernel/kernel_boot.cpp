@@ -13,6 +13,7 @@
 #include "umkernel/boot/config.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/kmsg.h"
 #include "umkernel/kernel/memory_accounting.h"
 #include "umkernel/kernel/task_limits.h"
 #include "umkernel/mgmt/management.h"
@@ -75,6 +76,14 @@ std::optional<DiskMount> Kernel::disk_superblock(uint64_t rdev, bool read_only) 
 }
 
 bool Kernel::boot(const BootConfig& cfg, std::string* error) {
+  kmsg_capture_log();
+  ext::set_clock([] {
+    timespec ts;
+    guest_clock_gettime(CLOCK_REALTIME, &ts);
+    return ts;
+  });
+  kmsg(5, "Linux version 6.1.0-um (umkernel) #1 SMP umkernel");
+  kmsg(6, "Memory: %lluK available", static_cast<unsigned long long>(cfg.mem / 1024));
   // The run directory (umid), mconsole and host signals first: console sockets live there.
   if (!mgmt::start(*this, cfg, error)) return false;
   auto* mgmt = static_cast<mgmt::Management*>(management.get());
@@ -121,6 +130,9 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
     root_mount_->source = "/dev/ubd" + std::string(1, static_cast<char>('a' + d.index));
     root_mount_->options = ro ? "ro" : "rw";
     mounts_.push_back(root_mount_);
+    kmsg(6, "ubd%c: %s%s", 'a' + d.index, d.file.c_str(), ro ? " (read-only)" : "");
+    kmsg(6, "VFS: Mounted root (%s filesystem)%s on device 98:%d.", sb->type().c_str(),
+         ro ? " readonly" : "", d.index * 16);
   }
 
   // Consoles: con0 is /dev/console and /dev/tty0, conN is /dev/ttyN; serial line sslN is
@@ -229,6 +241,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
     return false;
   }
   UM_DEBUG("init %s started as host pid %d", used.c_str(), host);
+  kmsg(6, "Run %s as init process", used.c_str());
   platform::set_regs(host, t->regs);
   platform::resume(host);
   return true;

@@ -96,6 +96,9 @@ std::span<const SyscallFamily> syscall_families() {
       {"sys/poll.cpp", poll_syscalls()},       {"sys/misc.cpp", misc_syscalls()},
       {"sys/socket.cpp", socket_syscalls()},   {"sys/event.cpp", event_syscalls()},
       {"sys/tty.cpp", tty_syscalls()},         {"sys/futex.cpp", futex_syscalls()},
+      {"sys/sched.cpp", sched_syscalls()},     {"sys/capability.cpp", capability_syscalls()},
+      {"sys/syslog.cpp", syslog_syscalls()},   {"sys/clock.cpp", clock_syscalls()},
+      {"sys/memlock.cpp", memlock_syscalls()}, {"sys/kcmp.cpp", kcmp_syscalls()},
   };
   return families;
 }

@@ -115,5 +115,11 @@ std::span<const SyscallRow> socket_syscalls();   // sys/socket.cpp
 std::span<const SyscallRow> event_syscalls();    // sys/event.cpp
 std::span<const SyscallRow> tty_syscalls();      // sys/tty.cpp
 std::span<const SyscallRow> futex_syscalls();    // sys/futex.cpp
+std::span<const SyscallRow> sched_syscalls();       // sys/sched.cpp
+std::span<const SyscallRow> capability_syscalls();  // sys/capability.cpp
+std::span<const SyscallRow> syslog_syscalls();      // sys/syslog.cpp
+std::span<const SyscallRow> clock_syscalls();       // sys/clock.cpp
+std::span<const SyscallRow> memlock_syscalls();     // sys/memlock.cpp
+std::span<const SyscallRow> kcmp_syscalls();        // sys/kcmp.cpp
 
 }  // namespace um::kernel

@@ -28,8 +28,24 @@ struct Credentials {
   uint32_t uid = 0, euid = 0, suid = 0, fsuid = 0;
   uint32_t gid = 0, egid = 0, sgid = 0, fsgid = 0;
   std::vector<uint32_t> groups;
+  // Capability sets (kernel/capability.h); bits 0..40. Root starts with all of them.
+  uint64_t cap_inheritable = 0, cap_permitted = (1ull << 41) - 1, cap_effective = (1ull << 41) - 1,
+           cap_bounding = (1ull << 41) - 1, cap_ambient = 0;
+  uint32_t securebits = 0;
   bool in_group(uint32_t g) const;
 };
+
+// Scheduling attributes a thread keeps (sys/sched.cpp); the host schedules the threads.
+struct TaskSched {
+  uint64_t affinity = ~0ull;    // CPUs allowed (masked with the VM's CPUs when read)
+  int policy = 0;               // SCHED_OTHER, FIFO, RR, BATCH, IDLE, DEADLINE
+  int rt_priority = 0;
+  bool reset_on_fork = false;
+  uint64_t dl_runtime = 0, dl_deadline = 0, dl_period = 0;
+  int ioprio = 0;               // IOPRIO_PRIO_VALUE(class, data); 0 = none (follows nice)
+  TaskSched forked() const;     // what a child inherits
+};
+uint64_t all_cpus_mask();       // the VM's CPUs (the host's online CPUs, at most 64)
 
 uint64_t new_mm_id();
 
@@ -41,10 +57,15 @@ struct FdEntry {
 class FdTable {
  public:
   static constexpr int kMaxFds = 1024;
+  // New fds stay below the calling task's RLIMIT_NOFILE (as Linux reads current's): the
+  // kernel sets it before each system call.
+  static void set_caller_limit(uint64_t rlim_cur);
   FilePtr get(int fd) const;
-  // Installs `f` at the lowest free fd >= min_fd; returns the fd or -EMFILE.
+  // Installs `f` at the lowest free fd >= min_fd; returns the fd, -EMFILE, or -EINVAL when
+  // min_fd is at or above the limit (F_DUPFD).
   int install(FilePtr f, bool cloexec, int min_fd = 0);
-  int install_at(int fd, FilePtr f, bool cloexec);  // dup2 semantics (closes what was there)
+  int install_at(int fd, FilePtr f, bool cloexec);  // dup2 semantics (closes what was there); -EBADF above the limit
+  bool has_free_fd() const;  // an install would succeed (open checks before creating anything)
   int close(int fd);
   bool cloexec(int fd) const;
   void set_cloexec(int fd, bool on);
@@ -131,6 +152,7 @@ class Task {
   uint64_t robust_list = 0;
   uint32_t futex_bitset = 0;    // FUTEX_WAIT_BITSET: which wakes apply
   bool vfork_parent_waiting = false;
+  TaskSched sched;
 
   void wait_on(WaitQueue& q) { q.add(this); waiting_on.push_back(&q); }
   void stop_waiting();
@@ -166,6 +188,8 @@ class Process {
   std::string exe_path;
   std::vector<std::string> cmdline, environ;
   int64_t start_time_ns = 0;
+  uint32_t personality = 0;     // personality(2): PER_LINUX and flags, kept across exec
+  uint64_t locked_bytes = 0;    // mlock'ed, counted against RLIMIT_MEMLOCK (sys/memlock.cpp)
 
   // Linux's SIGNAL_UNKILLABLE: init drops every signal it leaves at SIG_DFL (SIGKILL and
   // SIGSTOP included) until a synchronous fault forces a default action on it.

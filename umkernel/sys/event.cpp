@@ -79,6 +79,10 @@ int64_t sys_epoll_ctl(Task& t) {
 int64_t do_epoll_wait(Task& t, int epfd, uint64_t events_addr, int maxevents, int64_t timeout_ns) {
   constexpr int kMaxEvents = INT_MAX / sizeof(epoll_event);
   if (maxevents <= 0 || maxevents > kMaxEvents) return -EINVAL;
+  // access_ok(): the buffer must lie in user space (whether it is mapped shows at the copy).
+  constexpr uint64_t kTaskSize = 0x7ffffffff000ull;
+  uint64_t bytes = static_cast<uint64_t>(maxevents) * sizeof(epoll_event);
+  if (events_addr > kTaskSize || bytes > kTaskSize - events_addr) return -EFAULT;
   int64_t err;
   auto ep = file_as<EpollFile>(t, epfd, err);
   if (!ep) return err;
@@ -396,7 +400,7 @@ int64_t sys_timer_settime(Task& t) {
     int64_t now = monotonic_ns();
     if (flags & TIMER_ABSTIME) {
       timespec c;
-      clock_gettime(tm->clock == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME
+      guest_clock_gettime(tm->clock == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME
                     : tm->clock == CLOCK_BOOTTIME_ALARM ? CLOCK_BOOTTIME : tm->clock, &c);
       tm->next_ns = now + (v - timespec_to_ns(c));
     } else {

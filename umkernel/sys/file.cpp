@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 
@@ -197,6 +198,47 @@ int64_t sys_pwritev(Task& t) {
   if (off < 0) return -EINVAL;
   return do_writev(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), &off);
 }
+
+// preadv2/pwritev2: an offset of -1 means the file position; per-call flags (RWF_*).
+namespace {
+constexpr int kRwfHipri = 0x1, kRwfDsync = 0x2, kRwfSync = 0x4, kRwfNowait = 0x8, kRwfAppend = 0x10;
+constexpr int kRwfKnown = kRwfHipri | kRwfDsync | kRwfSync | kRwfNowait | kRwfAppend;
+
+int64_t rw2(Task& t, bool write) {
+  int fd = static_cast<int>(t.arg(0));
+  int64_t off = static_cast<int64_t>(t.arg(3));
+  int flags = static_cast<int>(t.arg(5));
+  if (flags & ~kRwfKnown) return -EOPNOTSUPP;
+  if (off < -1) return -EINVAL;
+  FilePtr f = t.proc->fds->get(fd);
+  if (!f) return -EBADF;
+  if (off != -1 && !f->seekable()) return -ESPIPE;
+  // RWF_NOWAIT: what would block answers EAGAIN instead (files never block here).
+  if ((flags & kRwfNowait) && !f->seekable() && !(f->poll() & (write ? POLLOUT : POLLIN)))
+    return -EAGAIN;
+  if (write && (flags & kRwfAppend) && f->seekable()) {
+    // Appends at the end whatever the offset; the position moves only for offset -1.
+    Stat st;
+    if (f->inode() && f->inode()->getattr(st) == 0) {
+      int64_t end = st.size;
+      int64_t r = do_writev(t, fd, t.arg(1), static_cast<int32_t>(t.arg(2)), &end);
+      if (r > 0 && off == -1) f->pos = end;
+      return r;
+    }
+  }
+  int64_t r = write ? do_writev(t, fd, t.arg(1), static_cast<int32_t>(t.arg(2)), off == -1 ? nullptr : &off)
+                    : do_readv(t, fd, t.arg(1), static_cast<int32_t>(t.arg(2)), off == -1 ? nullptr : &off);
+  if (r == kBlock && (flags & kRwfNowait)) {
+    t.stop_waiting();
+    return -EAGAIN;
+  }
+  if (write && r > 0 && (flags & (kRwfDsync | kRwfSync)) && f->inode()) f->inode()->fsync();
+  return r;
+}
+}  // namespace
+
+int64_t sys_preadv2(Task& t) { return rw2(t, false); }
+int64_t sys_pwritev2(Task& t) { return rw2(t, true); }
 
 int64_t sys_lseek(Task& t) {
   FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
@@ -528,7 +570,10 @@ namespace {
 const SyscallRow kRows[] = {
     UM_FULL(read, "fBu"), UM_FULL(write, "fbu"), UM_FULL(readv, "fpd"), UM_FULL(writev, "fpd"),
     UM_FULL(pread64, "fBud"), UM_FULL(pwrite64, "fbud"), UM_FULL(preadv, "fpdd"),
-    UM_FULL(pwritev, "fpdd"), UM_FULL(lseek, "fdd"), UM_FULL(close, "f"), UM_FULL(dup, "f"),
+    UM_FULL(pwritev, "fpdd"),
+    UM_PARTIAL(preadv2, "fpddix", "RWF_HIPRI, DSYNC, SYNC, NOWAIT, APPEND (not NOAPPEND, ATOMIC, DONTCACHE)"),
+    UM_PARTIAL(pwritev2, "fpddix", "RWF_HIPRI, DSYNC, SYNC, NOWAIT, APPEND (not NOAPPEND, ATOMIC, DONTCACHE)"),
+    UM_FULL(lseek, "fdd"), UM_FULL(close, "f"), UM_FULL(dup, "f"),
     UM_FULL(dup2, "ff"), UM_FULL(dup3, "ffo"), UM_FULL(fcntl, "fdx"), UM_FULL(pipe, "p"),
     UM_FULL(pipe2, "po"),
     UM_PARTIAL(ioctl, "fxx",

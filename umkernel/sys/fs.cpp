@@ -71,6 +71,8 @@ uint32_t new_gid(Task& t, Inode& dir) {
 }  // namespace
 
 int64_t do_open(Task& t, int dirfd, const std::string& path, int flags, uint32_t mode) {
+  // Linux takes the fd first: EMFILE before the path is looked at or anything is created.
+  if (!t.proc->fds->has_free_fd()) return -EMFILE;
   // O_PATH opens nothing: no access mode, no creation, no truncation (as Linux ignores them).
   if (flags & O_PATH) flags &= O_PATH | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY;
   PathRef ref;
@@ -352,7 +354,7 @@ int64_t do_rename(Task& t, int olddfd, uint64_t oldp, int newdfd, uint64_t newp,
   }
   InodePtr dst;
   if (ndir.inode->lookup(nlast, dst) == 0) {
-    if (dst == src) return 0;
+    if (dst == src) return (flags & RENAME_NOREPLACE) ? -EEXIST : 0;
     if (int64_t r = check_sticky(t, *ndir.inode, *dst); r < 0) return r;
     for (auto& m : kernel().mounts())
       if (m->mountpoint == dst || m->mountpoint == src) return -EBUSY;
@@ -471,7 +473,7 @@ int64_t set_times(Task& t, Inode& ino, const timespec* ts) {
   if (int64_t r = ino.getattr(st); r < 0) return r;
   if (ino.sb()->read_only) return -EROFS;
   timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
+  guest_clock_gettime(CLOCK_REALTIME, &now);
   AttrChange c;
   bool explicit_times = ts && !(ts[0].tv_nsec == UTIME_NOW && ts[1].tv_nsec == UTIME_NOW);
   if (explicit_times) {

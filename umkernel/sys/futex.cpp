@@ -29,7 +29,7 @@ int64_t futex_wait(Task& t, uint64_t addr, uint32_t val, uint64_t timeout_addr, 
     int64_t ns = timespec_to_ns(ts);
     if (absolute) {
       timespec now;
-      clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+      guest_clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
       ns -= timespec_to_ns(now);
     }
     t.sys_deadline_ns = deadline_after(monotonic_ns(), std::max<int64_t>(ns, 0));

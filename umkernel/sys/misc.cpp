@@ -126,15 +126,6 @@ int64_t sys_getcpu(Task& t) {
   return 0;
 }
 
-int64_t sys_sched_getaffinity(Task& t) {
-  uint64_t len = t.arg(1);
-  if (len < 8) return -EINVAL;
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  uint64_t mask = n >= 64 ? ~0ull : ((1ull << n) - 1);
-  if (put_user(t, t.arg(2), mask) < 0) return -EFAULT;
-  return 8;
-}
-
 int64_t sys_getpriority(Task& t) {
   int which = static_cast<int>(t.arg(0)), who = static_cast<int>(t.arg(1));
   if (which != PRIO_PROCESS) return -EINVAL;
@@ -160,7 +151,7 @@ const SyscallRow kRows[] = {
     UM_FULL(uname, "p"), UM_FULL(sethostname, "su"), UM_FULL(setdomainname, "su"),
     UM_FULL(getrandom, "Bux"), UM_FULL(sysinfo, "p"), UM_FULL(getrlimit, "dp"),
     UM_FULL(setrlimit, "dp"), UM_FULL(prlimit64, "ddpp"), UM_FULL(sched_yield, ""),
-    UM_FULL(reboot, "xxxp"), UM_FULL(getcpu, "ppp"), UM_FULL(sched_getaffinity, "dup"),
+    UM_FULL(reboot, "xxxp"), UM_FULL(getcpu, "ppp"),
     UM_FULL(getpriority, "dd"), UM_FULL(setpriority, "ddd"),
 };
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "umkernel/kernel/capability.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/task_limits.h"
@@ -72,6 +73,7 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
     child->tty_index = parent.tty_index;
     child->rlimits = parent.rlimits;
     child->nice = parent.nice;
+    child->personality = parent.personality;
     child->exit_signal = static_cast<int>(flags & CSIGNAL);
     child->start_time_ns = monotonic_ns();
     child->vfork_child = vfork;
@@ -92,6 +94,7 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
   if (stack) ct->regs.rsp = stack;
   if (flags & CLONE_SETTLS) ct->regs.fs_base = tls;
   ct->blocked = t.blocked;
+  ct->sched = t.sched.forked();
   if (!share_vm) {  // threads start without an alternate signal stack
     ct->altstack_sp = t.altstack_sp;
     ct->altstack_size = t.altstack_size;
@@ -320,13 +323,14 @@ int64_t sys_getegid(Task& t) { return t.proc->cred.egid; }
 
 namespace {
 constexpr uint32_t kNoChange = 0xffffffffu;
-bool privileged(const Credentials& c) { return c.euid == 0; }
+bool privileged(const Credentials& c, bool gid) { return has_cap(c, gid ? CAP_SETGID : CAP_SETUID); }
 bool one_of(uint32_t v, const Credentials& c, bool gid) {
   return gid ? (v == c.gid || v == c.egid || v == c.sgid) : (v == c.uid || v == c.euid || v == c.suid);
 }
 int64_t set_res(Task& t, uint32_t r, uint32_t e, uint32_t s, bool gid) {
   Credentials& c = t.proc->cred;
-  if (!privileged(c)) {
+  const Credentials old = c;
+  if (!privileged(c, gid)) {
     if ((r != kNoChange && !one_of(r, c, gid)) || (e != kNoChange && !one_of(e, c, gid)) ||
         (s != kNoChange && !one_of(s, c, gid)))
       return -EPERM;
@@ -341,6 +345,7 @@ int64_t set_res(Task& t, uint32_t r, uint32_t e, uint32_t s, bool gid) {
     if (e != kNoChange) c.euid = e;
     if (s != kNoChange) c.suid = s;
     c.fsuid = c.euid;
+    caps_after_setuid(c, old);
   }
   return 0;
 }
@@ -348,12 +353,12 @@ int64_t set_res(Task& t, uint32_t r, uint32_t e, uint32_t s, bool gid) {
 
 int64_t sys_setuid(Task& t) {
   uint32_t u = static_cast<uint32_t>(t.arg(0));
-  if (privileged(t.proc->cred)) return set_res(t, u, u, u, false);
+  if (privileged(t.proc->cred, false)) return set_res(t, u, u, u, false);
   return set_res(t, kNoChange, u, kNoChange, false);
 }
 int64_t sys_setgid(Task& t) {
   uint32_t g = static_cast<uint32_t>(t.arg(0));
-  if (privileged(t.proc->cred)) return set_res(t, g, g, g, true);
+  if (privileged(t.proc->cred, true)) return set_res(t, g, g, g, true);
   return set_res(t, kNoChange, g, kNoChange, true);
 }
 int64_t sys_setreuid(Task& t) {
@@ -386,14 +391,16 @@ int64_t sys_getresgid(Task& t) {
 }
 int64_t sys_setfsuid(Task& t) {
   Credentials& c = t.proc->cred;
+  const Credentials before = c;
   uint32_t old = c.fsuid, u = static_cast<uint32_t>(t.arg(0));
-  if (privileged(c) || one_of(u, c, false) || u == c.fsuid) c.fsuid = u;
+  if (privileged(c, false) || one_of(u, c, false) || u == c.fsuid) c.fsuid = u;
+  caps_after_setuid(c, before);
   return old;
 }
 int64_t sys_setfsgid(Task& t) {
   Credentials& c = t.proc->cred;
   uint32_t old = c.fsgid, g = static_cast<uint32_t>(t.arg(0));
-  if (privileged(c) || one_of(g, c, true) || g == c.fsgid) c.fsgid = g;
+  if (privileged(c, true) || one_of(g, c, true) || g == c.fsgid) c.fsgid = g;
   return old;
 }
 int64_t sys_getgroups(Task& t) {
@@ -406,7 +413,7 @@ int64_t sys_getgroups(Task& t) {
   return static_cast<int64_t>(g.size());
 }
 int64_t sys_setgroups(Task& t) {
-  if (!privileged(t.proc->cred)) return -EPERM;
+  if (!privileged(t.proc->cred, true)) return -EPERM;
   int64_t n = static_cast<int32_t>(t.arg(0));
   if (n < 0 || n > 65536) return -EINVAL;
   std::vector<uint32_t> g(static_cast<size_t>(n));
@@ -423,6 +430,9 @@ int64_t sys_umask(Task& t) {
 
 int64_t sys_prctl(Task& t) {
   int op = static_cast<int>(t.arg(0));
+  bool handled = false;
+  int64_t r = prctl_capability(t, op, &handled);
+  if (handled) return r;
   switch (op) {
     case PR_SET_NAME: {
       char name[16] = {0};
@@ -440,12 +450,11 @@ int64_t sys_prctl(Task& t) {
       return copy_to_user(t, t.arg(1), name, 16);
     }
     case PR_SET_PDEATHSIG: case PR_SET_DUMPABLE: case PR_SET_NO_NEW_PRIVS:
-    case PR_SET_CHILD_SUBREAPER: case PR_SET_KEEPCAPS:
+    case PR_SET_CHILD_SUBREAPER:
       return 0;
     case PR_GET_DUMPABLE: return 1;
-    case PR_GET_NO_NEW_PRIVS: case PR_GET_KEEPCAPS: return 0;
+    case PR_GET_NO_NEW_PRIVS: return 0;
     case PR_GET_PDEATHSIG: { int z = 0; return put_user(t, t.arg(1), z); }
-    case PR_CAPBSET_READ: return t.arg(1) <= 40 ? 1 : -EINVAL;
     default: return -EINVAL;
   }
 }

@@ -36,7 +36,7 @@ int64_t get_clock(Task& t, int clk, timespec& ts) {
   switch (clk) {
     case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE:
     case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_TAI:
-      clock_gettime(clk, &ts);
+      guest_clock_gettime(clk, &ts);
       return 0;
     case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID: {
       uint64_t u, s;
@@ -77,13 +77,12 @@ int64_t sys_clock_getres(Task& t) {
 
 int64_t sys_gettimeofday(Task& t) {
   if (t.arg(0)) {
-    timeval tv;
-    gettimeofday(&tv, nullptr);
+    int64_t now = realtime_ns();
+    timeval tv{now / 1000000000, now % 1000000000 / 1000};
     if (put_user(t, t.arg(0), tv) < 0) return -EFAULT;
   }
   if (t.arg(1)) {
-    struct timezone tz{0, 0};
-    if (put_user(t, t.arg(1), tz) < 0) return -EFAULT;
+    if (put_user(t, t.arg(1), guest_timezone()) < 0) return -EFAULT;
   }
   return 0;
 }
@@ -116,7 +115,7 @@ int64_t sys_clock_nanosleep(Task& t) {
     if (!valid_timespec(req)) return -EINVAL;
     if (flags & TIMER_ABSTIME) {
       timespec now;
-      clock_gettime(clk, &now);
+      guest_clock_gettime(clk, &now);
       t.sys_deadline_ns = deadline_after(monotonic_ns(), timespec_to_ns(req) - timespec_to_ns(now));
     } else {
       t.sys_deadline_ns = deadline_after(monotonic_ns(), timespec_to_ns(req));

@@ -24,7 +24,7 @@ int64_t clock_now_ns(int clock) {
   if (clock == CLOCK_REALTIME_ALARM) clock = CLOCK_REALTIME;
   if (clock == CLOCK_BOOTTIME_ALARM) clock = CLOCK_BOOTTIME;
   timespec ts;
-  clock_gettime(clock, &ts);
+  guest_clock_gettime(clock, &ts);
   return timespec_to_ns(ts);
 }
 

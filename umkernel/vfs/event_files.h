@@ -104,6 +104,12 @@ class EpollFile : public File {
   int64_t ctl(int op, int fd, const FilePtr& target, uint32_t events, uint64_t data);
   // Moves up to `max` ready events into `out` (consuming edge/one-shot state).
   int collect(std::vector<epoll_event>& out, int max);
+  // The `nth` (0-based) file registered under fd number `fd` (kcmp's KCMP_EPOLL_TFD).
+  FilePtr registered(int fd, unsigned nth) const {
+    for (auto it = interests_.lower_bound({fd, nullptr}); it != interests_.end() && it->first.first == fd; ++it)
+      if (nth-- == 0) return it->second->file.lock();
+    return nullptr;
+  }
   int64_t read(Task&, void*, size_t, int64_t*) override { return -EINVAL; }
   int64_t write(Task&, const void*, size_t, int64_t*) override { return -EINVAL; }
   int64_t seek(int64_t, int) override { return -ESPIPE; }

@@ -66,7 +66,7 @@ class ExtInode : public Inode {
     if (c.set_atime) s.atime = c.atime;
     if (c.set_mtime) s.mtime = c.mtime;
     timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    guest_clock_gettime(CLOCK_REALTIME, &now);
     s.ctime = now;
     if (c.set_size && !c.set_mtime) s.mtime = now;
     auto r = fs().setattr(eino(), s);

@@ -85,6 +85,34 @@ std::string status_text(const Process& p) {
   for (auto g : c.groups) o << g << ' ';
   o << "\nVmSize:\t" << vsize_pages(p) * 4 << " kB\nVmRSS:\t" << rss_pages(p) * 4
     << " kB\nThreads:\t" << p.threads.size() << '\n';
+  // Signal and capability sets, as 16 hex digits each.
+  uint64_t ignored = 0, caught = 0, thread_pending = 0, blocked = 0;
+  if (p.sighand)
+    for (int sig = 1; sig <= 64; sig++) {
+      uint64_t h = p.sighand->actions[sig].handler;
+      if (h == 1) ignored |= sigbit(sig);
+      else if (h > 1) caught |= sigbit(sig);
+    }
+  if (!p.threads.empty()) {
+    thread_pending = p.threads.front()->pending_set;
+    blocked = p.threads.front()->blocked;
+  }
+  auto hex = [&o](const char* name, uint64_t v) {
+    char b[40];
+    snprintf(b, sizeof b, "%s:\t%016llx\n", name, static_cast<unsigned long long>(v));
+    o << b;
+  };
+  o << "SigQ:\t" << p.shared_pending.size() << '/' << p.rlimits[RLIMIT_SIGPENDING].rlim_cur << '\n';
+  hex("SigPnd", thread_pending);
+  hex("ShdPnd", p.shared_pending_set);
+  hex("SigBlk", blocked);
+  hex("SigIgn", ignored);
+  hex("SigCgt", caught);
+  hex("CapInh", c.cap_inheritable);
+  hex("CapPrm", c.cap_permitted);
+  hex("CapEff", c.cap_effective);
+  hex("CapBnd", c.cap_bounding);
+  hex("CapAmb", c.cap_ambient);
   return o.str();
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <vector>
 
+#include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/memory_accounting.h"
 
 namespace um::kernel {
@@ -39,7 +40,7 @@ class TmpSuperBlock : public SuperBlock {
 
 timespec now() {
   timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  guest_clock_gettime(CLOCK_REALTIME, &ts);
   return ts;
 }
 
@@ -310,3 +311,4 @@ InodePtr make_anonymous_tmpfs_file(uint32_t mode) {
 }
 
 }  // namespace um::kernel
+

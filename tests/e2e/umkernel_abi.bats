@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# More of the Linux ABI (issue 16): the guest program tests/guest/abi_calls prints facts only,
+# so its output under umkernel must equal its native output, part by part. Parts that change
+# the clock or read umkernel's own log run in the guest only, against fixed expectations.
+load helpers
+
+ABI="$UM_GUEST_BIN/abi_calls"
+
+setup_file() {
+  [ -x "$ABI" ] || skip "guest program abi_calls not built (target guest_abi_calls)"
+  W=$(mktemp -d /tmp/umkernel-abi.XXXXXX)
+  export W
+  "$UMIMAGE" create "$W/root.img" --busybox >/dev/null
+  "$UMIMAGE" put "$W/root.img" "$ABI" /bin/abi_calls >/dev/null
+  "$UMIMAGE" mkdir -p "$W/root.img" /tmp >/dev/null
+}
+
+teardown_file() {
+  [ -n "${W:-}" ] && rm -rf "$W"
+}
+
+same_as_native() {
+  local part="$1"
+  local native
+  native=$("$ABI" "$part" 2>&1)
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/abi_calls -- "$part"
+  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
+    echo "status: $status"
+    diff <(echo "$native") <(echo "$output") || true
+    return 1
+  fi
+}
+
+@test "sched_*: affinity (getaffinity(-1) is ESRCH), policies, params, RESET_ON_FORK, sched_attr, ioprio" { same_as_native sched; }
+@test "capabilities: capget/capset versions, setuid drops, keepcaps, bounding and ambient sets" { same_as_native caps; }
+@test "clock_settime/settimeofday: errors and permissions" { same_as_native clock_errors; }
+@test "mlock, mlock2, mlockall with RLIMIT_MEMLOCK; mincore; membarrier" { same_as_native mlock; }
+@test "kcmp (files, address spaces, epoll targets) and personality" { same_as_native kcmp; }
+@test "RLIMIT_NOFILE is enforced: EMFILE before O_CREAT creates anything, F_DUPFD, dup2" { same_as_native limits; }
+@test "renameat2(a, a, RENAME_NOREPLACE) is EEXIST; epoll_wait with a bad buffer is EFAULT" { same_as_native errors; }
+@test "preadv2/pwritev2: offset -1, RWF_APPEND, RWF_NOWAIT, unknown flags" { same_as_native rw2; }
+
+@test "clock_settime moves the VM's clock only: gettimeofday, time, file times, absolute sleeps" {
+  local before after
+  before=$(date +%s)
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/abi_calls -- clock_set
+  after=$(date +%s)
+  [ "$status" -eq 0 ]
+  [[ "$output" != *": no"* ]] || { echo "$output"; false; }
+  [ "$(grep -c ': yes$' <<<"$output")" -eq 7 ]
+  # The host's clock did not move.
+  [ $((after - before)) -lt 60 ]
+}
+
+@test "dmesg shows umkernel's log; /proc/PID/status has the signal and capability sets" {
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sh -- -c \
+    'dmesg; mount -t proc proc /proc; grep -E "^(SigIgn|SigCgt|CapEff|CapBnd)" /proc/self/status; dmesg -c >/dev/null; echo "after clear: $(dmesg | wc -l)"'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"] Linux version 6.1.0-um (umkernel)"* ]]
+  [[ "$output" == *"] VFS: Mounted root (ext4 filesystem) on device 98:0."* ]]
+  [[ "$output" == *"] Run /bin/sh as init process"* ]]
+  [[ "$output" == *$'CapEff:\t000001ffffffffff'* ]]
+  [[ "$output" == *$'CapBnd:\t000001ffffffffff'* ]]
+  [[ "$output" == *"after clear: 0"* ]]
+}

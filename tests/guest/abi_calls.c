@@ -1,0 +1,577 @@
+// Linux ABI corners that real programs meet first: scheduling attributes, capabilities,
+// setting the clock, memory locking, kcmp, personality, membarrier, resource limits and
+// a few error paths. Prints facts only (no pids, addresses or timings), so that its output
+// natively equals its output under umkernel. Parts that need root say so and are skipped
+// (identically) when run without it.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/kcmp.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void show(const char* what, long r) {
+  if (r < 0) printf("%s: -1 %s\n", what, strerrorname_np(errno));
+  else printf("%s: %ld\n", what, r);
+  fflush(stdout);
+}
+
+static void fact(const char* what, int ok) {
+  printf("%s: %s\n", what, ok ? "yes" : "no");
+  fflush(stdout);
+}
+
+// Runs fn in a child process (so that credential changes do not leak) and waits for it.
+static void in_child(void (*fn)(void)) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    fn();
+    fflush(stdout);
+    _exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+}
+
+// --- sched_* ---
+
+struct sched_attr_v1 {
+  uint32_t size, sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime, sched_deadline, sched_period;
+  uint32_t util_min, util_max;
+};
+
+static void sched_tests(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  show("getaffinity(-1)", syscall(SYS_sched_getaffinity, -1, sizeof set, &set));
+  show("getaffinity(len 4)", syscall(SYS_sched_getaffinity, 0, 4, &set));
+  show("getaffinity(len 12)", syscall(SYS_sched_getaffinity, 0, 12, &set));
+  long n = syscall(SYS_sched_getaffinity, 0, sizeof set, &set);
+  fact("getaffinity returns whole longs", n > 0 && n % 8 == 0);
+  fact("getaffinity: CPU count matches online CPUs", CPU_COUNT(&set) == sysconf(_SC_NPROCESSORS_ONLN));
+  fact("getaffinity of a bad pid is ESRCH", syscall(SYS_sched_getaffinity, 999999, sizeof set, &set) < 0 && errno == ESRCH);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  show("setaffinity(cpu 0)", sched_setaffinity(0, sizeof one, &one));
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  fact("affinity now cpu 0 only", CPU_COUNT(&set) == 1 && CPU_ISSET(0, &set));
+  pid_t c = fork();
+  if (c == 0) {
+    cpu_set_t s;
+    sched_getaffinity(0, sizeof s, &s);
+    _exit(CPU_COUNT(&s) == 1 ? 0 : 1);
+  }
+  int st;
+  waitpid(c, &st, 0);
+  fact("a child inherits the affinity", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CPU_ZERO(&one);
+  CPU_SET(1000, &one);
+  show("setaffinity(no valid cpu)", sched_setaffinity(0, sizeof one, &one));
+  for (int i = 0; i < sysconf(_SC_NPROCESSORS_ONLN); i++) CPU_SET(i, &set);
+  sched_setaffinity(0, sizeof set, &set);
+
+  show("getscheduler(0)", sched_getscheduler(0));
+  show("getscheduler(-1)", sched_getscheduler(-1));
+  show("getscheduler(999999)", sched_getscheduler(999999));
+  int pols[] = {SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE, 4, 8};
+  for (int i = 0; i < 8; i++) {
+    char what[64];
+    snprintf(what, sizeof what, "priority min/max of policy %d", pols[i]);
+    long mn = sched_get_priority_min(pols[i]);
+    int e1 = errno;
+    long mx = sched_get_priority_max(pols[i]);
+    if (mn < 0) printf("%s: %s\n", what, strerrorname_np(e1));
+    else printf("%s: %ld %ld\n", what, mn, mx);
+  }
+  struct sched_param p = {0};
+  show("getparam", sched_getparam(0, &p));
+  printf("priority: %d\n", p.sched_priority);
+  show("getparam(NULL)", syscall(SYS_sched_getparam, 0, NULL));
+  p.sched_priority = 5;
+  show("setscheduler(OTHER, prio 5)", sched_setscheduler(0, SCHED_OTHER, &p));
+  show("setscheduler(FIFO, prio 100)", (p.sched_priority = 100, sched_setscheduler(0, SCHED_FIFO, &p)));
+  show("setscheduler(policy 42)", (p.sched_priority = 0, sched_setscheduler(0, 42, &p)));
+  if (geteuid() == 0) {
+    p.sched_priority = 10;
+    show("setscheduler(RR, 10)", sched_setscheduler(0, SCHED_RR, &p));
+    show("getscheduler", sched_getscheduler(0));
+    struct sched_param q = {0};
+    sched_getparam(0, &q);
+    printf("RR priority: %d\n", q.sched_priority);
+    struct timespec ts;
+    show("rr_get_interval", sched_rr_get_interval(0, &ts));
+    fact("RR interval is 100 ms", ts.tv_sec == 0 && ts.tv_nsec == 100000000);
+    q.sched_priority = 20;
+    show("setparam(20)", sched_setparam(0, &q));
+    sched_getparam(0, &q);
+    printf("priority after setparam: %d\n", q.sched_priority);
+    p.sched_priority = 3;
+    show("setscheduler(FIFO|RESET_ON_FORK, 3)", sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &p));
+    show("getscheduler", sched_getscheduler(0));
+    c = fork();
+    if (c == 0) _exit(sched_getscheduler(0));
+    waitpid(c, &st, 0);
+    printf("child policy after RESET_ON_FORK: %d\n", WEXITSTATUS(st));
+    show("rr_get_interval(FIFO)", sched_rr_get_interval(0, &ts));
+    fact("FIFO interval is 0", ts.tv_sec == 0 && ts.tv_nsec == 0);
+    p.sched_priority = 0;
+    show("back to OTHER", sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &p));
+    show("getscheduler", sched_getscheduler(0));
+  } else {
+    printf("root-only sched checks: skipped\n");
+  }
+  show("rr_get_interval(-1)", syscall(SYS_sched_rr_get_interval, -1, NULL));
+
+  struct sched_attr_v1 a;
+  memset(&a, 0, sizeof a);
+  show("getattr(size 8)", syscall(SYS_sched_getattr, 0, &a, 8, 0));
+  show("getattr", syscall(SYS_sched_getattr, 0, &a, sizeof a, 0));
+  printf("attr: size %u policy %u nice %d prio %u\n", a.size, a.sched_policy, a.sched_nice, a.sched_priority);
+  show("getattr(flags 1)", syscall(SYS_sched_getattr, 0, &a, sizeof a, 1));
+  memset(&a, 0, sizeof a);
+  a.size = sizeof a;
+  a.sched_policy = SCHED_BATCH;
+  a.sched_nice = 3;
+  show("setattr(BATCH, nice 3)", syscall(SYS_sched_setattr, 0, &a, 0));
+  show("getscheduler", sched_getscheduler(0));
+  show("getpriority", (errno = 0, getpriority(PRIO_PROCESS, 0)));
+  a.size = 8;
+  show("setattr(size 8)", syscall(SYS_sched_setattr, 0, &a, 0));
+  printf("size written back: %u\n", a.size);
+  memset(&a, 0, sizeof a);
+  a.size = sizeof a;
+  show("setattr(back to OTHER)", syscall(SYS_sched_setattr, 0, &a, 0));
+  setpriority(PRIO_PROCESS, 0, 0);
+
+  // I/O priorities (ionice).
+  show("ioprio_get(process 0)", syscall(SYS_ioprio_get, 1, 0));
+  show("ioprio_set(BE, 7)", syscall(SYS_ioprio_set, 1, 0, (2 << 13) | 7));
+  show("ioprio_get", syscall(SYS_ioprio_get, 1, 0));
+  show("ioprio_set(class 5)", syscall(SYS_ioprio_set, 1, 0, 5 << 13));
+  show("ioprio_set(IDLE)", syscall(SYS_ioprio_set, 1, 0, 3 << 13));
+  show("ioprio_get", syscall(SYS_ioprio_get, 1, 0));
+  show("ioprio_get(who 9)", syscall(SYS_ioprio_get, 9, 0));
+  show("ioprio_get(bad pid)", syscall(SYS_ioprio_get, 1, 999999));
+  show("ioprio_set(NONE)", syscall(SYS_ioprio_set, 1, 0, 0));
+}
+
+// --- capabilities ---
+
+static int cap_in(uint64_t set, int cap) { return (set >> cap) & 1; }
+
+static void read_caps(uint64_t* eff, uint64_t* prm, uint64_t* inh) {
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof d);
+  syscall(SYS_capget, &h, d);
+  *eff = (uint64_t)d[1].effective << 32 | d[0].effective;
+  *prm = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+  *inh = (uint64_t)d[1].inheritable << 32 | d[0].inheritable;
+}
+
+static void print_caps(const char* when) {
+  uint64_t e, p, i;
+  read_caps(&e, &p, &i);
+  printf("%s: eff==prm %s, SETUID %d/%d, CHOWN %d/%d, NET_ADMIN %d/%d, KILL %d/%d, inh %s\n", when,
+         e == p ? "yes" : "no", cap_in(e, CAP_SETUID), cap_in(p, CAP_SETUID), cap_in(e, CAP_CHOWN),
+         cap_in(p, CAP_CHOWN), cap_in(e, CAP_NET_ADMIN), cap_in(p, CAP_NET_ADMIN), cap_in(e, CAP_KILL),
+         cap_in(p, CAP_KILL), i ? "some" : "none");
+  fflush(stdout);
+}
+
+static void caps_setuid_child(void) {
+  print_caps("root");
+  show("setresuid(1000, 1000, 1000)", setresuid(1000, 1000, 1000));
+  print_caps("uid 1000");
+  show("setuid(0) as 1000", setuid(0));
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof d);
+  d[0].effective = 1u << CAP_CHOWN;
+  d[0].permitted = 1u << CAP_CHOWN;
+  show("capset(raise CHOWN) as 1000", syscall(SYS_capset, &h, d));
+}
+
+static void caps_keep_child(void) {
+  show("PR_GET_KEEPCAPS", prctl(PR_GET_KEEPCAPS));
+  show("PR_SET_KEEPCAPS(1)", prctl(PR_SET_KEEPCAPS, 1));
+  show("PR_SET_KEEPCAPS(2)", prctl(PR_SET_KEEPCAPS, 2));
+  show("setresuid(1000, 1000, 1000) with keepcaps", setresuid(1000, 1000, 1000));
+  print_caps("uid 1000 with keepcaps");
+  show("seteuid(0) with keepcaps", seteuid(0));
+  print_caps("euid 0 again");
+}
+
+static void caps_capset_child(void) {
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof d);
+  syscall(SYS_capget, &h, d);
+  d[0].effective &= ~(1u << CAP_KILL);
+  show("capset(drop KILL from effective)", syscall(SYS_capset, &h, d));
+  print_caps("without effective KILL");
+  d[0].effective |= 1u << CAP_KILL;
+  show("capset(raise it again)", syscall(SYS_capset, &h, d));
+  d[0].permitted &= ~(1u << CAP_NET_ADMIN);
+  d[0].effective &= ~(1u << CAP_NET_ADMIN);
+  show("capset(drop NET_ADMIN from permitted)", syscall(SYS_capset, &h, d));
+  d[0].permitted |= 1u << CAP_NET_ADMIN;
+  show("capset(raise NET_ADMIN in permitted)", syscall(SYS_capset, &h, d));
+  d[0].permitted &= ~(1u << CAP_NET_ADMIN);
+  d[0].effective |= 1u << CAP_NET_ADMIN;
+  show("capset(effective beyond permitted)", syscall(SYS_capset, &h, d));
+  print_caps("without NET_ADMIN");
+  show("PR_CAPBSET_READ(SYS_ADMIN)", prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN));
+  show("PR_CAPBSET_READ(99)", prctl(PR_CAPBSET_READ, 99));
+  show("PR_CAPBSET_DROP(SYS_BOOT)", prctl(PR_CAPBSET_DROP, CAP_SYS_BOOT));
+  show("PR_CAPBSET_READ(SYS_BOOT)", prctl(PR_CAPBSET_READ, CAP_SYS_BOOT));
+  show("PR_CAP_AMBIENT_IS_SET(CHOWN)", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_CHOWN, 0, 0));
+  show("PR_CAP_AMBIENT_RAISE(CHOWN), not inheritable", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHOWN, 0, 0));
+  memset(d, 0, sizeof d);
+  syscall(SYS_capget, &h, d);
+  d[0].inheritable |= 1u << CAP_CHOWN;
+  show("capset(inheritable CHOWN)", syscall(SYS_capset, &h, d));
+  show("PR_CAP_AMBIENT_RAISE(CHOWN)", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHOWN, 0, 0));
+  show("PR_CAP_AMBIENT_IS_SET(CHOWN)", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_CHOWN, 0, 0));
+  show("setresuid(1000...) keeps ambient CHOWN?", setresuid(1000, 1000, 1000));
+  print_caps("uid 1000 with ambient CHOWN lost");
+  show("PR_CAP_AMBIENT_IS_SET(CHOWN)", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_CHOWN, 0, 0));
+}
+
+static void caps_tests(void) {
+  struct __user_cap_header_struct h = {0x12345678, 0};
+  show("capget(bad version, no data)", syscall(SYS_capget, &h, NULL));
+  printf("version written back: 0x%x\n", h.version);
+  h.version = 0x12345678;
+  struct __user_cap_data_struct d[2];
+  show("capget(bad version)", syscall(SYS_capget, &h, d));
+  h.version = _LINUX_CAPABILITY_VERSION_3;
+  h.pid = -5;
+  show("capget(pid -5)", syscall(SYS_capget, &h, d));
+  h.pid = 999999;
+  show("capget(pid 999999)", syscall(SYS_capget, &h, d));
+  h.pid = 1;
+  show("capget(pid 1)", syscall(SYS_capget, &h, d));
+  h.pid = 0;
+  h.version = _LINUX_CAPABILITY_VERSION_1;
+  show("capget(v1)", syscall(SYS_capget, &h, d));
+  if (geteuid() != 0) {
+    printf("root-only capability checks: skipped\n");
+    return;
+  }
+  in_child(caps_setuid_child);
+  in_child(caps_keep_child);
+  in_child(caps_capset_child);
+}
+
+// --- setting the clock ---
+
+static void clock_child(void) {
+  setresuid(1000, 1000, 1000);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  show("clock_settime as uid 1000", clock_settime(CLOCK_REALTIME, &ts));
+  struct timeval tv = {ts.tv_sec, 0};
+  show("settimeofday as uid 1000", settimeofday(&tv, NULL));
+}
+
+// Errors only: natively this must never change the host's clock.
+static void clock_errors(void) {
+  struct timespec ts = {0, 0};
+  show("clock_settime(MONOTONIC)", clock_settime(CLOCK_MONOTONIC, &ts));
+  ts.tv_nsec = 2000000000;
+  show("clock_settime(REALTIME, bad nsec)", clock_settime(CLOCK_REALTIME, &ts));
+  struct timeval tv = {0, 1000000};
+  show("settimeofday(bad usec)", settimeofday(&tv, NULL));
+  struct timezone tz = {24 * 60, 0};
+  show("settimeofday(bad timezone)", settimeofday(NULL, &tz));
+  if (geteuid() == 0) in_child(clock_child);
+  else printf("root-only clock checks: skipped\n");
+}
+
+// Sets the clock: run under umkernel only (its clock is the VM's), never natively.
+static void clock_set(void) {
+  // Move the clock a day ahead and back: CLOCK_REALTIME, gettimeofday, time() and file
+  // timestamps follow; CLOCK_MONOTONIC does not.
+  struct timespec before, mono_before, now, mono_now;
+  clock_gettime(CLOCK_REALTIME, &before);
+  clock_gettime(CLOCK_MONOTONIC, &mono_before);
+  struct timespec ahead = {before.tv_sec + 86400, before.tv_nsec};
+  show("clock_settime(+1 day)", clock_settime(CLOCK_REALTIME, &ahead));
+  clock_gettime(CLOCK_REALTIME, &now);
+  clock_gettime(CLOCK_MONOTONIC, &mono_now);
+  long d = now.tv_sec - before.tv_sec;
+  fact("CLOCK_REALTIME moved by a day", d >= 86400 && d <= 86402);
+  fact("CLOCK_MONOTONIC did not", mono_now.tv_sec - mono_before.tv_sec <= 2);
+  struct timeval g;
+  gettimeofday(&g, NULL);
+  fact("gettimeofday follows", g.tv_sec - before.tv_sec >= 86400 && g.tv_sec - before.tv_sec <= 86402);
+  fact("time() follows", time(NULL) - before.tv_sec >= 86400);
+  char path[] = "/tmp/abi_clockXXXXXX";
+  int fd = mkstemp(path);
+  struct stat st;
+  fstat(fd, &st);
+  fact("a new file's mtime follows", st.st_mtime - before.tv_sec >= 86400);
+  close(fd);
+  unlink(path);
+  // Absolute sleeps on CLOCK_REALTIME use the new time.
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += 20000000;
+  if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+  show("clock_nanosleep(REALTIME, ABSTIME, +20 ms)", clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL));
+  clock_gettime(CLOCK_MONOTONIC, &mono_now);
+  fact("it slept less than a second", mono_now.tv_sec - mono_before.tv_sec <= 3);
+  struct timeval back;
+  gettimeofday(&back, NULL);
+  back.tv_sec -= 86400;
+  show("settimeofday(-1 day)", settimeofday(&back, NULL));
+  clock_gettime(CLOCK_REALTIME, &now);
+  fact("CLOCK_REALTIME is back", now.tv_sec - before.tv_sec >= 0 && now.tv_sec - before.tv_sec <= 2);
+}
+
+// --- memory locking, mincore, membarrier ---
+
+static void mlock_child(void) {
+  setresuid(1000, 1000, 1000);
+  struct rlimit rl = {0, 0};
+  setrlimit(RLIMIT_MEMLOCK, &rl);
+  char* p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  show("mlock without RLIMIT_MEMLOCK", mlock(p, 4096));
+  show("mlockall without RLIMIT_MEMLOCK", mlockall(MCL_CURRENT));
+}
+
+static void mlock_child2(void) {
+  setresuid(1000, 1000, 1000);
+  struct rlimit rl = {8192, 8192};
+  setrlimit(RLIMIT_MEMLOCK, &rl);
+  char* p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  show("mlock 2 pages with an 8 KiB limit", mlock(p, 8192));
+  show("mlock 1 more page", mlock(p + 8192, 4096));
+  show("munlock 1 page", munlock(p, 4096));
+  show("mlock 1 more page now", mlock(p + 8192, 4096));
+}
+
+static void mlock_tests(void) {
+  long pg = 4096;
+  char* p = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  unsigned char vec[4];
+  show("mincore(untouched)", mincore(p, 4 * pg, vec));
+  printf("resident: %d %d %d %d\n", vec[0] & 1, vec[1] & 1, vec[2] & 1, vec[3] & 1);
+  p[pg] = 1;
+  p[3 * pg] = 1;
+  mincore(p, 4 * pg, vec);
+  printf("resident after touching 1 and 3: %d %d %d %d\n", vec[0] & 1, vec[1] & 1, vec[2] & 1, vec[3] & 1);
+  show("mincore(unaligned)", mincore(p + 1, pg, vec));
+  munmap(p + 2 * pg, pg);
+  show("mincore(with a hole)", mincore(p, 4 * pg, vec));
+  show("mincore(bad vector)", mincore(p, pg, (unsigned char*)8));
+  if (geteuid() == 0) {
+    show("mlock(2 pages)", mlock(p, 2 * pg));
+    mincore(p, 2 * pg, vec);
+    printf("resident after mlock: %d %d\n", vec[0] & 1, vec[1] & 1);
+    show("mlock(over a hole)", mlock(p, 4 * pg));
+    show("munlock", munlock(p, 2 * pg));
+    show("mlock2(ONFAULT)", syscall(SYS_mlock2, p, pg, MLOCK_ONFAULT));
+    show("mlock2(flags 2)", syscall(SYS_mlock2, p, pg, 2));
+    show("munlock", munlock(p, pg));
+    show("mlockall(0)", mlockall(0));
+    show("mlockall(ONFAULT alone)", mlockall(MCL_ONFAULT));
+    show("mlockall(CURRENT|FUTURE)", mlockall(MCL_CURRENT | MCL_FUTURE));
+    show("munlockall", munlockall());
+    in_child(mlock_child);
+    in_child(mlock_child2);
+  } else {
+    printf("root-only mlock checks: skipped\n");
+  }
+  long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  fact("membarrier: QUERY lists GLOBAL", q > 0 && (q & MEMBARRIER_CMD_GLOBAL));
+  fact("membarrier: QUERY lists PRIVATE_EXPEDITED", q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED));
+  show("membarrier(PRIVATE_EXPEDITED) unregistered", syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0));
+  show("membarrier(REGISTER_PRIVATE_EXPEDITED)", syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0));
+  show("membarrier(PRIVATE_EXPEDITED)", syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0));
+  show("membarrier(GLOBAL)", syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0));
+  show("membarrier(cmd 3)", syscall(SYS_membarrier, 3, 0, 0));
+  show("membarrier(QUERY, flags 1)", syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 1, 0));
+}
+
+// --- kcmp, personality ---
+
+static void kcmp_tests(void) {
+  pid_t me = getpid();
+  int fd = open("/", O_RDONLY);
+  int dupfd = dup(fd);
+  int other = open("/", O_RDONLY);
+  show("kcmp(FILE, fd, dup)", syscall(SYS_kcmp, me, me, KCMP_FILE, fd, dupfd));
+  fact("kcmp(FILE, fd, other open) differs", syscall(SYS_kcmp, me, me, KCMP_FILE, fd, other) > 0);
+  show("kcmp(FILE, bad fd)", syscall(SYS_kcmp, me, me, KCMP_FILE, fd, 999));
+  show("kcmp(VM, self)", syscall(SYS_kcmp, me, me, KCMP_VM, 0, 0));
+  show("kcmp(type 99)", syscall(SYS_kcmp, me, me, 99, 0, 0));
+  show("kcmp(bad pid)", syscall(SYS_kcmp, me, 999999, KCMP_VM, 0, 0));
+  int pfd[2];
+  pipe(pfd);
+  pid_t c = fork();
+  if (c == 0) {
+    char b;
+    read(pfd[0], &b, 1);
+    _exit(0);
+  }
+  fact("kcmp(VM, child) differs", syscall(SYS_kcmp, me, c, KCMP_VM, 0, 0) > 0);
+  fact("kcmp(FILES, child) differs", syscall(SYS_kcmp, me, c, KCMP_FILES, 0, 0) > 0);
+  show("kcmp(FILE, fd in child)", syscall(SYS_kcmp, me, c, KCMP_FILE, fd, fd));
+  write(pfd[1], "x", 1);
+  waitpid(c, NULL, 0);
+  int ep = epoll_create1(0);
+  struct epoll_event ev = {EPOLLIN, {0}};
+  show("epoll_ctl(pipe)", epoll_ctl(ep, EPOLL_CTL_ADD, pfd[0], &ev));
+  struct kcmp_epoll_slot slot = {ep, pfd[0], 0};
+  show("kcmp(EPOLL_TFD, registered)", syscall(SYS_kcmp, me, me, KCMP_EPOLL_TFD, pfd[0], &slot));
+  fact("kcmp(EPOLL_TFD, other file) differs", syscall(SYS_kcmp, me, me, KCMP_EPOLL_TFD, pfd[1], &slot) > 0);
+  slot.toff = 1;
+  show("kcmp(EPOLL_TFD, toff 1)", syscall(SYS_kcmp, me, me, KCMP_EPOLL_TFD, pfd[0], &slot));
+  close(ep);
+  close(fd);
+  close(dupfd);
+  close(other);
+
+  show("personality(query)", personality(0xffffffff));
+  show("personality(ADDR_NO_RANDOMIZE)", personality(ADDR_NO_RANDOMIZE));
+  show("personality(query)", personality(0xffffffff));
+  c = fork();
+  if (c == 0) _exit(personality(0xffffffff) == ADDR_NO_RANDOMIZE ? 0 : 1);
+  int st;
+  waitpid(c, &st, 0);
+  fact("a child inherits the personality", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  show("personality(PER_LINUX)", personality(PER_LINUX));
+}
+
+// --- resource limits, error paths, preadv2/pwritev2 ---
+
+static void limits_tests(void) {
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  struct rlimit low = {8, rl.rlim_max};
+  show("setrlimit(NOFILE, 8)", setrlimit(RLIMIT_NOFILE, &low));
+  int last = -1, n = 0;
+  for (;;) {
+    int fd = open("/", O_RDONLY);
+    if (fd < 0) {
+      printf("open stops with %s, last fd %d\n", strerrorname_np(errno), last);
+      break;
+    }
+    last = fd;
+    n++;
+  }
+  char path[] = "/tmp/abi_emfile_test";
+  unlink(path);
+  show("open(O_CREAT) at the limit", open(path, O_CREAT | O_WRONLY, 0600));
+  fact("the file was not created", access(path, F_OK) < 0 && errno == ENOENT);
+  show("dup at the limit", dup(0));
+  show("fcntl(F_DUPFD, 8)", fcntl(0, F_DUPFD, 8));
+  show("dup2(0, 8)", dup2(0, 8));
+  int pfd[2];
+  show("pipe at the limit", pipe(pfd));
+  show("epoll_create1 at the limit", epoll_create1(0));
+  close(last);
+  show("open after closing one", (last = open("/", O_RDONLY)) >= 0 ? 0 : -1);
+  for (int fd = 3; fd <= last; fd++) close(fd);
+  setrlimit(RLIMIT_NOFILE, &rl);
+  struct rlimit bad = {rl.rlim_max, rl.rlim_max > 10 ? 10 : rl.rlim_max};
+  show("setrlimit(cur > max)", rl.rlim_max > 10 ? setrlimit(RLIMIT_NOFILE, &bad) : (errno = EINVAL, -1));
+  show("getrlimit(resource 99)", getrlimit(99, &rl));
+}
+
+static void errors_tests(void) {
+  char path[] = "/tmp/abi_rename_test";
+  int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  close(fd);
+  show("renameat2(a, a, NOREPLACE)", syscall(SYS_renameat2, AT_FDCWD, path, AT_FDCWD, path, 1));
+  show("renameat2(a, a, 0)", syscall(SYS_renameat2, AT_FDCWD, path, AT_FDCWD, path, 0));
+  show("renameat2(a, a, EXCHANGE)", syscall(SYS_renameat2, AT_FDCWD, path, AT_FDCWD, path, 2));
+  unlink(path);
+  int ep = epoll_create1(0);
+  int pfd[2];
+  pipe(pfd);
+  struct epoll_event ev = {EPOLLOUT, {0}};
+  epoll_ctl(ep, EPOLL_CTL_ADD, pfd[1], &ev);
+  show("epoll_wait(kernel-space buffer)", epoll_wait(ep, (struct epoll_event*)0xffffffff80000000ul, 1, 0));
+  show("epoll_wait(buffer past user space)", epoll_wait(ep, (struct epoll_event*)0x7ffffffff000ul, 1, 0));
+  show("epoll_wait(unmapped buffer, ready)", epoll_wait(ep, (struct epoll_event*)16, 1, 0));
+  close(ep);
+  close(pfd[0]);
+  close(pfd[1]);
+}
+
+static void rw2_tests(void) {
+  char path[] = "/tmp/abi_rw2_test";
+  int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  struct iovec v = {"hello world", 11};
+  show("pwritev2(off 0)", pwritev2(fd, &v, 1, 0, 0));
+  show("lseek(CUR) after pwritev2 at 0", lseek(fd, 0, SEEK_CUR));
+  show("pwritev2(off -1)", pwritev2(fd, &v, 1, -1, 0));
+  show("lseek(CUR)", lseek(fd, 0, SEEK_CUR));
+  struct iovec a = {"!", 1};
+  show("pwritev2(off 0, RWF_APPEND)", pwritev2(fd, &a, 1, 0, RWF_APPEND));
+  show("lseek(CUR) after APPEND at 0", lseek(fd, 0, SEEK_CUR));
+  show("pwritev2(off -1, RWF_DSYNC|RWF_SYNC)", pwritev2(fd, &a, 1, -1, RWF_DSYNC | RWF_SYNC));
+  char buf[64] = {0};
+  struct iovec r = {buf, sizeof buf - 1};
+  show("preadv2(off 0)", preadv2(fd, &r, 1, 0, 0));
+  printf("content: %s\n", buf);
+  show("preadv2(off -2)", preadv2(fd, &r, 1, -2, 0));
+  show("preadv2(flags 0x10000)", preadv2(fd, &r, 1, 0, 0x10000));
+  show("preadv2(off -1, HIPRI)", (lseek(fd, 6, SEEK_SET), preadv2(fd, &r, 1, -1, RWF_HIPRI)));
+  close(fd);
+  unlink(path);
+  int pfd[2];
+  pipe(pfd);
+  show("preadv2(pipe, off 0)", preadv2(pfd[0], &r, 1, 0, 0));
+  show("preadv2(empty pipe, NOWAIT)", preadv2(pfd[0], &r, 1, -1, RWF_NOWAIT));
+  write(pfd[1], "xy", 2);
+  show("preadv2(pipe, NOWAIT)", preadv2(pfd[0], &r, 1, -1, RWF_NOWAIT));
+  close(pfd[0]);
+  close(pfd[1]);
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  const char* only = argc > 1 ? argv[1] : NULL;
+  struct { const char* name; void (*fn)(void); } parts[] = {
+      {"sched", sched_tests}, {"caps", caps_tests}, {"clock_errors", clock_errors},
+      {"mlock", mlock_tests}, {"kcmp", kcmp_tests}, {"limits", limits_tests},
+      {"errors", errors_tests}, {"rw2", rw2_tests},
+  };
+  if (only && strcmp(only, "clock_set") == 0) {
+    clock_set();
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    if (!only || strcmp(only, parts[i].name) == 0) parts[i].fn();
+  printf("done\n");
+  return 0;
+}
