@@ -5,6 +5,7 @@
 # Debian's UML kernel on one switch, eth0=slirp (the host's loopback through 10.0.2.2, hostfwd
 # into the guest), DHCP from umswitch --nat and from slirp, and a switch that goes away.
 load helpers
+load net_helpers
 
 PROG="$UM_GUEST_BIN/inet_sockets"
 
@@ -50,106 +51,7 @@ teardown() {
   true
 }
 
-# A root for Debian's UML kernel: /init reads ip=ADDR peer=ADDR from the kernel command line,
-# configures eth0, waits until the peer answers (60 s at most), then wants 3 of 3 pings answered.
-make_uml_image() {
-  local r="$W/umlroot"
-  mkdir -p "$r"/{bin,proc,sys,dev,tmp}
-  cp /bin/busybox "$r/bin/"
-  for a in sh mount ifconfig ping poweroff sleep echo cat; do ln -s busybox "$r/bin/$a"; done
-  cat > "$r/init" <<'INIT'
-#!/bin/sh
-mount -t proc proc /proc
-mount -t tmpfs tmpfs /tmp
-for w in $(cat /proc/cmdline); do
-  case $w in ip=*) IP=${w#ip=};; peer=*) PEER=${w#peer=};; esac
-done
-ifconfig lo up
-ifconfig eth0 "$IP" netmask 255.255.255.0 up
-echo "UML UP $IP"
-# busybox ping -c N sends N pings and stops: first wait (60 s at most) until the peer answers.
-i=0; until ping -c 1 -w 1 "$PEER" >/dev/null 2>&1; do i=$((i + 1)); [ $i -ge 60 ] && break; done
-ping -c 3 -w 10 "$PEER" && echo "PING OK" || echo "PING FAILED"
-sleep 3   # keep answering the peer's last pings
-poweroff -f
-INIT
-  chmod +x "$r/init"
-  mke2fs -q -t ext4 -d "$r" "$W/uml.img" 32M
-}
-
 need_prog() { [ -x "$PROG" ] || skip "guest program inet_sockets not built (target guest_inet_sockets)"; }
-need_uml() { [ -x /usr/bin/linux ] || skip "no /usr/bin/linux (Debian user-mode-linux)"; }
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_for_text() {  # FILE TEXT SECONDS [PID]: gives up early when process PID has ended
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -q -- "$2" "$1" 2>/dev/null && return 0
-    if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
-      grep -q -- "$2" "$1" 2>/dev/null
-      return
-    fi
-    sleep 0.1
-  done
-  return 1
-}
-
-wait_for_port() {  # PORT SECONDS: until something listens on 127.0.0.1:PORT
-  local i
-  for ((i = 0; i < $2 * 10; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-start_switch() {  # start_switch NAME [OPTIONS...]: sets SW_CTL and SW_PID
-  SW_CTL="$W/$1.ctl"
-  local name=$1
-  shift
-  "$UMSWITCH" --unix "$SW_CTL" "$@" >"$W/$name.sw.out" 2>"$W/$name.sw.err" 3>&- &
-  SW_PID=$!
-  for _ in $(seq 50); do [ -S "$SW_CTL" ] && return 0; sleep 0.1; done
-  cat "$W/$name.sw.err"
-  return 1
-}
-
-stat_of() { "$UMSWITCH" ctl "$SW_CTL" stats | awk -v k="$1" '$1 == k { print $2 }'; }
-
-# vm NAME SECONDS SCRIPT [UMKERNEL ARGS...]: boots a fresh copy of the image with the busybox
-# shell SCRIPT as init (after /proc and a tmpfs /tmp are mounted); console in $W/NAME.log,
-# umkernel's exit status in $W/NAME.status. Runs in the foreground: add & for background.
-# SCRIPT can call wait_peer ADDR: pings ADDR until it answers, 60 s at most (busybox ping -c N
-# sends N pings only, so it cannot wait for a machine that is still booting).
-vm() {
-  local name=$1 secs=$2 script=$3
-  shift 3
-  cp --sparse=always "$W/root.img" "$W/$name.img"
-  timeout -k 5 "$secs" "$UMKERNEL" quiet "ubd0=$W/$name.img" "uml_dir=$W/uml" "umid=$name" "$@" \
-    init=/bin/sh -- -c "mount -t proc proc /proc; mount -t tmpfs tmpfs /tmp
-      wait_peer() { i=0; until ping -c 1 -w 1 \$1 >/dev/null 2>&1; do i=\$((i + 1)); [ \$i -ge 60 ] && return 1; done; }
-      $script" </dev/null >"$W/$name.log" 2>&1 &
-  local pid=$! rc=0
-  echo "$pid" > "$W/$name.pid"   # for teardown, while it runs
-  wait "$pid" || rc=$?
-  rm -f "$W/$name.pid"
-  echo "$rc" > "$W/$name.status"
-  return 0
-}
-
-vm_status() { cat "$W/$1.status" 2>/dev/null || echo none; }
-
-show_vm() {  # for failure output
-  local n
-  for n in "$@"; do
-    echo "--- $n (status $(vm_status "$n")):"
-    cat "$W/$n.log" 2>/dev/null || true
-  done
-}
-
 # ---------------------------------------------------------------------------------------
 # AF_INET over loopback: no NIC needed.
 

@@ -1,6 +1,8 @@
 #include "umkernel/boot/cmdline.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
 
 #include <cctype>
 #include <cerrno>
@@ -132,6 +134,16 @@ Options (UML syntax):
                                 10.0.2.15; hostfwd forwards a host port into the guest;
                                 restrict=on cuts the guest off from the host and the outside
                                 (QEMU's meaning): only hostfwd forwards reach it
+  eth<N>=vde,SOCKET[,MAC[,PORT[,GROUP[,MODE[,DESCR]]]]]
+                                NIC ethN on a VDE switch (vde_switch's socket directory, or any
+                                libvdeplug URL such as vxvde://239.1.2.3); PORT 0 = any, GROUP
+                                and MODE (octal) set the port's ownership, DESCR its description
+  eth<N>=mcast[,MAC[,ADDR[,PORT[,TTL]]]]
+                                NIC ethN on a LAN of VMs over host UDP multicast, no switch
+                                process (default 239.192.168.1, port 1102, TTL 1); the host
+                                needs a multicast route (its default route, or 224.0.0.0/4)
+  eth<N>=tuntap,TAP[,MAC]       NIC ethN on the host's existing tap device TAP (created with
+                                `ip tuntap add TAP mode tap user USER`, or with CAP_NET_ADMIN)
   ip=ADDR::GW:MASK:HOST:DEV     static configuration of DEV (default eth0) at boot, as Linux's
                                 ip=; without it NICs stay down until the guest configures them
   hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
@@ -227,7 +239,7 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       if (!nic) return Error::make(EINVAL, key + "=" + value + ": " + nic.error().message);
       c.nics.push_back(*nic);
     } else if (key.rfind("vec", 0) == 0) {
-      return Error::make(ENOTSUP, key + ": the vector transport is not supported; use ethN=daemon,... or ethN=slirp");
+      return Error::make(ENOTSUP, key + ": the vector transport is not supported; use ethN=daemon, slirp, vde, mcast or tuntap");
     } else if (key == "ip") {
       auto ip = parse_ip(value);
       if (!ip) return Error::make(EINVAL, "ip=" + value + ": " + ip.error().message);
@@ -331,8 +343,56 @@ Result<NicSpec> parse_nic(int index, const std::string& value) {
     }
     return n;
   }
-  if (n.transport.empty()) return Error::make(EINVAL, "no transport (expected daemon,... or slirp)");
-  return Error::make(ENOTSUP, "transport '" + n.transport + "' is not supported (daemon or slirp)");
+  auto number = [](const std::string& text, const char* what, int base, long lo, long hi) -> Result<long> {
+    char* end = nullptr;
+    errno = 0;
+    long v = strtol(text.c_str(), &end, base);
+    if (text.empty() || !isdigit(static_cast<unsigned char>(text[0])) || *end || errno || v < lo || v > hi)
+      return Error::make(EINVAL, std::string("bad ") + what + " '" + text + "'");
+    return v;
+  };
+  if (n.transport == "vde") {
+    // UML: vde,SWITCH,MAC,PORT,GROUP,MODE,DESCRIPTION (empty fields take the defaults).
+    if (f.size() > 7) return Error::make(EINVAL, "too many fields (expected vde,SOCKET,MAC,PORT,GROUP,MODE,DESCR)");
+    f.resize(7);
+    if (f[1].empty()) return Error::make(EINVAL, "no VDE switch (expected vde,SOCKET[,MAC...])");
+    n.vde_socket = f[1];
+    UM_TRY(check_mac(f[2]));
+    if (!f[3].empty()) n.vde_port = static_cast<int>(UM_TRY(number(f[3], "VDE port", 10, 0, 65535)));
+    n.vde_group = f[4];
+    if (!f[5].empty()) n.vde_mode = static_cast<unsigned>(UM_TRY(number(f[5], "VDE mode (octal)", 8, 0, 0777)));
+    n.vde_descr = f[6];
+    return n;
+  }
+  if (n.transport == "mcast") {
+    // UML: mcast,MAC,ADDRESS,PORT,TTL; defaults 239.192.168.1, 1102, 1.
+    if (f.size() > 5) return Error::make(EINVAL, "too many fields (expected mcast,MAC,ADDR,PORT,TTL)");
+    f.resize(5);
+    UM_TRY(check_mac(f[1]));
+    if (!f[2].empty()) {
+      in_addr a{};
+      if (inet_pton(AF_INET, f[2].c_str(), &a) != 1 || !IN_MULTICAST(ntohl(a.s_addr)))
+        return Error::make(EINVAL, "'" + f[2] + "' is not an IPv4 multicast address (224.0.0.0/4)");
+      n.mcast_addr = f[2];
+    }
+    if (!f[3].empty()) n.mcast_port = static_cast<int>(UM_TRY(number(f[3], "port", 10, 1, 65535)));
+    if (!f[4].empty()) n.mcast_ttl = static_cast<int>(UM_TRY(number(f[4], "TTL", 10, 0, 255)));
+    return n;
+  }
+  if (n.transport == "tuntap") {
+    // UML: tuntap,DEVICE,MAC,GATEWAY; the gateway only matters when UML creates the device
+    // (with uml_net), which umkernel never does.
+    if (f.size() > 4) return Error::make(EINVAL, "too many fields (expected tuntap,TAP,MAC)");
+    f.resize(4);
+    if (f[1].empty())
+      return Error::make(EINVAL, "no tap device (expected tuntap,TAP[,MAC]: umkernel attaches to an existing tap)");
+    if (f[1].size() >= IFNAMSIZ) return Error::make(EINVAL, "tap name '" + f[1] + "' is too long");
+    n.tap = f[1];
+    UM_TRY(check_mac(f[2]));
+    return n;
+  }
+  if (n.transport.empty()) return Error::make(EINVAL, "no transport (expected daemon, slirp, vde, mcast or tuntap)");
+  return Error::make(ENOTSUP, "transport '" + n.transport + "' is not supported (daemon, slirp, vde, mcast or tuntap)");
 }
 
 Result<IpSpec> parse_ip(const std::string& value) {

@@ -33,10 +33,48 @@ TEST(CmdlineNet, SlirpWithForwards) {
   EXPECT_EQ(c->nics[0].hostfwd.size(), 2u);
 }
 
+TEST(CmdlineNet, VdeAsUml) {
+  auto c = parse({"eth0=vde,/tmp/vde.sw", "eth1=vde,vxvde://239.1.2.3,02:00:00:00:00:09,5,kvm,660,lab vm"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->nics[0].transport, "vde");
+  EXPECT_EQ(c->nics[0].vde_socket, "/tmp/vde.sw");
+  EXPECT_EQ(c->nics[0].vde_port, 0);
+  EXPECT_EQ(c->nics[1].vde_socket, "vxvde://239.1.2.3");
+  EXPECT_EQ(c->nics[1].mac, "02:00:00:00:00:09");
+  EXPECT_EQ(c->nics[1].vde_port, 5);
+  EXPECT_EQ(c->nics[1].vde_group, "kvm");
+  EXPECT_EQ(c->nics[1].vde_mode, 0660u);
+  EXPECT_EQ(c->nics[1].vde_descr, "lab vm");
+}
+
+TEST(CmdlineNet, McastDefaultsAreUmls) {
+  auto c = parse({"eth0=mcast", "eth1=mcast,02:00:00:00:00:0a,239.1.1.1,2000,3", "eth2=mcast,,,1234"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->nics[0].mcast_addr, "239.192.168.1");
+  EXPECT_EQ(c->nics[0].mcast_port, 1102);
+  EXPECT_EQ(c->nics[0].mcast_ttl, 1);
+  EXPECT_EQ(c->nics[1].mcast_addr, "239.1.1.1");
+  EXPECT_EQ(c->nics[1].mcast_port, 2000);
+  EXPECT_EQ(c->nics[1].mcast_ttl, 3);
+  EXPECT_EQ(c->nics[2].mcast_addr, "239.192.168.1");
+  EXPECT_EQ(c->nics[2].mcast_port, 1234);
+}
+
+TEST(CmdlineNet, TuntapNamesAnExistingDevice) {
+  auto c = parse({"eth0=tuntap,tap0", "eth1=tuntap,tap1,02:00:00:00:00:0b,192.168.0.254"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->nics[0].tap, "tap0");
+  EXPECT_EQ(c->nics[1].mac, "02:00:00:00:00:0b");
+}
+
 TEST(CmdlineNet, BadNicsAreOneLineErrors) {
   for (const char* bad : {"eth0=tuntap,,,tap0", "eth0=daemon,zz,unix,/c", "eth0=daemon,01:00:00:00:00:00,unix,/c",
                           "eth0=daemon,,tcp,/c", "eth0=slirp,,/usr/bin/slirp", "eth0=slirp,,hostfwd=tcp::0-:80",
-                          "eth16=slirp", "eth0=", "vec0=transport=raw"}) {
+                          "eth16=slirp", "eth0=", "vec0=transport=raw", "eth0=vde", "eth0=vde,/s,,x",
+                          "eth0=vde,/s,,70000", "eth0=vde,/s,,,,9", "eth0=vde,/s,,,,,,extra", "eth0=mcast,,10.0.0.1",
+                          "eth0=mcast,,239.1.1.1,0", "eth0=mcast,,239.1.1.1,+5", "eth0=mcast,,,,300",
+                          "eth0=mcast,,,,,x", "eth0=tuntap", "eth0=tuntap,averyveryverylongname",
+                          "eth0=pcap,eth0"}) {
     auto c = parse({bad});
     ASSERT_FALSE(c) << bad;
     EXPECT_EQ(c.error().message.find('\n'), std::string::npos) << bad;

@@ -18,14 +18,28 @@ struct DiskSpec {
   bool shared = false;       // 'c' flag: no host locking
 };
 
-// ethN=daemon,MAC,unix,CTLPATH (a uml_switch-compatible switch) or ethN=slirp[,MAC][,hostfwd=...].
+// One NIC of the command line, in UML's syntax:
+//   ethN=daemon,MAC,unix,CTLPATH            a uml_switch-compatible switch
+//   ethN=slirp[,MAC][,hostfwd=...]           the built-in NAT router
+//   ethN=vde,SOCKET[,MAC[,PORT[,GROUP[,MODE[,DESCR]]]]]   a VDE switch (libvdeplug)
+//   ethN=mcast[,MAC[,ADDR[,PORT[,TTL]]]]     a LAN over host UDP multicast
+//   ethN=tuntap,TAP[,MAC[,GATE]]             an existing host tap device
 struct NicSpec {
   int index = 0;                     // ethN
-  std::string transport;             // "daemon" or "slirp"
+  std::string transport;             // "daemon", "slirp", "vde", "mcast" or "tuntap"
   std::string mac;                   // "aa:bb:cc:dd:ee:ff" or empty: derived from the umid
   std::string ctl_path;              // daemon: the switch's control socket
   std::vector<std::string> hostfwd;  // slirp: tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT
   bool restricted = false;            // slirp restrict=on: no way out but the hostfwd forwards
+  std::string vde_socket;            // vde: a vde_switch socket or a libvdeplug URL (vxvde://...)
+  int vde_port = 0;                  // vde: the switch port to take (0: any)
+  std::string vde_group;             // vde: the group to give the port to
+  unsigned vde_mode = 0;             // vde: the port's permissions (octal; 0: the switch's)
+  std::string vde_descr;             // vde: shown in the switch's port list
+  std::string mcast_addr = "239.192.168.1";  // mcast: UML's defaults
+  int mcast_port = 1102;
+  int mcast_ttl = 1;
+  std::string tap;                   // tuntap: the host's tap device
 };
 
 // ip=CLIENT:SERVER:GATEWAY:NETMASK:HOSTNAME:DEVICE:AUTOCONF (Linux's nfsroot syntax; the

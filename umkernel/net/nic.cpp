@@ -13,13 +13,12 @@
 #include <vector>
 
 #include "core/log.h"
-#include "core/nat/nat_router.h"
-#include "core/switchproto/client.h"
 #include "umkernel/boot/cmdline.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/net/input_guard.h"
 #include "umkernel/net/interface.h"
 #include "umkernel/net/lwip.h"
+#include "umkernel/net/nic_transport.h"
 #include "umkernel/net/stack.h"
 
 namespace um::kernel::net {
@@ -44,34 +43,13 @@ class EthernetNic : public Interface, public EventSource {
   bool loopback() const override { return false; }
 
   bool attach(const NicSpec& spec, std::string* error) {
-    if (spec.transport == "daemon") {
-      auto conn = switchproto::connect_to_switch(spec.ctl_path);
-      if (!conn) {
-        *error = name_ + ": cannot attach to the switch at " + spec.ctl_path + ": " + conn.error().message;
-        return false;
-      }
-      control_ = std::move(conn->control);
-      data_ = std::move(conn->data);
-      data_fd_ = data_.get();
-    } else {
-      nat::NatOptions opts;
-      opts.restricted = spec.restricted;
-      for (const std::string& f : spec.hostfwd) {
-        auto fwd = nat::parse_hostfwd(f);
-        if (!fwd) {
-          *error = name_ + ": " + fwd.error().message;
-          return false;
-        }
-        opts.forwards.push_back(*fwd);
-      }
-      auto router = nat::NatRouter::start(opts);
-      if (!router) {
-        *error = name_ + ": slirp: " + router.error().message;
-        return false;
-      }
-      router_ = std::move(*router);
-      data_fd_ = router_->frame_fd();
+    auto t = open_nic_transport(spec);
+    if (!t) {
+      *error = t.error().message;
+      return false;
     }
+    transport_ = std::move(*t);
+    data_fd_ = transport_->data_fd();
     {
       StackLock lock;
       netif_ = &nif_;
@@ -83,9 +61,9 @@ class EthernetNic : public Interface, public EventSource {
       netif_set_link_up(&nif_);
     }
     kernel().add_event_source(data_fd_, EPOLLIN, this);
-    if (control_) {
+    if (int c = transport_->control_fd(); c >= 0) {
       control_watch_.nic = this;
-      kernel().add_event_source(control_.get(), EPOLLIN | EPOLLRDHUP, &control_watch_);
+      kernel().add_event_source(c, EPOLLIN | EPOLLRDHUP, &control_watch_);
     }
     return true;
   }
@@ -97,25 +75,18 @@ class EthernetNic : public Interface, public EventSource {
     return send_frame(static_cast<const uint8_t*>(frame), len) ? static_cast<int64_t>(len) : -ENOBUFS;
   }
 
-  // Frames from the switch or the router.
+  // Frames from the switch, the router, the group or the tap.
   void on_event(uint32_t) override {
-    static thread_local std::vector<std::array<uint8_t, 2048>> bufs(kRxBatch);
-    mmsghdr msgs[kRxBatch];
-    iovec iov[kRxBatch];
+    static thread_local std::vector<FrameBuf> bufs(kRxBatch);
+    size_t lens[kRxBatch];
     for (;;) {
-      for (int i = 0; i < kRxBatch; i++) {
-        iov[i] = {bufs[i].data(), bufs[i].size()};
-        msgs[i] = {};
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-      }
-      int n = recvmmsg(data_fd_, msgs, kRxBatch, MSG_DONTWAIT, nullptr);
+      int n = transport_->receive(bufs.data(), lens, kRxBatch);
       if (n <= 0) {
-        if (n < 0 && errno != EAGAIN && errno != EINTR) link_lost(strerror(errno));
+        if (n < 0) link_lost(strerror(-n));
         return;
       }
       StackLock lock;
-      for (int i = 0; i < n; i++) receive(bufs[i].data(), msgs[i].msg_len, msgs[i].msg_hdr.msg_flags & MSG_TRUNC);
+      for (int i = 0; i < n; i++) receive(bufs[i].data(), lens[i]);
       if (n < kRxBatch) return;
     }
   }
@@ -125,7 +96,7 @@ class EthernetNic : public Interface, public EventSource {
     EthernetNic* nic = nullptr;
     void on_event(uint32_t) override {
       char b[64];
-      ssize_t r = recv(nic->control_.get(), b, sizeof b, MSG_DONTWAIT);
+      ssize_t r = recv(nic->transport_->control_fd(), b, sizeof b, MSG_DONTWAIT);
       if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) nic->link_lost("the switch closed the connection");
     }
   };
@@ -160,10 +131,9 @@ class EthernetNic : public Interface, public EventSource {
       return false;
     }
     tap_frame(frame, len, true);
-    ssize_t r = send(data_fd_, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (r != static_cast<ssize_t>(len)) {
+    if (int e = transport_->send(frame, len); e < 0) {
       // A full socket buffer drops the frame as a full NIC queue would; TCP retransmits.
-      if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) counters_.tx_dropped++;
+      if (e == -EAGAIN || e == -ENOBUFS) counters_.tx_dropped++;
       else counters_.tx_errors++;
       return false;
     }
@@ -173,8 +143,8 @@ class EthernetNic : public Interface, public EventSource {
   }
 
   // Under the lock, kernel thread.
-  void receive(const uint8_t* frame, size_t len, bool truncated) {
-    if (truncated || len < 14 || len > kMaxFrame) {
+  void receive(const uint8_t* frame, size_t len) {
+    if (len == kTruncated || len < 14 || len > kMaxFrame) {
       counters_.rx_errors++;  // malformed: too short or too long for Ethernet
       return;
     }
@@ -186,6 +156,9 @@ class EthernetNic : public Interface, public EventSource {
       counters_.rx_dropped++;  // would trip an lwIP assertion (input_guard.h)
       return;
     }
+    // Our own frame come back: mcast loops every datagram back to the host's members, hubs
+    // repeat to every port. A NIC is never its own peer.
+    if (memcmp(frame + 6, mac_, 6) == 0) return;
     bool group = frame[0] & 1;
     // What a NIC's address filter passes: our address, broadcast and multicast.
     if (!group && memcmp(frame, mac_, 6) != 0) return;
@@ -206,14 +179,13 @@ class EthernetNic : public Interface, public EventSource {
     if (!link_up()) return;
     UM_WARN("%s: link down: %s", name_.c_str(), why);
     kernel().remove_event_source(data_fd_);
-    if (control_) kernel().remove_event_source(control_.get());
+    if (int c = transport_->control_fd(); c >= 0) kernel().remove_event_source(c);
     StackLock lock;
     netif_set_link_down(&nif_);
   }
 
   netif nif_{};
-  UniqueFd control_, data_;
-  std::unique_ptr<nat::NatRouter> router_;
+  std::unique_ptr<NicTransport> transport_;
   int data_fd_ = -1;
   ControlWatch control_watch_;
 };

@@ -1,7 +1,8 @@
-// Ethernet NICs (ethN): an lwIP netif whose frames travel over a datagram socket, one frame
-// per datagram: to a uml_switch-compatible switch (the daemon transport) or to a built-in
-// libslirp NAT router (slirp). The kernel's loop reads arriving frames; lwIP sends from
-// either thread. When the switch goes away the link goes down and the guest keeps running.
+// Ethernet NICs (ethN): an lwIP netif whose frames travel over a transport (nic_transport.h),
+// one frame per message: a uml_switch-compatible switch (daemon), the built-in libslirp NAT
+// router (slirp), a VDE switch (vde), host UDP multicast (mcast) or a host tap (tuntap). The
+// kernel's loop reads arriving frames; lwIP sends from either thread. When the switch goes
+// away the link goes down and the guest keeps running.
 #pragma once
 #include <string>
 
