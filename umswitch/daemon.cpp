@@ -17,6 +17,7 @@
 #include "umswitch/engine.h"
 #include "umswitch/mgmt.h"
 #include "umswitch/tap_port.h"
+#include "umswitch/vxlan.h"
 #include "umswitch/unix_port.h"
 
 namespace um::sw {
@@ -163,6 +164,13 @@ Status Daemon::setup() {
     nat::NatOptions nat_options{.forwards = opt_.forwards, .hostname = "umswitch", .restricted = opt_.nat_restricted};
     UM_TRY(add_port(UM_TRY(NatPort::start(nat_options)), -1));
   }
+  std::string vxlan_peer;
+  if (opt_.vxlan) {
+    opt_.vxlan_options.mac_age_seconds = opt_.mac_age_seconds;
+    auto port = UM_TRY(VxlanPort::open(opt_.vxlan_options));
+    vxlan_peer = port->peer();
+    UM_TRY(add_port(std::move(port), -1));
+  }
 
   if (!opt_.pidfile.empty()) {
     FILE* f = fopen(opt_.pidfile.c_str(), "w");
@@ -176,6 +184,7 @@ Status Daemon::setup() {
   if (opt_.hub) printf("umswitch: hub mode\n");
   if (!opt_.tap.empty()) printf("umswitch: tap %s attached\n", opt_.tap.c_str());
   if (opt_.nat) printf("umswitch: NAT router 10.0.2.2, DHCP from 10.0.2.15, DNS 10.0.2.3\n");
+  if (opt_.vxlan) printf("umswitch: vxlan %s\n", vxlan_peer.c_str());
   if (!opt_.pcap.empty()) printf("umswitch: capturing to %s\n", opt_.pcap.c_str());
   fflush(stdout);
   return {};

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "umswitch/nat.h"
+#include "umswitch/vxlan.h"
 
 namespace um::sw {
 
@@ -19,6 +20,8 @@ struct DaemonOptions {
   bool nat = false;
   bool nat_restricted = false;  // --restrict
   std::vector<nat::Forward> forwards;
+  bool vxlan = false;          // --vxlan: a VXLAN port to the remotes (vxlan.h)
+  VxlanOptions vxlan_options;
   bool daemonize = false;
   std::string pidfile;
 };

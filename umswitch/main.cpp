@@ -53,6 +53,21 @@ int main(int argc, char** argv) {
   app.add_option("--forward", forwards,
                  "with --nat: forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT inbound")
       ->type_name("SPEC");
+  std::vector<std::string> vxlan_remotes;
+  std::string vxlan_local;
+  int64_t vni = -1;
+  app.add_option("--vxlan", vxlan_remotes,
+                 "stretch the switch over VXLAN (RFC 7348) to a remote VTEP or a multicast "
+                 "group (UDP port default 4789); repeat for several remotes")
+      ->type_name("REMOTE[:PORT]");
+  app.add_option("--vni", vni, "with --vxlan: the VXLAN network identifier (0-16777215)")
+      ->type_name("N")->check(CLI::Range(int64_t{0}, int64_t{16777215}));
+  app.add_option("--vxlan-local", vxlan_local,
+                 "with --vxlan: the local address and UDP port to listen on (default 0.0.0.0:4789)")
+      ->type_name("[ADDR][:PORT]");
+  app.add_option("--vxlan-ttl", opt.vxlan_options.ttl,
+                 "with --vxlan: IP TTL of VXLAN packets (default 1 to a multicast group, else the host's)")
+      ->type_name("N")->check(CLI::Range(1, 255));
   app.add_flag("--daemon", opt.daemonize, "go to the background once the sockets are ready");
   app.add_option("--pidfile", opt.pidfile, "write the daemon's pid to FILE")->type_name("FILE");
   app.add_option("--mgmt", opt.mgmt_path, "management socket path (default: next to --unix)")
@@ -96,6 +111,31 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     opt.forwards.push_back(parsed.value());
+  }
+  if (vxlan_remotes.empty() != (vni < 0) || (vxlan_remotes.empty() && (!vxlan_local.empty() || opt.vxlan_options.ttl))) {
+    fprintf(stderr, "umswitch: error: %s\n", vxlan_remotes.empty() && vni < 0 ? "--vxlan-local and --vxlan-ttl need --vxlan"
+                                             : vni < 0 ? "--vxlan needs --vni N" : "--vni needs --vxlan REMOTE");
+    return kExitUsage;
+  }
+  if (!vxlan_remotes.empty()) {
+    opt.vxlan = true;
+    opt.vxlan_options.vni = static_cast<uint32_t>(vni);
+    auto local = sw::parse_vxlan_endpoint(vxlan_local.empty() ? ":" + std::to_string(sw::kVxlanPort) : vxlan_local,
+                                          sw::kVxlanPort);
+    if (!local) {
+      fprintf(stderr, "umswitch: error: --vxlan-local %s\n", local.error().message.c_str());
+      return kExitUsage;
+    }
+    opt.vxlan_options.local = *local;
+    for (const auto& r : vxlan_remotes) {
+      auto remote = sw::parse_vxlan_endpoint(r, sw::kVxlanPort);
+      if (!remote || remote->sin_addr.s_addr == 0) {
+        fprintf(stderr, "umswitch: error: --vxlan %s\n",
+                remote ? ("'" + r + "': the remote needs an address").c_str() : remote.error().message.c_str());
+        return kExitUsage;
+      }
+      opt.vxlan_options.remotes.push_back(*remote);
+    }
   }
   if (opt.ctl_path.empty()) {
     std::string root = rundir::root();
