@@ -68,11 +68,14 @@ make_hosts() {
   bad --vxlan 127.0.0.1 --vni 5 --vxlan-local 127.0.0.1:x
   bad --vxlan 127.0.0.1 --vni 5 --vxlan-ttl 0
   # The local port taken: refused at start, naming it.
-  python3 -c 'import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 4799)); time.sleep(30)' &
+  python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$W/taken" &
   KILL_PIDS="$!"
-  sleep 0.5
-  bad --vxlan 127.0.0.2 --vni 5 --vxlan-local 127.0.0.1:4799
-  [[ "$output" == *"127.0.0.1:4799"* ]]
+  for _ in $(seq 50); do [ -s "$W/taken" ] && break; sleep 0.1; done
+  taken=$(cat "$W/taken")
+  bad --vxlan 127.0.0.2 --vni 5 --vxlan-local "127.0.0.1:$taken"
+  [[ "$output" == *"127.0.0.1:$taken"* ]]
 }
 
 @test "umswitch --vxlan joins a Linux vxlan device in another namespace: the guest and the namespace ping each other" {
