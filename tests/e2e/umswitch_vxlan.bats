@@ -86,7 +86,7 @@ print(s.getsockname()[1], flush=True); time.sleep(30)' >"$W/taken" &
   ip -n "$NSB" link set vx42 up
   VM_NETNS=$NSA start_switch vxl --vxlan 10.99.1.2 --vni 42
   KILL_PIDS="$SW_PID"
-  grep -q "vxlan vni 42" "$W/vxl.sw.out"
+  wait_for_text "$W/vxl.sw.out" "vxlan vni 42" 10   # printed once the switch is ready
   VM_NETNS=$NSA vm vxl 90 '
     wait_peer 10.0.11.2; ping -c 3 -w 10 10.0.11.2 >/dev/null && echo "PING OK" || echo "PING FAILED"
     echo READY
