@@ -79,5 +79,13 @@ int main(void) {
   printf("getitimer: armed more than a century ahead: %d\n", cur.it_value.tv_sec > 100L * 365 * 86400);
   struct itimerval off = {{0, 0}, {0, 0}};
   setitimer(ITIMER_REAL, &off, NULL);
+
+  // Results copied out to an unwritable address are EFAULT, also when the call itself is done.
+  void* bad = (void*)1;
+  report("getitimer ITIMER_VIRTUAL to a bad address", syscall(SYS_getitimer, ITIMER_VIRTUAL, bad));
+  report("clock_gettime to a bad address", syscall(SYS_clock_gettime, CLOCK_MONOTONIC, bad));
+  arm();
+  struct timespec second = {1, 0};
+  report("nanosleep interrupted, rem at a bad address", syscall(SYS_nanosleep, &second, bad));
   return 0;
 }

@@ -248,12 +248,14 @@ void Kernel::run_runnable() {
         }
         t->sys_restartable = t->sys_restartable_saved;
         t->stop_waiting();
+        int64_t result = t->sys_partial > 0 ? t->sys_partial : t->sys_restartable ? kERestartSys : -EINTR;
         if (t->sys_remaining_addr && t->sys_deadline_ns >= 0) {
           int64_t left = std::max<int64_t>(0, t->sys_deadline_ns - monotonic_ns());
           timespec rem{left / 1000000000, left % 1000000000};
-          copy_to_user(*t, t->sys_remaining_addr, &rem, sizeof rem);
+          // nanosleep's rem: an unwritable one is EFAULT, as Linux's hrtimer_nanosleep.
+          if (copy_to_user(*t, t->sys_remaining_addr, &rem, sizeof rem) < 0) result = -EFAULT;
         }
-        finish_syscall(*t, t->sys_partial > 0 ? t->sys_partial : t->sys_restartable ? kERestartSys : -EINTR);
+        finish_syscall(*t, result);
       } else {
         run_syscall(*t);
       }

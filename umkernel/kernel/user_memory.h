@@ -10,20 +10,20 @@
 
 namespace um::kernel {
 
-int64_t copy_from_user(Task& t, void* dst, uint64_t src, size_t n);
-int64_t copy_to_user(Task& t, uint64_t dst, const void* src, size_t n);
-int64_t clear_user(Task& t, uint64_t dst, size_t n);
+[[nodiscard]] int64_t copy_from_user(Task& t, void* dst, uint64_t src, size_t n);
+[[nodiscard]] int64_t copy_to_user(Task& t, uint64_t dst, const void* src, size_t n);
+[[nodiscard]] int64_t clear_user(Task& t, uint64_t dst, size_t n);
 // Puts a NUL-terminated string on the stub's read-only scratch page (for host syscalls that
 // umkernel runs in the guest process); the only write umkernel makes to the stub pages.
-int64_t write_stub_scratch(Task& t, const std::string& text);
+[[nodiscard]] int64_t write_stub_scratch(Task& t, const std::string& text);
 // Reads a NUL-terminated string of at most `max` bytes (without NUL): -EFAULT, -ENAMETOOLONG.
-int64_t string_from_user(Task& t, uint64_t src, std::string& out, size_t max = 4096);
+[[nodiscard]] int64_t string_from_user(Task& t, uint64_t src, std::string& out, size_t max = 4096);
 // Reads a NULL-terminated array of string pointers (argv, envp).
-int64_t string_array_from_user(Task& t, uint64_t src, std::vector<std::string>& out);
+[[nodiscard]] int64_t string_array_from_user(Task& t, uint64_t src, std::vector<std::string>& out);
 
 template <class T>
-int64_t get_user(Task& t, uint64_t addr, T& v) { return copy_from_user(t, &v, addr, sizeof(T)); }
+[[nodiscard]] int64_t get_user(Task& t, uint64_t addr, T& v) { return copy_from_user(t, &v, addr, sizeof(T)); }
 template <class T>
-int64_t put_user(Task& t, uint64_t addr, const T& v) { return copy_to_user(t, addr, &v, sizeof(T)); }
+[[nodiscard]] int64_t put_user(Task& t, uint64_t addr, const T& v) { return copy_to_user(t, addr, &v, sizeof(T)); }
 
 }  // namespace um::kernel

@@ -477,7 +477,10 @@ int64_t sys_sendfile(Task& t) {
         if (!off_addr && in->seekable()) in->pos -= (r - w);
         if (done + w == 0) return out->wait_queue() ? (t.wait_on(*out->wait_queue()), kBlock) : -EAGAIN;
         done += w;
-        if (off_addr) { int64_t no = off + static_cast<int64_t>(done); put_user(t, off_addr, no); }
+        if (off_addr) {
+          int64_t no = off + static_cast<int64_t>(done);
+          if (put_user(t, off_addr, no) < 0) return -EFAULT;  // as Linux's sendfile64
+        }
         return static_cast<int64_t>(done);
       }
       if (x < 0) return done + w ? static_cast<int64_t>(done + w) : x;
@@ -538,9 +541,11 @@ int64_t sys_copy_file_range(Task& t) {
     done += w;
     if (w < r) break;
   }
-  if (t.arg(1)) { int64_t v = ipos + done; put_user(t, t.arg(1), v); } else in->pos = ipos + done;
-  if (t.arg(3)) { int64_t v = opos + done; put_user(t, t.arg(3), v); } else out->pos = opos + done;
-  return static_cast<int64_t>(done);
+  // An unwritable offset pointer makes the call EFAULT (the data has moved), as on Linux.
+  int64_t r = static_cast<int64_t>(done);
+  if (t.arg(1)) { int64_t v = ipos + done; if (put_user(t, t.arg(1), v) < 0) r = -EFAULT; } else in->pos = ipos + done;
+  if (t.arg(3)) { int64_t v = opos + done; if (put_user(t, t.arg(3), v) < 0) r = -EFAULT; } else out->pos = opos + done;
+  return r;
 }
 
 // fallocate: reserving space (mode 0) grows the file; umkernel's images are allocated on write.

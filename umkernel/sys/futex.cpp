@@ -139,7 +139,7 @@ void release_robust_futexes(Task& t) {
     if (get_user(t, uaddr, v) < 0) return;
     if ((v & FUTEX_TID_MASK) != static_cast<uint32_t>(t.tid)) return;
     uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-    put_user(t, uaddr, nv);
+    if (put_user(t, uaddr, nv) < 0) return;  // handle_futex_death stops at a fault
     if (v & FUTEX_WAITERS) futex_wake(futex_key(t, uaddr, true), 1);
   };
   uint64_t entry = head.next & ~1ull;

@@ -100,9 +100,10 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
     ct->altstack_size = t.altstack_size;
     ct->altstack_flags = t.altstack_flags;
   }
-  if (flags & CLONE_CHILD_SETTID) put_user(*ct, ctid, tid);
+  // Faults writing the tids are ignored, as Linux's kernel_clone and schedule_tail do.
+  if (flags & CLONE_CHILD_SETTID) (void)put_user(*ct, ctid, tid);
   if (flags & CLONE_CHILD_CLEARTID) ct->clear_child_tid = ctid;
-  if (flags & CLONE_PARENT_SETTID) put_user(t, ptid, tid);
+  if (flags & CLONE_PARENT_SETTID) (void)put_user(t, ptid, tid);
   // The child starts on its own: it returns 0 from the call.
   platform::set_regs(host_child, ct->regs);
   platform::resume(host_child);
@@ -234,7 +235,7 @@ int64_t sys_wait4(Task& t) {
     if (t.arg(1) && put_user(t, t.arg(1), status) < 0) return -EFAULT;
     if (t.arg(3)) {
       struct rusage ru{};
-      put_user(t, t.arg(3), ru);
+      if (put_user(t, t.arg(3), ru) < 0) return -EFAULT;
     }
   }
   return r;

@@ -187,7 +187,7 @@ int64_t sys_sched_setattr(Task& t) {
   if (get_user(t, addr, size) < 0) return -EFAULT;
   if (size == 0) size = kSchedAttrSizeVer0;
   if (size < kSchedAttrSizeVer0 || size > 4096) {
-    put_user(t, addr, kSchedAttrSizeVer1);
+    (void)put_user(t, addr, kSchedAttrSizeVer1);  // sched_copy_attr ignores a fault here too
     return -E2BIG;
   }
   SchedAttr a{};
@@ -197,7 +197,7 @@ int64_t sys_sched_setattr(Task& t) {
     uint64_t v = 0;
     if (copy_from_user(t, &v, addr + off, std::min<uint32_t>(8, size - off)) < 0) return -EFAULT;
     if (v) {
-      put_user(t, addr, kSchedAttrSizeVer1);
+      (void)put_user(t, addr, kSchedAttrSizeVer1);
       return -E2BIG;
     }
   }

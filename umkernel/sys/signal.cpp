@@ -290,7 +290,7 @@ int64_t sys_alarm(Task& t) {
 }
 
 int64_t sys_getitimer(Task& t) {
-  if (t.arg(0) != ITIMER_REAL) return t.arg(0) <= 2 ? (put_user(t, t.arg(1), itimerval{}), 0) : -EINVAL;
+  if (t.arg(0) != ITIMER_REAL) return t.arg(0) <= 2 ? put_user(t, t.arg(1), itimerval{}) : -EINVAL;
   Process& p = *t.proc;
   int64_t left = left_ns(p);
   itimerval v{{p.alarm_interval / 1000000000, (p.alarm_interval % 1000000000) / 1000},
