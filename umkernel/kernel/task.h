@@ -23,6 +23,8 @@
 namespace um::kernel {
 
 class Process;
+template <class T>
+class UserPtr;
 
 struct Credentials {
   uint32_t uid = 0, euid = 0, suid = 0, fsuid = 0;
@@ -157,6 +159,12 @@ class Task {
   void wait_on(WaitQueue& q) { q.add(this); waiting_on.push_back(&q); }
   void stop_waiting();
   uint64_t arg(int i) const { return sys_args[i]; }
+  // Typed arguments: ptr_arg<T>(i) is a guest pointer (kernel/user_ptr.h), int_arg(i) an int
+  // or fd (the low 32 bits, as Linux's int parameters), size_arg(i) a length.
+  template <class T>
+  UserPtr<T> ptr_arg(int i) const;
+  int int_arg(int i) const { return static_cast<int>(sys_args[i]); }
+  size_t size_arg(int i) const { return sys_args[i]; }
 };
 
 class Process {

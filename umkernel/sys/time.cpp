@@ -9,6 +9,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/kernel/user_ptr.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/time_ns.h"
 
@@ -61,42 +62,41 @@ int64_t sleep_until(Task& t, int64_t deadline_mono) {
 
 int64_t sys_clock_gettime(Task& t) {
   timespec ts;
-  if (int64_t r = get_clock(t, static_cast<int>(t.arg(0)), ts); r < 0) return r;
-  return put_user(t, t.arg(1), ts);
+  if (int64_t r = get_clock(t, t.int_arg(0), ts); r < 0) return r;
+  UM_TRY(t.ptr_arg<timespec>(1).write(t, ts));
+  return 0;
 }
 
 int64_t sys_clock_getres(Task& t) {
   timespec ts;
-  if (int64_t r = get_clock(t, static_cast<int>(t.arg(0)), ts); r < 0) return r;
-  if (!t.arg(1)) return 0;
+  if (int64_t r = get_clock(t, t.int_arg(0), ts); r < 0) return r;
+  auto out = t.ptr_arg<timespec>(1);
+  if (!out) return 0;
   timespec res{0, 1};
-  int clk = static_cast<int>(t.arg(0));
+  int clk = t.int_arg(0);
   if (clk == CLOCK_REALTIME_COARSE || clk == CLOCK_MONOTONIC_COARSE) res = {0, 4000000};
-  return put_user(t, t.arg(1), res);
+  UM_TRY(out.write(t, res));
+  return 0;
 }
 
 int64_t sys_gettimeofday(Task& t) {
-  if (t.arg(0)) {
+  if (auto out = t.ptr_arg<timeval>(0)) {
     int64_t now = realtime_ns();
-    timeval tv{now / 1000000000, now % 1000000000 / 1000};
-    if (put_user(t, t.arg(0), tv) < 0) return -EFAULT;
+    UM_TRY(out.write(t, timeval{now / 1000000000, now % 1000000000 / 1000}));
   }
-  if (t.arg(1)) {
-    if (put_user(t, t.arg(1), guest_timezone()) < 0) return -EFAULT;
-  }
+  if (auto out = t.ptr_arg<struct timezone>(1)) UM_TRY(out.write(t, guest_timezone()));
   return 0;
 }
 
 int64_t sys_time(Task& t) {
   time_t now = realtime_ns() / 1000000000;
-  if (t.arg(0) && put_user(t, t.arg(0), now) < 0) return -EFAULT;
+  if (auto out = t.ptr_arg<time_t>(0)) UM_TRY(out.write(t, now));
   return now;
 }
 
 int64_t sys_nanosleep(Task& t) {
   if (t.sys_deadline_ns < 0) {
-    timespec req;
-    if (get_user(t, t.arg(0), req) < 0) return -EFAULT;
+    timespec req = UM_TRY(t.ptr_arg<timespec>(0).read(t));
     if (!valid_timespec(req)) return -EINVAL;
     t.sys_deadline_ns = deadline_after(monotonic_ns(), timespec_to_ns(req));
   }
@@ -105,13 +105,12 @@ int64_t sys_nanosleep(Task& t) {
 }
 
 int64_t sys_clock_nanosleep(Task& t) {
-  int clk = static_cast<int>(t.arg(0));
-  int flags = static_cast<int>(t.arg(1));
+  int clk = t.int_arg(0);
+  int flags = t.int_arg(1);
   if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC && clk != CLOCK_BOOTTIME && clk != CLOCK_TAI)
     return clk == CLOCK_THREAD_CPUTIME_ID ? -EINVAL : -ENOTSUP;
   if (t.sys_deadline_ns < 0) {
-    timespec req;
-    if (get_user(t, t.arg(2), req) < 0) return -EFAULT;
+    timespec req = UM_TRY(t.ptr_arg<timespec>(2).read(t));
     if (!valid_timespec(req)) return -EINVAL;
     if (flags & TIMER_ABSTIME) {
       timespec now;
@@ -128,16 +127,16 @@ int64_t sys_clock_nanosleep(Task& t) {
 int64_t sys_times(Task& t) {
   uint64_t u, s;
   host_times(*t.proc, u, s);
-  if (t.arg(0)) {
+  if (auto out = t.ptr_arg<struct tms>(0)) {
     struct tms tm{static_cast<clock_t>(u), static_cast<clock_t>(s),
                   static_cast<clock_t>(t.proc->utime_ns / 10000000), 0};
-    if (put_user(t, t.arg(0), tm) < 0) return -EFAULT;
+    UM_TRY(out.write(t, tm));
   }
   return (monotonic_ns() - kernel().boot_time_ns()) / 10000000;
 }
 
 int64_t sys_getrusage(Task& t) {
-  int who = static_cast<int>(t.arg(0));
+  int who = t.int_arg(0);
   if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD) return -EINVAL;
   struct rusage ru{};
   if (who != RUSAGE_CHILDREN) {
@@ -149,7 +148,8 @@ int64_t sys_getrusage(Task& t) {
     uint64_t ns = t.proc->utime_ns;
     ru.ru_utime = {static_cast<time_t>(ns / 1000000000), static_cast<suseconds_t>((ns % 1000000000) / 1000)};
   }
-  return put_user(t, t.arg(1), ru);
+  UM_TRY(t.ptr_arg<struct rusage>(1).write(t, ru));
+  return 0;
 }
 
 namespace {
