@@ -58,13 +58,8 @@ Result<UniqueFd> take_image_lock(const std::string& image, bool write) {
 
 Result<std::unique_ptr<ext::ExtFs>> open_image(const std::string& image, bool read_only, UniqueFd& lock) {
   auto mode = read_only ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite;
-  auto fs = ext::ExtFs::open(image, mode);
-  const std::string ours = "locked by pid " + std::to_string(getpid());
-  if (!fs && lock && fs.error().message.find(ours) != std::string::npos) {
-    lock.reset();  // ExtFs takes the same lock itself: let it
-    fs = ext::ExtFs::open(image, mode);
-  }
-  return fs;
+  // A plain image's lock is ours already (take_image_lock); a COW's is taken by its io manager.
+  return ext::ExtFs::open(image, mode, lock ? ext::ExtFs::HostLock::None : ext::ExtFs::HostLock::Uml);
 }
 
 // Owns the FUSE session pieces so that every exit path releases them in order.

@@ -1,4 +1,5 @@
 // umimage resize IMG SIZE: grow (or shrink) an image and its file system with resize2fs.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -6,6 +7,7 @@
 
 #include "core/cli.h"
 #include "core/cow/cow_file.h"
+#include "core/unique_fd.h"
 #include "umimage/command.h"
 #include "umimage/host_tools.h"
 #include "umimage/image_path.h"
@@ -17,9 +19,13 @@ int run(const std::string& image, const std::string& size_text) {
   auto size = cli::parse_size(size_text);
   if (!size.ok()) return cli::fail("SIZE: " + size.error().message);
   if (cow::is_cow_file(image)) return cli::fail(image + ": cannot resize a COW file");
+  // The write lock is held through e2fsck and resize2fs, which know nothing of it.
+  UniqueFd lock(::open(image.c_str(), O_RDWR | O_CLOEXEC));
+  if (!lock) return cli::fail(Error::from_errno(image));
+  if (auto st = cow::lock_file(lock.get(), true, image); !st) return cli::fail(st.error());
   uint64_t old_fs_bytes;
   {
-    auto fs = open_image(image, true);
+    auto fs = open_image(image, true, ext::ExtFs::HostLock::None);
     if (!fs.ok()) return cli::fail(fs.error());
     auto i = (*fs)->info();
     old_fs_bytes = i.blocks_total * i.block_size;

@@ -9,8 +9,8 @@ namespace um::image {
 using ext::ExtFs;
 using ext::Ino;
 
-Result<std::unique_ptr<ExtFs>> open_image(const std::string& path, bool writable) {
-  auto r = ExtFs::open(path, writable ? ExtFs::Mode::ReadWrite : ExtFs::Mode::ReadOnly);
+Result<std::unique_ptr<ExtFs>> open_image(const std::string& path, bool writable, ExtFs::HostLock lock) {
+  auto r = ExtFs::open(path, writable ? ExtFs::Mode::ReadWrite : ExtFs::Mode::ReadOnly, lock);
   if (!r.ok()) {
     Error e = std::move(r).error();
     if (e.message.rfind(path, 0) != 0) e.message = path + ": " + e.message;

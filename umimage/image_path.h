@@ -10,8 +10,11 @@
 
 namespace um::image {
 
-// Opens IMG with a one-line error prefix naming the image.
-Result<std::unique_ptr<ext::ExtFs>> open_image(const std::string& path, bool writable);
+// Opens IMG with a one-line error prefix naming the image. It takes UML's host locks (a
+// write lock to write, a read lock to read), so an image a VM has open read-write is refused
+// ("IMG is locked by pid N (umkernel): ...") rather than read half-written or corrupted.
+Result<std::unique_ptr<ext::ExtFs>> open_image(const std::string& path, bool writable,
+                                               ext::ExtFs::HostLock lock = ext::ExtFs::HostLock::Uml);
 
 // Resolves `path` (absolute or relative to the image root). Symlinks in directory components
 // are followed; the last component only when `follow_last`.

@@ -93,6 +93,16 @@ Status attach_backing(const std::string& cow_path, const std::string& backing_pa
 // it succeeds without locking.
 Status lock_file(int fd, bool write, const std::string& path);
 
+// While one of these lives, io_manager() opens take no host locks: the caller holds them
+// already (umkernel locks its disks at boot) or was asked not to lock (UML's `c` disk flag).
+class IoManagerWithoutLocks {
+ public:
+  IoManagerWithoutLocks();
+  ~IoManagerWithoutLocks();
+  IoManagerWithoutLocks(const IoManagerWithoutLocks&) = delete;
+  IoManagerWithoutLocks& operator=(const IoManagerWithoutLocks&) = delete;
+};
+
 // Processes (among those we may inspect) holding a lock taken by lock_file() on `path`.
 std::vector<pid_t> lock_holders(const std::string& path);
 

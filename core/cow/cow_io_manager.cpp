@@ -49,11 +49,13 @@ struct Channel {
 Channel* data_of(io_channel ch) { return static_cast<Channel*>(ch->private_data); }
 
 struct_io_manager g_manager;  // filled in by io_manager() (C struct, designated order)
+int g_without_locks = 0;      // IoManagerWithoutLocks instances alive
 
 errcode_t cow_open(const char* name, int flags, io_channel* out) {
   if (!name) return EXT2_ET_BAD_DEVICE_NAME;
   CowImage::Options opts;
   opts.writable = flags & IO_FLAG_RW;
+  opts.lock = g_without_locks == 0;
   auto image = CowImage::open(name, opts);
   if (!image) return open_failed(name, image.error());
   g_last_error.clear();  // a later failure (bad superblock...) must not show a stale reason
@@ -147,6 +149,9 @@ errcode_t cow_get_stats(io_channel ch, io_stats* stats) {
 }
 
 }  // namespace
+
+IoManagerWithoutLocks::IoManagerWithoutLocks() { ++g_without_locks; }
+IoManagerWithoutLocks::~IoManagerWithoutLocks() { --g_without_locks; }
 
 struct_io_manager* io_manager() {
   static bool ready = [] {

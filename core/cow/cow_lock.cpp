@@ -68,8 +68,14 @@ Status lock_file(int fd, bool write, const std::string& path) {
     auto pids = holders_of(st);
     if (!pids.empty()) pid = pids.front();
   }
-  std::string who = pid > 0 ? "pid " + std::to_string(pid) : "another process";
-  return Error::make(EAGAIN, path + " is locked by " + who + " (in use by a VM or another tool)");
+  std::string who = "another process";
+  if (pid > 0) {
+    who = "pid " + std::to_string(pid);
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && !name.empty()) who += " (" + name + ")";
+  }
+  return Error::make(EAGAIN, path + " is locked by " + who + ": in use by a VM or another tool");
 }
 
 std::vector<pid_t> lock_holders(const std::string& path) {

@@ -10,9 +10,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "core/ext/ext_fs_impl.h"
 #include "core/ext/image_io.h"
+#include "core/cow/cow_file.h"
+#include "core/unique_fd.h"
 
 // Exported by libext2fs since 1.43 but declared only in its private header.
 extern "C" errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
@@ -22,7 +25,10 @@ namespace um::ext {
 ExtFs::ExtFs(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ExtFs::~ExtFs() = default;
 
-FsCore::~FsCore() { (void)close_fs(); }
+FsCore::~FsCore() {
+  (void)close_fs();
+  if (lock_fd >= 0) ::close(lock_fd);  // only once everything is flushed
+}
 
 Status FsCore::close_fs() {
   if (!fs) return {};
@@ -81,7 +87,7 @@ Status validate_open_fs(ext2_filsys fs, const std::string& path, bool plain, uin
 
 }  // namespace
 
-Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode) {
+Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode, HostLock lock) {
   setup_libext2fs();
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Error::from_errno(path);
@@ -94,6 +100,17 @@ Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode) {
   ImageIo io = UM_TRY(image_io_for(path));
   if (io.plain && S_ISREG(st.st_mode) && st.st_size < 2048)
     return Error::make(EINVAL, path + ": not an ext2/3/4 image (file too small)");
+
+  // A plain image's lock is taken here, before anything is read; the COW io manager takes a
+  // COW file's locks itself when it opens it (unless told not to).
+  UniqueFd lock_fd;
+  if (lock == HostLock::Uml && io.plain) {
+    lock_fd.reset(::open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+    if (!lock_fd) return Error::from_errno(path);
+    UM_TRY(cow::lock_file(lock_fd.get(), rw, path));
+  }
+  std::optional<cow::IoManagerWithoutLocks> no_cow_locks;
+  if (lock == HostLock::None) no_cow_locks.emplace();
 
   int flags = EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : 0);
   ext2_filsys fs = nullptr;
@@ -110,6 +127,7 @@ Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode) {
   impl->fs = fs;
   impl->path = path;
   impl->ro = !rw;
+  impl->lock_fd = lock_fd.release();
   if (auto s = validate_open_fs(fs, path, io.plain, S_ISREG(st.st_mode) ? st.st_size : ~0ULL); !s) {
     ext2fs_free(fs);
     impl->fs = nullptr;

@@ -72,10 +72,17 @@ void set_clock(timespec (*now)());
 class ExtFs {
  public:
   enum class Mode { ReadOnly, ReadWrite };
+  // Host locks as UML's ubd driver takes them (whole-file fcntl locks, see core/cow/cow_file.h):
+  // a write lock on an image or COW file opened read-write, a read lock on one opened
+  // read-only and on a COW's backing file, held until the ExtFs is destroyed. None: the
+  // caller holds the locks itself, or was asked not to lock (UML's `c` disk flag).
+  enum class HostLock { Uml, None };
 
   // Opens a plain image or a UML COW file (detected by its magic; reads fall through to the
-  // backing file named in its header, writes land in the COW file).
-  static Result<std::unique_ptr<ExtFs>> open(const std::string& path, Mode mode);
+  // backing file named in its header, writes land in the COW file). A lock held by another
+  // process fails with EAGAIN: "PATH is locked by pid N (NAME): ...".
+  static Result<std::unique_ptr<ExtFs>> open(const std::string& path, Mode mode,
+                                             HostLock lock = HostLock::Uml);
   // Makes a new, empty file system in a new sparse file `path` (fails if it exists).
   static Result<std::unique_ptr<ExtFs>> create(const std::string& path, const CreateOptions& opts);
   ~ExtFs();  // flushes and closes

@@ -66,6 +66,7 @@ struct FsCore {
   bool ro = true;
   bool was_valid = true;                  // s_state had EXT2_VALID_FS when opened
   bool dirtied = false;                   // first change made (image marked not clean)
+  int lock_fd = -1;                       // holds a plain image's host lock (closed last)
   std::unordered_map<Ino, CachedFile> files;
   std::unordered_map<Ino, int> open_refs;
   std::unordered_set<Ino> orphans;        // nlink 0 but still referenced

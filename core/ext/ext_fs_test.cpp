@@ -1,6 +1,7 @@
 #include "core/ext/ext_fs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
@@ -405,6 +406,44 @@ TEST(ExtFsOpen, RejectsGarbageAndMissing) {
   r = ExtFs::open(d + "/x.img", ExtFs::Mode::ReadOnly);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("truncated"), std::string::npos) << r.error().message;
+  std::filesystem::remove_all(d);
+}
+
+// UML's host locks: one writer or many readers per image, whoever opens it (another ExtFs,
+// a UML kernel's F_SETLK); HostLock::None takes none.
+TEST(ExtFsOpen, TakesUmlHostLocks) {
+  char tmpl[] = "/tmp/ext_fs_lock.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string d = tmpl, img = d + "/l.img";
+  CreateOptions o;
+  o.size_bytes = 16 << 20;
+  ASSERT_TRUE(ExtFs::create(img, o).ok());
+  {
+    auto w = ExtFs::open(img, ExtFs::Mode::ReadWrite);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    for (auto mode : {ExtFs::Mode::ReadWrite, ExtFs::Mode::ReadOnly}) {
+      auto again = ExtFs::open(img, mode);
+      ASSERT_FALSE(again.ok());
+      EXPECT_EQ(again.error().code, EAGAIN);
+      EXPECT_NE(again.error().message.find(img + " is locked by pid " + std::to_string(getpid())),
+                std::string::npos) << again.error().message;
+    }
+    // A process-associated fcntl lock, as UML takes, is refused too.
+    int fd = ::open(img.c_str(), O_RDONLY);
+    struct flock fl {};
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    EXPECT_EQ(fcntl(fd, F_SETLK, &fl), -1);
+    ::close(fd);
+    EXPECT_TRUE(ExtFs::open(img, ExtFs::Mode::ReadOnly, ExtFs::HostLock::None).ok());
+  }
+  {
+    auto r1 = ExtFs::open(img, ExtFs::Mode::ReadOnly);
+    auto r2 = ExtFs::open(img, ExtFs::Mode::ReadOnly);
+    EXPECT_TRUE(r1.ok() && r2.ok());
+    EXPECT_FALSE(ExtFs::open(img, ExtFs::Mode::ReadWrite).ok());
+  }
+  EXPECT_TRUE(ExtFs::open(img, ExtFs::Mode::ReadWrite).ok());  // all released on close
   std::filesystem::remove_all(d);
 }
 

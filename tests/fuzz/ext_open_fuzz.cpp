@@ -80,7 +80,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     w.walk((*fs)->root(), 0);
   }
 #ifdef UM_FUZZ_WRITE
-  // Built as ext_write_fuzz: also change the (possibly corrupt) image as a guest would.
+  // Built as ext_write_fuzz: also change the (possibly corrupt) image as a guest would. The
+  // read-only handle goes first: its host read lock would refuse the writer.
+  if (fs.ok()) (*fs).reset();
   fs = um::ext::ExtFs::open(path, um::ext::ExtFs::Mode::ReadWrite);
   if (fs.ok()) {
     auto& f = **fs;

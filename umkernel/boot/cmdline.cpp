@@ -104,7 +104,11 @@ natively as host processes; every system call they make is served by umkernel.
 
 Options (UML syntax):
   ubd<N>[flags]=FILE[,BACKING]  disk N (0-15): an image or a COW file with its backing file.
-                                flags: r read-only, s synchronous, d never COW, c no locking
+                                flags: r read-only, s synchronous, d never COW, c no host
+                                lock. Without c, each disk is locked as UML locks it (a write
+                                lock on a writable image or COW file, a read lock on a read-
+                                only one and on a COW's backing file): a second VM (umkernel
+                                or UML) or umimage writing the same image is refused
   root=/dev/ubdX                the root disk (default /dev/ubda = ubd0)
   ro | rw                       mount the root file system read-only or read-write (default rw)
   init=PATH                     the first program (default: /sbin/init, /etc/init, /bin/init, /bin/sh)
@@ -144,6 +148,12 @@ Options (UML syntax):
                                 needs a multicast route (its default route, or 224.0.0.0/4)
   eth<N>=tuntap,TAP[,MAC]       NIC ethN on the host's existing tap device TAP (created with
                                 `ip tuntap add TAP mode tap user USER`, or with CAP_NET_ADMIN)
+  hostfs=DIR[,ro]               let the guest mount the host directory tree DIR (mount -t hostfs
+                                none /mnt -o DIR, or a directory below it; several hostfs= may
+                                be given, nothing on the host is reachable without one); ro
+                                makes it read-only. Symlinks, ".." and renames cannot leave DIR:
+                                the guest resolves symlinks in its own tree. Files of the user
+                                running umkernel belong to root in the guest, others to 65534
   ip=ADDR::GW:MASK:HOST:DEV     static configuration of DEV (default eth0) at boot, as Linux's
                                 ip=; without it NICs stay down until the guest configures them
   hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
@@ -249,6 +259,10 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       if (value.rfind("notify:", 0) != 0 || value.size() == 7)
         return Error::make(EINVAL, "mconsole=" + value + ": expected mconsole=notify:PATH");
       c.mconsole_notify = value.substr(7);
+    } else if (key == "hostfs") {
+      auto h = parse_hostfs(value);
+      if (!h) return Error::make(h.error().code, "hostfs=" + value + ": " + h.error().message);
+      c.hostfs.push_back(*h);
     } else if (key == "uml_dir") {
       if (value.empty()) return Error::make(EINVAL, "uml_dir= needs a directory");
       c.uml_dir = value;
@@ -393,6 +407,22 @@ Result<NicSpec> parse_nic(int index, const std::string& value) {
   }
   if (n.transport.empty()) return Error::make(EINVAL, "no transport (expected daemon, slirp, vde, mcast or tuntap)");
   return Error::make(ENOTSUP, "transport '" + n.transport + "' is not supported (daemon, slirp, vde, mcast or tuntap)");
+}
+
+Result<HostfsSpec> parse_hostfs(const std::string& value) {
+  // UML: hostfs=DIR[,FLAG...]. Its one flag, append (host writes always at the end), would
+  // break every program that seeks; ro and rw are ours.
+  auto f = split(value, ',');
+  HostfsSpec h;
+  h.dir = f[0];
+  if (h.dir.empty()) return Error::make(EINVAL, "a host directory is needed (hostfs=DIR[,ro])");
+  for (size_t i = 1; i < f.size(); i++) {
+    if (f[i] == "ro") h.read_only = true;
+    else if (f[i] == "rw") h.read_only = false;
+    else if (f[i] == "append") return Error::make(ENOTSUP, "the append flag is not supported (flags: ro, rw)");
+    else return Error::make(EINVAL, "unknown flag '" + f[i] + "' (flags: ro, rw)");
+  }
+  return h;
 }
 
 Result<IpSpec> parse_ip(const std::string& value) {

@@ -14,6 +14,7 @@ namespace um::kernel {
 Result<NicSpec> parse_nic(int index, const std::string& value);
 Result<IpSpec> parse_ip(const std::string& value);
 bool parse_mac(const std::string& text, uint8_t out[6]);
+Result<HostfsSpec> parse_hostfs(const std::string& value);
 
 // Parses argv (without argv[0]). --help/--version are handled by the caller.
 Result<BootConfig> parse_cmdline(const std::vector<std::string>& args);

@@ -136,5 +136,34 @@ TEST(CmdlineLimits, TasksMax) {
   }
 }
 
+TEST(CmdlineHostfs, SeveralTreesReadOnlyOrNot) {
+  auto c = parse({"hostfs=/srv/a", "hostfs=/srv/b,ro", "hostfs=rel/c,ro,rw"});
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->hostfs.size(), 3u);
+  EXPECT_EQ(c->hostfs[0].dir, "/srv/a");
+  EXPECT_FALSE(c->hostfs[0].read_only);
+  EXPECT_TRUE(c->hostfs[1].read_only);
+  EXPECT_EQ(c->hostfs[2].dir, "rel/c");
+  EXPECT_FALSE(c->hostfs[2].read_only);  // the last flag wins
+  EXPECT_TRUE(parse({})->hostfs.empty());  // nothing allowed unless asked for
+}
+
+TEST(CmdlineHostfs, BadValuesAreOneLineErrors) {
+  for (const char* bad : {"hostfs=", "hostfs=,ro", "hostfs=/x,append", "hostfs=/x,rx"}) {
+    auto c = parse({bad});
+    ASSERT_FALSE(c) << bad;
+    EXPECT_EQ(c.error().message.find('\n'), std::string::npos);
+    EXPECT_EQ(c.error().message.rfind(bad, 0), 0u) << c.error().message;
+  }
+}
+
+TEST(CmdlineDisks, TheCFlagAndOthers) {
+  auto c = parse({"ubd1rc=/x.img", "ubd2=/c.cow,/b.img"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->disks[0].shared);
+  EXPECT_TRUE(c->disks[1].shared && c->disks[1].read_only);
+  EXPECT_EQ(c->disks[2].backing, "/b.img");
+}
+
 }  // namespace
 }  // namespace um::kernel

@@ -52,6 +52,13 @@ struct ChannelSpec {
   std::string in = "null", out = "null";  // fd:N, null, pty, port:N, file:PATH, socket
 };
 
+// hostfs=DIR[,ro|,rw]: a host directory tree the guest may mount (mount -t hostfs); several
+// may be given, nothing is reachable without one.
+struct HostfsSpec {
+  std::string dir;
+  bool read_only = false;
+};
+
 constexpr int kSerialLines = 4;  // ssl0..ssl3
 
 struct BootConfig {
@@ -74,6 +81,7 @@ struct BootConfig {
   std::vector<NicSpec> nics;
   bool has_ip = false;
   IpSpec ip;
+  std::vector<HostfsSpec> hostfs;
 };
 
 }  // namespace um::kernel

@@ -16,10 +16,12 @@
 #include "umkernel/kernel/kmsg.h"
 #include "umkernel/kernel/memory_accounting.h"
 #include "umkernel/kernel/task_limits.h"
+#include "umkernel/mgmt/disks.h"
 #include "umkernel/mgmt/management.h"
 #include "umkernel/net/nic.h"
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/extfs.h"
+#include "umkernel/vfs/hostfs.h"
 #include "umkernel/vfs/procfs.h"
 #include "umkernel/vfs/pty.h"
 #include "umkernel/vfs/synthetic.h"
@@ -59,7 +61,8 @@ std::optional<DiskMount> Kernel::disk_superblock(uint64_t rdev, bool read_only) 
       }
     }
     bool ro = d->read_only || read_only;
-    auto fs = ext::ExtFs::open(d->file, ro ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite);
+    auto fs = ext::ExtFs::open(d->file, ro ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite,
+                               ext::ExtFs::HostLock::None);  // locked at boot or by config
     if (!fs) {
       UM_WARN("ubd%d: %s", index, fs.error().message.c_str());
       dm.err = fs.error().code == EINVAL ? -EINVAL : -EIO;
@@ -84,6 +87,10 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   });
   kmsg(5, "Linux version 6.1.0-um (umkernel) #1 SMP umkernel");
   kmsg(6, "Memory: %lluK available", static_cast<unsigned long long>(cfg.mem / 1024));
+  // The host trees hostfs may mount: a missing one fails the boot before anything is made.
+  std::vector<HostfsRoot> hostfs;
+  for (const auto& h : cfg.hostfs) hostfs.push_back({h.dir, h.read_only});
+  if (!hostfs_configure(hostfs, error)) return false;
   // The run directory (umid), mconsole and host signals first: console sockets live there.
   if (!mgmt::start(*this, cfg, error)) return false;
   auto* mgmt = static_cast<mgmt::Management*>(management.get());
@@ -104,18 +111,31 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   if (!cfg.hostname.empty()) set_hostname(cfg.hostname);
   else if (cfg.has_ip && !cfg.ip.hostname.empty()) set_hostname(cfg.ip.hostname);
 
-  // Disks: the root one is mounted at /; the others wait for mount(2) (a later issue).
+  // Disks: COW files are made (or pointed at their backing file) and every disk is locked on
+  // the host as UML's ubd driver does (mgmt/disks.h), all at boot: an image another VM holds
+  // is refused now rather than at its first mount. The root disk is mounted at /; the others
+  // wait for mount(2).
   int root_index = cfg.root_dev.back() - 'a';
   for (const DiskSpec& d : cfg.disks) {
-    if (d.index != root_index) continue;
     if (!d.backing.empty()) {
       if (auto r = cow::attach_backing(d.file, d.backing); !r) {
         *error = "ubd" + std::to_string(d.index) + ": " + r.error().message;
         return false;
       }
     }
+    bool write = !d.read_only && !(d.index == root_index && cfg.root_ro);
+    auto locks = lock_disk(d, write);
+    if (!locks) {
+      *error = locks.error().message;
+      return false;
+    }
+    hold_disk_locks(d.index, std::move(*locks));
+  }
+  for (const DiskSpec& d : cfg.disks) {
+    if (d.index != root_index) continue;
     bool ro = d.read_only || cfg.root_ro;
-    auto fs = ext::ExtFs::open(d.file, ro ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite);
+    auto fs = ext::ExtFs::open(d.file, ro ? ext::ExtFs::Mode::ReadOnly : ext::ExtFs::Mode::ReadWrite,
+                               ext::ExtFs::HostLock::None);  // locked above
     if (!fs) {
       *error = "ubd" + std::to_string(d.index) + ": " + fs.error().message;
       return false;

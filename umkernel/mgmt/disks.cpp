@@ -1,13 +1,54 @@
 #include "umkernel/mgmt/disks.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <map>
+
+#include "core/cow/cow_file.h"
 #include "umkernel/boot/cmdline.h"
 #include "umkernel/mgmt/management.h"
 
 namespace um::kernel {
+
+namespace {
+
+Result<UniqueFd> lock_one(const DiskSpec& d, const std::string& file, bool write) {
+  const std::string disk = "ubd" + std::to_string(d.index) + ": ";
+  UniqueFd fd(::open(file.c_str(), (write ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  if (!fd) return Error::from_errno(disk + "cannot open " + file);
+  if (auto st = cow::lock_file(fd.get(), write, file); !st)
+    return Error::make(st.error().code, disk + st.error().message);
+  return fd;
+}
+
+std::map<int, std::vector<UniqueFd>>& held_locks() {
+  static std::map<int, std::vector<UniqueFd>> locks;  // per disk index, for the VM's life
+  return locks;
+}
+
+}  // namespace
+
+void hold_disk_locks(int index, std::vector<UniqueFd> locks) { held_locks()[index] = std::move(locks); }
+void release_disk_locks(int index) { held_locks().erase(index); }
+
+Result<std::vector<UniqueFd>> lock_disk(const DiskSpec& d, bool write) {
+  std::vector<UniqueFd> locks;
+  if (d.shared) return locks;  // the `c` flag: UML prints "Not locking" and goes on
+  locks.push_back(UM_TRY(lock_one(d, d.file, write)));
+  if (cow::is_cow_file(d.file)) {
+    std::string backing = d.backing;
+    if (backing.empty()) {
+      auto h = cow::read_header(d.file);
+      if (!h) return Error::make(h.error().code, "ubd" + std::to_string(d.index) + ": " + h.error().message);
+      backing = h->backing_file;
+    }
+    locks.push_back(UM_TRY(lock_one(d, backing, false)));
+  }
+  return locks;
+}
 
 namespace mgmt {
 
@@ -49,9 +90,15 @@ void config_command(Management& m, const std::string& args, mconsole::ReplyPtr r
   auto cfg = parse_cmdline({"ubd0=/x", args});
   if (!cfg) return r->fail("config: " + cfg.error().message);
   DiskSpec d = cfg->disks.back();
+  if (!d.backing.empty()) {  // a COW: made now if absent, so that it can be locked
+    if (auto st = cow::attach_backing(d.file, d.backing); !st) return r->fail("config: " + name + ": " + st.error().message);
+  }
   if (access(d.file.c_str(), d.read_only ? R_OK : R_OK | W_OK) != 0)
     return r->fail("config: " + d.file + ": " + strerror(errno));
+  auto locks = lock_disk(d, !d.read_only);
+  if (!locks) return r->fail("config: " + locks.error().message);
   if (int64_t e = kernel().add_disk(d); e < 0) return r->fail("config: " + name + ": " + strerror(static_cast<int>(-e)));
+  hold_disk_locks(d.index, std::move(*locks));
   disks.push_back(d);
 }
 
@@ -60,6 +107,7 @@ void remove_command(Management& m, const std::string& args, mconsole::ReplyPtr r
   if (index < 0) return r->fail("remove: unknown device '" + args + "' (only ubdN can be removed)");
   if (int64_t e = kernel().remove_disk(index); e < 0)
     return r->fail(e == -EBUSY ? "Device is currently open" : "Device doesn't exist");
+  release_disk_locks(index);  // the file system is closed and flushed by now
   std::erase_if(m.disks(), [&](auto& d) { return d.index == index; });
 }
 

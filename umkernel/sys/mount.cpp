@@ -9,6 +9,7 @@
 #include "umkernel/sys/fs_args.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/devices.h"
+#include "umkernel/vfs/hostfs.h"
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/procfs.h"
 #include "umkernel/vfs/pty.h"
@@ -32,6 +33,8 @@ int64_t sys_mount(Task& t) {
   if (flags & MS_REMOUNT) {
     for (auto& m : k.mounts()) {
       if (m->root == where.inode && m == where.mnt) {
+        // hostfs=DIR,ro: the command line's word is final (EACCES, as a write-protected disk)
+        if (!(flags & MS_RDONLY) && m->sb->type() == "hostfs" && !hostfs_may_write(*m->sb)) return -EACCES;
         m->sb->sync();
         m->sb->read_only = flags & MS_RDONLY;
         m->options = (flags & MS_RDONLY) ? "ro" : "rw";
@@ -81,6 +84,10 @@ int64_t sys_mount(Task& t) {
     m = make_tmpfs(k.mounts().size() + 100, size, mode);
   } else if (type == "sysfs") {
     m = make_sysfs(k.mounts().size() + 100);
+  } else if (type == "hostfs") {
+    std::string data;
+    if (t.arg(4) && string_from_user(t, t.arg(4), data, 4096) < 0) return -EFAULT;
+    if (int64_t r = hostfs_mount(data, flags & MS_RDONLY, k.mounts().size() + 100, m); r < 0) return r;
   } else if (type == "ext2" || type == "ext3" || type == "ext4" || type.empty() || type == "auto") {
     PathRef src;
     if (int64_t r = resolve(t, AT_FDCWD, source, kFollow, src); r < 0) return r;

@@ -3,10 +3,13 @@
 #include <sys/file.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <list>
+#include <vector>
 #include <map>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/vfs/hostfs.h"
 
 namespace um::kernel {
 
@@ -31,6 +34,13 @@ std::map<const Inode*, InodeLocks>& table() {
 }
 
 bool overlaps(const Lock& a, uint64_t s, uint64_t e) { return a.start <= e && s <= a.end; }
+
+// Files whose locks host processes see too (hostfs): what the guest holds is mirrored there.
+HostLockable* host_side(const Inode* ino) {
+  return ino ? dynamic_cast<HostLockable*>(const_cast<Inode*>(ino)) : nullptr;
+}
+// How often a task blocked on a host process's lock looks again (the host tells no one).
+constexpr int64_t kHostLockRetryNs = 20'000'000;
 
 // The first lock held by another owner that conflicts with the request, if any.
 const Lock* conflict(InodeLocks& il, const void* owner, bool write, uint64_t s, uint64_t e, bool is_flock) {
@@ -85,6 +95,38 @@ bool would_deadlock(const void* owner, const void* blocker) {
   return false;
 }
 
+// Makes the host's view of [s, e] the union of the guest's record locks there (after a lock
+// went away or got weaker; taking one is asked of the host first).
+void sync_host_range(const Inode* ino, InodeLocks& il, uint64_t s, uint64_t e) {
+  HostLockable* h = host_side(ino);
+  if (!h) return;
+  std::vector<uint64_t> cuts{s};
+  for (auto& l : il.locks) {
+    if (l.is_flock || !overlaps(l, s, e)) continue;
+    if (l.start > s) cuts.push_back(l.start);
+    if (l.end < e) cuts.push_back(l.end + 1);
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  for (size_t i = 0; i < cuts.size(); i++) {
+    uint64_t a = cuts[i], b = i + 1 < cuts.size() ? cuts[i + 1] - 1 : e;
+    int type = F_UNLCK;
+    for (auto& l : il.locks)
+      if (!l.is_flock && overlaps(l, a, b)) type = l.write ? F_WRLCK : (type == F_WRLCK ? F_WRLCK : F_RDLCK);
+    h->host_range_lock(type, a, b);
+  }
+}
+
+// The host's flock: the strongest the guest holds.
+void sync_host_flock(const Inode* ino, InodeLocks& il) {
+  HostLockable* h = host_side(ino);
+  if (!h) return;
+  int op = LOCK_UN;
+  for (auto& l : il.locks)
+    if (l.is_flock) op = l.write ? LOCK_EX : (op == LOCK_EX ? LOCK_EX : LOCK_SH);
+  h->host_flock(op);
+}
+
 void forget_if_empty(const Inode* ino) {
   auto it = table().find(ino);
   if (it != table().end() && it->second.locks.empty() && it->second.waiters.empty()) table().erase(it);
@@ -100,6 +142,7 @@ int64_t flock_file(Task& t, File& f, int op) {
   InodeLocks& il = table()[f.inode()];
   if (op == LOCK_UN) {
     unlock_range(il, &f, 0, UINT64_MAX, true);
+    sync_host_flock(f.inode(), il);
     il.waiters.wake_all();
     forget_if_empty(f.inode());
     return 0;
@@ -109,6 +152,30 @@ int64_t flock_file(Task& t, File& f, int op) {
     if (nb) return -EWOULDBLOCK;
     t.wait_on(il.waiters);
     return kBlock;
+  }
+  if (HostLockable* h = host_side(f.inode()); h && write) {
+    // No guest process holds it: a host process may. Shared requests need no new host lock
+    // unless this is the first (the host's shared lock covers every guest reader).
+    if (int64_t r = h->host_flock(LOCK_EX); r < 0) {
+      sync_host_flock(f.inode(), il);  // a failed conversion drops the shared lock: take it back
+      if (r != -EWOULDBLOCK && r != -EAGAIN) return r;
+      if (nb) return -EWOULDBLOCK;
+      t.wait_on(il.waiters);
+      t.sys_deadline_ns = monotonic_ns() + kHostLockRetryNs;
+      return kBlock;
+    }
+  } else if (h) {
+    bool held = false;
+    for (auto& l : il.locks) held |= l.is_flock && l.owner != &f;
+    if (!held) {
+      if (int64_t r = h->host_flock(LOCK_SH); r < 0) {
+        if (r != -EWOULDBLOCK && r != -EAGAIN) return r;
+        if (nb) return -EWOULDBLOCK;
+        t.wait_on(il.waiters);
+        t.sys_deadline_ns = monotonic_ns() + kHostLockRetryNs;
+        return kBlock;
+      }
+    }
   }
   unlock_range(il, &f, 0, UINT64_MAX, true);  // conversion replaces the old lock
   il.locks.push_back({&f, t.proc->pid, write, 0, UINT64_MAX, true});
@@ -144,7 +211,12 @@ int64_t posix_lock(Task& t, File& f, int cmd, struct flock& fl) {
   bool write = fl.l_type == F_WRLCK;
   if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
     const Lock* c = fl.l_type == F_UNLCK ? nullptr : conflict(il, owner, write, s, e, false);
-    if (!c) {
+    struct flock host {};
+    HostLockable* h = host_side(f.inode());
+    if (!c && h && fl.l_type != F_UNLCK && h->host_range_conflict(fl.l_type, s, e, host)) {
+      fl = host;
+      fl.l_pid = -1;  // a host process: no pid the guest could name
+    } else if (!c) {
       fl.l_type = F_UNLCK;
     } else {
       fl.l_type = c->write ? F_WRLCK : F_RDLCK;
@@ -158,6 +230,7 @@ int64_t posix_lock(Task& t, File& f, int cmd, struct flock& fl) {
   }
   if (fl.l_type == F_UNLCK) {
     unlock_range(il, owner, s, e, false);
+    sync_host_range(f.inode(), il, s, e);
     il.waiters.wake_all();
     forget_if_empty(f.inode());
     return 0;
@@ -175,9 +248,21 @@ int64_t posix_lock(Task& t, File& f, int cmd, struct flock& fl) {
     t.wait_on(il.waiters);
     return kBlock;
   }
+  if (HostLockable* h = host_side(f.inode())) {
+    // No guest owner conflicts; a host process may. The host range becomes this lock's type
+    // (another guest owner overlapping it can only hold a read lock, and this one is read too).
+    if (int64_t r = h->host_range_lock(write ? F_WRLCK : F_RDLCK, s, e); r < 0) {
+      if (r != -EAGAIN) return r;
+      if (cmd == F_SETLK || cmd == F_OFD_SETLK) return -EAGAIN;
+      t.wait_on(il.waiters);
+      t.sys_deadline_ns = monotonic_ns() + kHostLockRetryNs;
+      return kBlock;
+    }
+  }
   if (!ofd) waiting().erase(owner);
   unlock_range(il, owner, s, e, false);
   il.locks.push_back({owner, ofd ? -1 : t.proc->pid, write, s, e, false});
+  if (!write) sync_host_range(f.inode(), il, s, e);  // a downgrade: other readers keep theirs
   il.waiters.wake_all();
   return 0;
 }
@@ -188,7 +273,10 @@ void release_posix_locks(Process& p, Inode* inode) {
     auto& il = it->second;
     size_t before = il.locks.size();
     il.locks.remove_if([&](const Lock& l) { return !l.is_flock && l.owner == &p; });
-    if (il.locks.size() != before) il.waiters.wake_all();
+    if (il.locks.size() != before) {
+      sync_host_range(it->first, il, 0, UINT64_MAX);
+      il.waiters.wake_all();
+    }
     it = il.locks.empty() && il.waiters.empty() ? table().erase(it) : std::next(it);
   }
 }
@@ -200,7 +288,11 @@ void release_file_locks(File& f) {
   auto& il = it->second;
   size_t before = il.locks.size();
   il.locks.remove_if([&](const Lock& l) { return l.owner == &f; });
-  if (il.locks.size() != before) il.waiters.wake_all();
+  if (il.locks.size() != before) {
+    sync_host_range(f.inode(), il, 0, UINT64_MAX);
+    sync_host_flock(f.inode(), il);
+    il.waiters.wake_all();
+  }
   if (il.locks.empty() && il.waiters.empty()) table().erase(it);
 }
 
