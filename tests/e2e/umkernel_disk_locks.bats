@@ -38,7 +38,7 @@ hold() {
   HOLDERS+=("$name")
   local pid_var="pid_$name"
   for _ in $(seq 1 900); do
-    grep -q READY "$W/$name.log" && return 0
+    grep -qE 'READY|HELD' "$W/$name.log" && return 0
     kill -0 "${!pid_var}" 2>/dev/null || break
     sleep 0.1
   done
@@ -147,6 +147,16 @@ umkernel_holder() {  # NAME DISK-ARGS...
   "$UMIMAGE" umount "$W/mnt"
   [ "$status" -eq 1 ]
   [[ "$output" == *"root.img is locked by pid "*"(umimage)"* ]]
+}
+
+@test "a process-associated F_SETLK write lock, the kind UML's ubd driver takes, keeps umkernel out and is named" {
+  PROBE="$UM_GUEST_BIN/lock_probe"
+  [ -x "$PROBE" ] || skip "guest program lock_probe not built"
+  hold probe "$PROBE" posix hold "$W/root.img"     # prints HELD (hold waits for READY or HELD)
+  run timeout 60 "$UMKERNEL" quiet "ubd0=$W/root.img" ro init=/bin/sh -- -c 'echo RAN'
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"root.img is locked by pid $pid_probe (lock_probe): in use by a VM or another tool" ]]
+  release probe
 }
 
 # A root file system both kernels boot: busybox, and an /init that says READY, waits for a

@@ -113,6 +113,7 @@ C
   printf 'int answer(void);\n' > "$W/share/src/util.h"
   printf '#include "util.h"\nint answer(void) { return 41; }\n' > "$W/share/src/util.c"
   printf 'app: main.o util.o\n\tgcc -o app main.o util.o\n%%.o: %%.c util.h\n\tgcc -O2 -c $<\n' > "$W/share/src/Makefile"
+  touch -d '2020-01-01 00:00' "$W/share/src/"*   # sources older than anything built from them
   local setup="mount -t hostfs none /usr -o /usr || exit 1
     [ -L /lib ] || { rmdir /lib && ln -s usr/lib /lib; }; [ -L /lib64 ] || ln -s usr/lib64 /lib64
     export PATH=/usr/bin:/bin
@@ -122,8 +123,8 @@ C
   [ "$status" -eq 0 ]
   [[ "$output" == *"answer 41"* ]]
   [ "$("$W/share/src/app")" = "answer 41" ]     # the guest's build runs on the host
-  touch -d '-2 seconds' "$W/share/src/"*.o "$W/share/src/app"
-  printf '#include "util.h"\nint answer(void) { return 42; }\n' > "$W/share/src/util.c"  # a host edit
+  touch -d '2020-01-02 00:00' "$W/share/src/"*.o "$W/share/src/app"   # built after the sources...
+  printf '#include "util.h"\nint answer(void) { return 42; }\n' > "$W/share/src/util.c"  # ...but a host edit is newer
   guest "hostfs=$W/share" "hostfs=/usr,ro" -- "$setup; make; ./app; touch /usr/x 2>&1 || echo touch-refused"
   [ "$status" -eq 0 ]
   [[ "$output" == *"gcc -O2 -c util.c"* ]]
