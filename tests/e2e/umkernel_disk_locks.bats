@@ -166,26 +166,41 @@ make_shared_root() {
   rm -rf "$W/seed"
   mkdir -p "$W/seed/bin" "$W/seed/proc" "$W/seed/dev"
   cp /bin/busybox "$W/seed/bin/busybox"
-  printf '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\necho READY\nread x\n/bin/busybox mount -o remount,ro /\necho BYE\n/bin/busybox poweroff -f\n' > "$W/seed/init"
+  # UML's init waits for $W/sync/go, which it sees through UML's own hostfs (its console
+  # input from a FIFO is not reliable); under umkernel the same image is only booted briefly.
+  mkdir -p "$W/sync" && rm -f "$W/sync/go"
+  cat > "$W/seed/init" <<INIT
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mkdir -p /host && /bin/busybox mount -t hostfs none /host -o $W/sync
+echo READY
+while [ ! -e /host/go ]; do /bin/busybox sleep 0.1; done
+/bin/busybox umount /host
+/bin/busybox mount -o remount,ro /
+echo BYE
+/bin/busybox poweroff -f
+INIT
   chmod 755 "$W/seed/init"
   rm -f "$W/uml.img"
   mke2fs -q -t ext4 -d "$W/seed" "$W/uml.img" 32M
 }
 
 # UML runs in a session of its own: on a panic it SIGTERMs its whole process group.
-uml() { setsid -w env TMPDIR="$W" timeout 120 linux mem=64M "$@"; }
+uml() { setsid -w env TMPDIR="$W" timeout 120 "$UML" mem=64M "$@"; }
 
 uml_holder() {  # NAME EXTRA-ARGS...
   local name=$1
   shift
-  hold "$name" uml "ubd0=$W/uml.img" rw init=/init "umid=umlocks-$name-$$" con=null ssl=null con0=fd:0,fd:1 "$@"
+  hold "$name" uml "ubd0=$W/uml.img" rw init=/init "umid=umlocks-$name-$$" con=null ssl=null con0=null,fd:1 "$@"
 }
 
 # Debian's UML 6.1 cannot start user space on some hosts ("ptrace set fp regs failed": its
 # x86 FP state size does not match the CPU's); it then panics right after mounting its root.
 uml_runs_user_space() {
+  touch "$W/sync/go"   # the probe's init goes straight through
   uml "ubd0=$W/uml.img" rw init=/init "umid=umlocks-probe-$$" con=null ssl=null con0=null,fd:1 \
     </dev/null >"$W/probe.log" 2>&1 || true
+  rm -f "$W/sync/go"
   ! grep -q "ptrace set fp regs failed" "$W/probe.log"
 }
 
@@ -200,6 +215,7 @@ uml_runs_user_space() {
   run "$UMIMAGE" put "$W/uml.img" /etc/hostname /x
   [ "$status" -ne 0 ]
   [[ "$output" == *"uml.img is locked by pid "* ]]
+  touch "$W/sync/go"
   release uml
   grep -q BYE "$W/uml.log"
   run timeout 60 "$UMKERNEL" quiet "ubd0=$W/uml.img" init=/bin/busybox -- sh -c 'echo UMKERNEL-RAN'
