@@ -40,6 +40,11 @@ same_as_native() {
 @test "renameat2(a, a, RENAME_NOREPLACE) is EEXIST; epoll_wait with a bad buffer is EFAULT" { same_as_native errors; }
 @test "preadv2/pwritev2: offset -1, RWF_APPEND, RWF_NOWAIT, unknown flags" { same_as_native rw2; }
 
+@test "pidfd_open, pidfd_send_signal, pidfd_getfd, poll on exit, waitid(P_PIDFD)" { same_as_native pidfd; }
+@test "splice, tee, vmsplice; F_SETPIPE_SZ/F_GETPIPE_SZ" { same_as_native splice; }
+
+@test "inotify: events from the VFS (create, open, modify, close, attrib, moves, deletes, self), ONESHOT, blocking reads; F_NOTIFY signals" { same_as_native inotify; }
+
 @test "clock_settime moves the VM's clock only: gettimeofday, time, file times, absolute sleeps" {
   local before after
   before=$(date +%s)

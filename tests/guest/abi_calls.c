@@ -9,6 +9,7 @@
 #include <linux/capability.h>
 #include <linux/kcmp.h>
 #include <linux/membarrier.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -558,13 +561,282 @@ static void rw2_tests(void) {
   close(pfd[1]);
 }
 
+// --- pidfd ---
+
+static void pidfd_tests(void) {
+  show("pidfd_open(0)", syscall(SYS_pidfd_open, 0, 0));
+  show("pidfd_open(-1)", syscall(SYS_pidfd_open, -1, 0));
+  show("pidfd_open(999999)", syscall(SYS_pidfd_open, 999999, 0));
+  show("pidfd_open(self, flags 1)", syscall(SYS_pidfd_open, getpid(), 1));
+  int pfd[2];
+  pipe(pfd);
+  pid_t c = fork();
+  if (c == 0) {
+    char b;
+    read(pfd[0], &b, 1);
+    _exit(7);
+  }
+  int fd = syscall(SYS_pidfd_open, c, 0);
+  fact("pidfd_open(child)", fd >= 0);
+  fact("pidfd is close-on-exec", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  struct pollfd p = {fd, POLLIN, 0};
+  show("poll(pidfd) while it runs", poll(&p, 1, 0));
+  int dupped = syscall(SYS_pidfd_getfd, fd, pfd[1], 0);
+  fact("pidfd_getfd(child's pipe write end)", dupped >= 0);
+  show("pidfd_getfd(bad target fd)", syscall(SYS_pidfd_getfd, fd, 999, 0));
+  show("pidfd_getfd(flags 1)", syscall(SYS_pidfd_getfd, fd, pfd[1], 1));
+  show("pidfd_send_signal(sig 0)", syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0));
+  show("pidfd_send_signal(flags 99)", syscall(SYS_pidfd_send_signal, fd, 0, NULL, 99));
+  show("pidfd_send_signal(not a pidfd)", syscall(SYS_pidfd_send_signal, pfd[0], 0, NULL, 0));
+  write(dupped, "x", 1);
+  show("poll(pidfd) until it exits", poll(&p, 1, 5000));
+  printf("revents: %s\n", (p.revents & POLLIN) ? "POLLIN" : "none");
+  show("pidfd_send_signal(exited)", syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0));
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  show("waitid(P_PIDFD)", waitid(P_PIDFD, fd, &si, WEXITED));
+  printf("status %d code %s\n", si.si_status, si.si_code == CLD_EXITED ? "CLD_EXITED" : "other");
+  close(fd);
+  close(dupped);
+  // Killing through a pidfd.
+  c = fork();
+  if (c == 0) {
+    pause();
+    _exit(0);
+  }
+  fd = syscall(SYS_pidfd_open, c, 0);
+  show("pidfd_send_signal(SIGKILL)", syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0));
+  int st;
+  waitpid(c, &st, 0);
+  printf("killed by %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  close(fd);
+  close(pfd[0]);
+  close(pfd[1]);
+}
+
+// --- splice, tee, vmsplice ---
+
+static void splice_tests(void) {
+  char path[] = "/tmp/abi_splice_test";
+  int f = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  write(f, "0123456789abcdef", 16);
+  int a[2], b[2];
+  pipe(a);
+  pipe(b);
+  show("splice(file, file)", splice(f, NULL, f, NULL, 4, 0));
+  loff_t off = 4;
+  show("splice(file at 4 -> pipe, 6)", splice(f, &off, a[1], NULL, 6, 0));
+  printf("offset now %lld, file position %lld\n", (long long)off, (long long)lseek(f, 0, SEEK_CUR));
+  show("splice(pipe with an offset)", splice(a[0], &off, f, NULL, 1, 0));
+  show("tee(a -> b, 100)", tee(a[0], b[1], 100, 0));
+  show("tee(a -> a)", tee(a[0], a[1], 1, 0));
+  show("tee(file)", tee(f, b[1], 1, 0));
+  char buf[64] = {0};
+  show("read(b)", read(b[0], buf, sizeof buf - 1));
+  printf("b had: %s\n", buf);
+  off = 0;
+  show("splice(pipe a -> file at 0, 3)", splice(a[0], NULL, f, &off, 3, 0));
+  memset(buf, 0, sizeof buf);
+  pread(f, buf, 16, 0);
+  printf("file: %s\n", buf);
+  memset(buf, 0, sizeof buf);
+  show("read(a) rest", read(a[0], buf, sizeof buf - 1));
+  printf("a had: %s\n", buf);
+  show("splice(empty pipe, NONBLOCK)", splice(a[0], NULL, f, NULL, 4, SPLICE_F_NONBLOCK));
+  show("splice(flags 0x100)", splice(a[0], NULL, f, NULL, 4, 0x100));
+  show("splice(len 0)", splice(a[0], NULL, f, NULL, 0, 0));
+  // vmsplice both ways.
+  struct iovec v[2] = {{"hello ", 6}, {"pipe", 4}};
+  show("vmsplice(write end)", vmsplice(a[1], v, 2, 0));
+  char x[4] = {0}, y[8] = {0};
+  struct iovec r[2] = {{x, 3}, {y, 7}};
+  show("vmsplice(read end)", vmsplice(a[0], r, 2, 0));
+  printf("got: %.3s|%.7s\n", x, y);
+  show("vmsplice(not a pipe)", vmsplice(f, v, 1, 0));
+  // A pipe to a pipe, then the writer goes away: end of file.
+  write(a[1], "xyz", 3);
+  show("splice(pipe a -> pipe b)", splice(a[0], NULL, b[1], NULL, 10, 0));
+  close(a[1]);
+  show("splice(drained, writer gone)", splice(a[0], NULL, b[1], NULL, 10, 0));
+  memset(buf, 0, sizeof buf);
+  read(b[0], buf, sizeof buf - 1);
+  printf("b had: %s\n", buf);
+  close(b[0]);
+  show("splice(into a pipe without readers)", (signal(SIGPIPE, SIG_IGN), splice(f, NULL, b[1], NULL, 1, 0)));
+  // F_SETPIPE_SZ / F_GETPIPE_SZ.
+  int c[2];
+  pipe(c);
+  show("F_GETPIPE_SZ", fcntl(c[0], F_GETPIPE_SZ));
+  show("F_SETPIPE_SZ(5000)", fcntl(c[1], F_SETPIPE_SZ, 5000));
+  show("F_GETPIPE_SZ", fcntl(c[0], F_GETPIPE_SZ));
+  fcntl(c[1], F_SETFL, O_NONBLOCK);
+  long n = 0, w;
+  char chunk[1000];
+  memset(chunk, 'z', sizeof chunk);
+  while ((w = write(c[1], chunk, sizeof chunk)) > 0) n += w;
+  printf("a 8 KiB pipe took %ld bytes\n", n);
+  show("F_SETPIPE_SZ(4096) below what it holds", fcntl(c[1], F_SETPIPE_SZ, 4096));
+  show("F_GETPIPE_SZ(file)", fcntl(f, F_GETPIPE_SZ));
+  close(c[0]);
+  close(c[1]);
+  close(a[0]);
+  close(b[1]);
+  close(f);
+  unlink(path);
+}
+
+// --- inotify and F_NOTIFY ---
+
+static const char* event_names(uint32_t m, char* out) {
+  static const struct { uint32_t bit; const char* name; } names[] = {
+      {IN_ACCESS, "ACCESS"}, {IN_MODIFY, "MODIFY"}, {IN_ATTRIB, "ATTRIB"},
+      {IN_CLOSE_WRITE, "CLOSE_WRITE"}, {IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"},
+      {IN_MOVED_FROM, "MOVED_FROM"}, {IN_MOVED_TO, "MOVED_TO"}, {IN_CREATE, "CREATE"},
+      {IN_DELETE, "DELETE"}, {IN_DELETE_SELF, "DELETE_SELF"}, {IN_MOVE_SELF, "MOVE_SELF"},
+      {IN_IGNORED, "IGNORED"}, {IN_ISDIR, "ISDIR"}, {IN_Q_OVERFLOW, "Q_OVERFLOW"}};
+  out[0] = 0;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (m & names[i].bit) {
+      if (out[0]) strcat(out, "|");
+      strcat(out, names[i].name);
+    }
+  return out;
+}
+
+static uint32_t last_cookie;
+
+// Prints the queued events; a MOVED_TO says whether its cookie matches the MOVED_FROM's.
+static void drain(int fd, const char* after) {
+  char buf[4096] __attribute__((aligned(8)));
+  printf("after %s:", after);
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (char* p = buf; p < buf + n;) {
+      struct inotify_event* e = (struct inotify_event*)p;
+      char names[256];
+      printf(" [%d %s%s%s", e->wd, event_names(e->mask, names), e->len ? " " : "", e->len ? e->name : "");
+      if (e->mask & IN_MOVED_FROM) last_cookie = e->cookie;
+      if (e->mask & IN_MOVED_TO) printf(" cookie %s", e->cookie && e->cookie == last_cookie ? "matches" : "differs");
+      printf("]");
+      p += sizeof *e + e->len;
+    }
+  }
+  printf("\n");
+  fflush(stdout);
+}
+
+static volatile sig_atomic_t got_sigio;
+static void on_sigio(int sig) { got_sigio++; }
+
+static void inotify_tests(void) {
+  const char* dir = "/tmp/abi_ino";
+  system("rm -rf /tmp/abi_ino");
+  mkdir(dir, 0755);
+  show("inotify_init1(bad flags)", inotify_init1(0x1234));
+  int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  fact("inotify_init1", in >= 0);
+  show("add_watch(no events)", inotify_add_watch(in, dir, 0));
+  show("add_watch(missing path)", inotify_add_watch(in, "/tmp/abi_ino/nope", IN_ALL_EVENTS));
+  show("add_watch(not inotify fd)", inotify_add_watch(0, dir, IN_ALL_EVENTS));
+  show("add_watch(dir)", inotify_add_watch(in, dir, IN_ALL_EVENTS));
+  show("add_watch(dir again, MASK_CREATE)", inotify_add_watch(in, dir, IN_ALL_EVENTS | IN_MASK_CREATE));
+  show("add_watch(MASK_ADD|MASK_CREATE)", inotify_add_watch(in, dir, IN_ALL_EVENTS | IN_MASK_ADD | IN_MASK_CREATE));
+  show("add_watch(file, ONLYDIR)", inotify_add_watch(in, "/dev/null", IN_ALL_EVENTS | IN_ONLYDIR));
+  char buf[64];
+  show("read(empty, nonblocking)", read(in, buf, sizeof buf));
+  int f = open("/tmp/abi_ino/f", O_CREAT | O_WRONLY, 0644);
+  drain(in, "create");
+  write(f, "hello", 5);
+  drain(in, "write");
+  close(f);
+  drain(in, "close");
+  f = open("/tmp/abi_ino/f", O_RDONLY);
+  read(f, buf, sizeof buf);
+  close(f);
+  drain(in, "open, read, close");
+  chmod("/tmp/abi_ino/f", 0600);
+  drain(in, "chmod");
+  int n;
+  write(open("/tmp/abi_ino/f", O_WRONLY | O_APPEND), "x", 1);
+  show("FIONREAD > 0", (ioctl(in, FIONREAD, &n), n > 0));
+  drain(in, "append (fd left open)");
+  rename("/tmp/abi_ino/f", "/tmp/abi_ino/g");
+  drain(in, "rename");
+  mkdir("/tmp/abi_ino/sub", 0755);
+  rmdir("/tmp/abi_ino/sub");
+  drain(in, "mkdir, rmdir");
+  symlink("g", "/tmp/abi_ino/l");
+  link("/tmp/abi_ino/g", "/tmp/abi_ino/h");
+  unlink("/tmp/abi_ino/l");
+  drain(in, "symlink, link, unlink");
+  int wd2 = inotify_add_watch(in, "/tmp/abi_ino/h", IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_CLOSE_WRITE);
+  printf("file watch: %d\n", wd2);
+  unlink("/tmp/abi_ino/g");
+  drain(in, "unlink one of two links");
+  f = open("/tmp/abi_ino/h", O_WRONLY);
+  write(f, "y", 1);
+  close(f);
+  drain(in, "write to the watched file");
+  unlink("/tmp/abi_ino/h");
+  drain(in, "unlink the watched file");
+  show("rm_watch(file watch, gone)", inotify_rm_watch(in, wd2));
+  show("rm_watch(99)", inotify_rm_watch(in, 99));
+  // A too-small buffer for the next event.
+  f = open("/tmp/abi_ino/a_long_name_for_the_buffer_test", O_CREAT | O_WRONLY, 0644);
+  close(f);
+  show("read(8-byte buffer)", read(in, buf, 8));
+  drain(in, "create with a long name");
+  int wd3 = inotify_add_watch(in, "/tmp/abi_ino/a_long_name_for_the_buffer_test", IN_OPEN | IN_ONESHOT);
+  close(open("/tmp/abi_ino/a_long_name_for_the_buffer_test", O_RDONLY));
+  close(open("/tmp/abi_ino/a_long_name_for_the_buffer_test", O_RDONLY));
+  drain(in, "two opens, ONESHOT file watch");
+  show("rm_watch(oneshot, already gone)", inotify_rm_watch(in, wd3));
+  show("rm_watch(dir)", inotify_rm_watch(in, 1));
+  drain(in, "rm_watch(dir)");
+  // Blocking read and poll.
+  inotify_add_watch(in, dir, IN_CREATE);
+  struct pollfd p = {in, POLLIN, 0};
+  show("poll(nothing queued)", poll(&p, 1, 0));
+  pid_t c = fork();
+  if (c == 0) {
+    usleep(50000);
+    close(open("/tmp/abi_ino/late", O_CREAT | O_WRONLY, 0644));
+    _exit(0);
+  }
+  fcntl(in, F_SETFL, 0);
+  ssize_t got = read(in, buf, sizeof buf);
+  fact("a blocking read waits for the event", got > 0 && strcmp(((struct inotify_event*)buf)->name, "late") == 0);
+  waitpid(c, NULL, 0);
+  close(in);
+  // dnotify.
+  signal(SIGIO, on_sigio);
+  int d = open(dir, O_RDONLY | O_DIRECTORY);
+  show("F_NOTIFY(DN_CREATE)", fcntl(d, F_NOTIFY, DN_CREATE));
+  close(open("/tmp/abi_ino/dn1", O_CREAT | O_WRONLY, 0644));
+  close(open("/tmp/abi_ino/dn2", O_CREAT | O_WRONLY, 0644));
+  printf("SIGIOs after two creates (one-shot): %d\n", (int)got_sigio);
+  got_sigio = 0;
+  show("F_NOTIFY(DN_DELETE|DN_MULTISHOT)", fcntl(d, F_NOTIFY, DN_DELETE | DN_MULTISHOT));
+  unlink("/tmp/abi_ino/dn1");
+  unlink("/tmp/abi_ino/dn2");
+  printf("SIGIOs after two deletes (multishot): %d\n", (int)got_sigio);
+  int reg = open("/tmp/abi_ino/late", O_RDONLY);
+  show("F_NOTIFY(regular file)", fcntl(reg, F_NOTIFY, DN_CREATE));
+  close(reg);
+  close(d);
+  signal(SIGIO, SIG_DFL);
+  system("rm -rf /tmp/abi_ino");
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char* only = argc > 1 ? argv[1] : NULL;
   struct { const char* name; void (*fn)(void); } parts[] = {
       {"sched", sched_tests}, {"caps", caps_tests}, {"clock_errors", clock_errors},
       {"mlock", mlock_tests}, {"kcmp", kcmp_tests}, {"limits", limits_tests},
-      {"errors", errors_tests}, {"rw2", rw2_tests},
+      {"errors", errors_tests}, {"rw2", rw2_tests}, {"pidfd", pidfd_tests},
+      {"splice", splice_tests}, {"inotify", inotify_tests},
   };
   if (only && strcmp(only, "clock_set") == 0) {
     clock_set();

@@ -21,6 +21,7 @@ void release_vfork_parent(Process& p) {
 }
 
 void notify_parent(Kernel& k, Process& p) {
+  p.exited.wake_all();  // pidfds
   auto parent = p.parent.lock();
   if (!parent) return;
   siginfo_t si{};

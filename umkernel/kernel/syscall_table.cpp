@@ -99,6 +99,8 @@ std::span<const SyscallFamily> syscall_families() {
       {"sys/sched.cpp", sched_syscalls()},     {"sys/capability.cpp", capability_syscalls()},
       {"sys/syslog.cpp", syslog_syscalls()},   {"sys/clock.cpp", clock_syscalls()},
       {"sys/memlock.cpp", memlock_syscalls()}, {"sys/kcmp.cpp", kcmp_syscalls()},
+      {"sys/pidfd.cpp", pidfd_syscalls()},     {"sys/splice.cpp", splice_syscalls()},
+      {"sys/inotify.cpp", inotify_syscalls()},
   };
   return families;
 }

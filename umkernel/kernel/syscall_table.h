@@ -121,5 +121,8 @@ std::span<const SyscallRow> syslog_syscalls();      // sys/syslog.cpp
 std::span<const SyscallRow> clock_syscalls();       // sys/clock.cpp
 std::span<const SyscallRow> memlock_syscalls();     // sys/memlock.cpp
 std::span<const SyscallRow> kcmp_syscalls();        // sys/kcmp.cpp
+std::span<const SyscallRow> pidfd_syscalls();       // sys/pidfd.cpp
+std::span<const SyscallRow> splice_syscalls();      // sys/splice.cpp
+std::span<const SyscallRow> inotify_syscalls();     // sys/inotify.cpp
 
 }  // namespace um::kernel

@@ -47,7 +47,9 @@ struct TaskSched {
   int ioprio = 0;               // IOPRIO_PRIO_VALUE(class, data); 0 = none (follows nice)
   TaskSched forked() const;     // what a child inherits
 };
-uint64_t all_cpus_mask();       // the VM's CPUs (the host's online CPUs, at most 64)
+uint64_t all_cpus_mask();
+// The process a pidfd refers to (sys/pidfd.cpp); nullptr if `fd` is not a pidfd.
+std::shared_ptr<Process> pidfd_process(Task& t, int fd);       // the VM's CPUs (the host's online CPUs, at most 64)
 
 uint64_t new_mm_id();
 
@@ -210,6 +212,7 @@ class Process {
   int stop_report = 0;          // pending stop/continue report for wait (0 = none)
   int last_stop_sig = 0;
   WaitQueue child_wait;         // parents wait4() here for our children
+  WaitQueue exited;             // woken when this process becomes a zombie (pidfds poll it)
   WaitQueue vfork_done;
   bool vfork_child = false;
   bool vfork_released = true;

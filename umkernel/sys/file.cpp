@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "umkernel/kernel/blocking.h"
+#include "umkernel/kernel/capability.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/vfs/inotify.h"
 #include "umkernel/vfs/locks.h"
 #include "umkernel/vfs/pipe.h"
 
@@ -169,34 +171,43 @@ int64_t do_writev(Task& t, int fd, uint64_t iov_addr, int64_t cnt, int64_t* off)
 
 }  // namespace
 
-int64_t sys_read(Task& t) { return do_read(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), nullptr); }
-int64_t sys_write(Task& t) { return do_write(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), nullptr); }
+namespace {
+// IN_ACCESS / IN_MODIFY for a transfer that moved data.
+int64_t notified(Task& t, int fd, bool write, int64_t r) {
+  if (r > 0 && fsnotify_active())
+    if (FilePtr f = t.proc->fds->get(fd)) fsnotify_file(t, *f, write ? IN_MODIFY : IN_ACCESS);
+  return r;
+}
+}  // namespace
+
+int64_t sys_read(Task& t) { return notified(t, static_cast<int>(t.arg(0)), false, do_read(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), nullptr)); }
+int64_t sys_write(Task& t) { return notified(t, static_cast<int>(t.arg(0)), true, do_write(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), nullptr)); }
 
 int64_t sys_pread64(Task& t) {
   int64_t off = static_cast<int64_t>(t.arg(3));
   if (off < 0) return -EINVAL;
   FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
   if (f && !f->seekable()) return -ESPIPE;
-  return do_read(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), &off);
+  return notified(t, static_cast<int>(t.arg(0)), false, do_read(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), &off));
 }
 int64_t sys_pwrite64(Task& t) {
   int64_t off = static_cast<int64_t>(t.arg(3));
   if (off < 0) return -EINVAL;
   FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
   if (f && !f->seekable()) return -ESPIPE;
-  return do_write(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), &off);
+  return notified(t, static_cast<int>(t.arg(0)), true, do_write(t, static_cast<int>(t.arg(0)), t.arg(1), t.arg(2), &off));
 }
-int64_t sys_readv(Task& t) { return do_readv(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), nullptr); }
-int64_t sys_writev(Task& t) { return do_writev(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), nullptr); }
+int64_t sys_readv(Task& t) { return notified(t, static_cast<int>(t.arg(0)), false, do_readv(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), nullptr)); }
+int64_t sys_writev(Task& t) { return notified(t, static_cast<int>(t.arg(0)), true, do_writev(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), nullptr)); }
 int64_t sys_preadv(Task& t) {
   int64_t off = static_cast<int64_t>(t.arg(3));
   if (off < 0) return -EINVAL;
-  return do_readv(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), &off);
+  return notified(t, static_cast<int>(t.arg(0)), false, do_readv(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), &off));
 }
 int64_t sys_pwritev(Task& t) {
   int64_t off = static_cast<int64_t>(t.arg(3));
   if (off < 0) return -EINVAL;
-  return do_writev(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), &off);
+  return notified(t, static_cast<int>(t.arg(0)), true, do_writev(t, static_cast<int>(t.arg(0)), t.arg(1), static_cast<int32_t>(t.arg(2)), &off));
 }
 
 // preadv2/pwritev2: an offset of -1 means the file position; per-call flags (RWF_*).
@@ -237,8 +248,8 @@ int64_t rw2(Task& t, bool write) {
 }
 }  // namespace
 
-int64_t sys_preadv2(Task& t) { return rw2(t, false); }
-int64_t sys_pwritev2(Task& t) { return rw2(t, true); }
+int64_t sys_preadv2(Task& t) { return notified(t, static_cast<int>(t.arg(0)), false, rw2(t, false)); }
+int64_t sys_pwritev2(Task& t) { return notified(t, static_cast<int>(t.arg(0)), true, rw2(t, true)); }
 
 int64_t sys_lseek(Task& t) {
   FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
@@ -300,7 +311,8 @@ int64_t sys_fcntl(Task& t) {
     case F_SETFD: fds.set_cloexec(fd, arg & FD_CLOEXEC); return 0;
     case F_GETFL: return f->flags() & ~O_CLOEXEC;
     case F_SETFL: f->set_status_flags(static_cast<int>(arg)); return 0;
-    case F_GETPIPE_SZ: case F_SETPIPE_SZ: return f->seekable() ? -EBADF : static_cast<int64_t>(PipeBuffer::kCapacity);
+    case F_GETPIPE_SZ: return pipe_get_size(*f);
+    case F_SETPIPE_SZ: return pipe_set_size(*f, arg, capable(t, CAP_SYS_RESOURCE));
     case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW: {
       struct flock fl;
       if (get_user(t, arg, fl) < 0) return -EFAULT;
@@ -308,6 +320,7 @@ int64_t sys_fcntl(Task& t) {
       if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK) && put_user(t, arg, fl) < 0) return -EFAULT;
       return r;
     }
+    case F_NOTIFY: return dnotify_set(t, *f, arg);
     case F_GETOWN: case F_SETOWN: case F_GETSIG: case F_SETSIG:
       return 0;
     default: return -EINVAL;

@@ -15,6 +15,7 @@
 #include "umkernel/sys/fs_args.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/devices.h"
+#include "umkernel/vfs/inotify.h"
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/procfs.h"
 #include "umkernel/vfs/pty.h"
@@ -99,6 +100,7 @@ int64_t do_open(Task& t, int dirfd, const std::string& path, int flags, uint32_t
       if (int64_t e = parent.inode->mknod(last, m, t.proc->cred.fsuid, new_gid(t, *parent.inode), 0, ino); e < 0) return e;
       ref = PathRef{parent.mnt, ino, join_path(parent.path, last)};
       created = true;
+      fsnotify_child(*parent.inode, IN_CREATE, last);
     } else {
       return r;
     }
@@ -126,8 +128,11 @@ int64_t do_open(Task& t, int dirfd, const std::string& path, int flags, uint32_t
     AttrChange c;
     c.set_size = true;
     if (int64_t r = ref.inode->setattr(c); r < 0) return r;
+    fsnotify_file(t, *f, IN_MODIFY);
   }
-  return t.proc->fds->install(f, flags & O_CLOEXEC);
+  int fd = t.proc->fds->install(f, flags & O_CLOEXEC);
+  if (fd >= 0) fsnotify_file(t, *f, IN_OPEN);
+  return fd;
 }
 
 int64_t sys_open(Task& t) {
@@ -272,14 +277,18 @@ int64_t do_mknod(Task& t, int dirfd, uint64_t path_addr, uint32_t mode, uint64_t
     Stat ps;
     parent.inode->getattr(ps);
     if (ps.mode & S_ISGID) perm |= S_ISGID;
-    return parent.inode->mkdir(last, perm, t.proc->cred.fsuid, gid);
+    int64_t r = parent.inode->mkdir(last, perm, t.proc->cred.fsuid, gid);
+    if (r == 0) fsnotify_child(*parent.inode, IN_CREATE | IN_ISDIR, last);
+    return r;
   }
   uint32_t type = mode & S_IFMT;
   if (type == 0) type = S_IFREG;
   if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR && type != S_IFBLK) return -EINVAL;
   if ((type == S_IFCHR || type == S_IFBLK) && t.proc->cred.euid != 0) return -EPERM;
   InodePtr ino;
-  return parent.inode->mknod(last, type | perm, t.proc->cred.fsuid, gid, dev, ino);
+  int64_t r = parent.inode->mknod(last, type | perm, t.proc->cred.fsuid, gid, dev, ino);
+  if (r == 0) fsnotify_child(*parent.inode, IN_CREATE, last);
+  return r;
 }
 
 int64_t do_unlink(Task& t, int dirfd, uint64_t path_addr, bool dir) {
@@ -303,7 +312,16 @@ int64_t do_unlink(Task& t, int dirfd, uint64_t path_addr, bool dir) {
   if (int64_t r = check_sticky(t, *parent.inode, *victim); r < 0) return r;
   for (auto& m : kernel().mounts())
     if (m->mountpoint == victim) return -EBUSY;
-  return dir ? parent.inode->rmdir(last) : parent.inode->unlink(last);
+  int64_t r = dir ? parent.inode->rmdir(last) : parent.inode->unlink(last);
+  if (r == 0 && fsnotify_active()) {
+    // As Linux: the link count change, the inode's end (when it was the last link), then
+    // the directory's IN_DELETE.
+    if (!dir) fsnotify_inode(*victim, IN_ATTRIB);
+    Stat after;
+    if (dir || victim->getattr(after) < 0 || after.nlink == 0) fsnotify_deleted(*victim);
+    fsnotify_child(*parent.inode, IN_DELETE | (dir ? IN_ISDIR : 0), last);
+  }
+  return r;
 }
 }  // namespace
 
@@ -353,13 +371,24 @@ int64_t do_rename(Task& t, int olddfd, uint64_t oldp, int newdfd, uint64_t newp,
     }
   }
   InodePtr dst;
+  bool replaced = false;
   if (ndir.inode->lookup(nlast, dst) == 0) {
+    replaced = dst != src;
     if (dst == src) return (flags & RENAME_NOREPLACE) ? -EEXIST : 0;
     if (int64_t r = check_sticky(t, *ndir.inode, *dst); r < 0) return r;
     for (auto& m : kernel().mounts())
       if (m->mountpoint == dst || m->mountpoint == src) return -EBUSY;
   }
-  return odir.inode->rename(olast, *ndir.inode, nlast, flags);
+  int64_t r = odir.inode->rename(olast, *ndir.inode, nlast, flags);
+  if (r == 0 && fsnotify_active() && !(flags & RENAME_EXCHANGE)) {
+    uint32_t cookie = fsnotify_next_cookie(), isdir = S_ISDIR(ss.mode) ? IN_ISDIR : 0;
+    fsnotify_child(*odir.inode, IN_MOVED_FROM | isdir, olast, cookie);
+    fsnotify_child(*ndir.inode, IN_MOVED_TO | isdir, nlast, cookie);
+    fsnotify_inode(*src, IN_MOVE_SELF);
+    Stat ds;
+    if (replaced && (dst->getattr(ds) < 0 || ds.nlink == 0 || S_ISDIR(ds.mode))) fsnotify_deleted(*dst);
+  }
+  return r;
 }
 
 int64_t do_link(Task& t, int olddfd, uint64_t oldp, int newdfd, uint64_t newp, int flags) {
@@ -384,7 +413,12 @@ int64_t do_link(Task& t, int olddfd, uint64_t oldp, int newdfd, uint64_t newp, i
   InodePtr existing;
   if (ndir.inode->lookup(nlast, existing) == 0) return -EEXIST;
   if (int64_t r = may_modify_dir(t, *ndir.inode); r < 0) return r;
-  return ndir.inode->link(nlast, *src.inode);
+  int64_t r = ndir.inode->link(nlast, *src.inode);
+  if (r == 0) {
+    fsnotify_inode(*src.inode, IN_ATTRIB);
+    fsnotify_child(*ndir.inode, IN_CREATE, nlast);
+  }
+  return r;
 }
 
 int64_t do_symlink(Task& t, uint64_t targetp, int newdfd, uint64_t newp) {
@@ -399,7 +433,9 @@ int64_t do_symlink(Task& t, uint64_t targetp, int newdfd, uint64_t newp) {
   InodePtr existing;
   if (ndir.inode->lookup(nlast, existing) == 0) return -EEXIST;
   if (int64_t r = may_modify_dir(t, *ndir.inode); r < 0) return r;
-  return ndir.inode->symlink(nlast, target, t.proc->cred.fsuid, new_gid(t, *ndir.inode));
+  int64_t r = ndir.inode->symlink(nlast, target, t.proc->cred.fsuid, new_gid(t, *ndir.inode));
+  if (r == 0) fsnotify_child(*ndir.inode, IN_CREATE, nlast);
+  return r;
 }
 
 int64_t do_readlink(Task& t, int dirfd, uint64_t pathp, uint64_t buf, int64_t size) {
@@ -434,7 +470,7 @@ int64_t sys_readlinkat(Task& t) { return do_readlink(t, fdarg(t, 0), t.arg(1), t
 // --- attributes ---
 namespace {
 
-int64_t do_chmod(Task& t, Inode& ino, uint32_t mode) {
+int64_t do_chmod(Task& t, Inode& ino, uint32_t mode, const std::string& path) {
   Stat st;
   if (int64_t r = ino.getattr(st); r < 0) return r;
   if (!is_owner_or_root(t, st)) return -EPERM;
@@ -444,10 +480,12 @@ int64_t do_chmod(Task& t, Inode& ino, uint32_t mode) {
   AttrChange c;
   c.set_mode = true;
   c.mode = mode & 07777;
-  return ino.setattr(c);
+  int64_t r = ino.setattr(c);
+  if (r == 0) fsnotify_path(t, ino, path, IN_ATTRIB);
+  return r;
 }
 
-int64_t do_chown(Task& t, Inode& ino, uint32_t uid, uint32_t gid) {
+int64_t do_chown(Task& t, Inode& ino, uint32_t uid, uint32_t gid, const std::string& path) {
   Stat st;
   if (int64_t r = ino.getattr(st); r < 0) return r;
   const Credentials& c = t.proc->cred;
@@ -465,10 +503,12 @@ int64_t do_chown(Task& t, Inode& ino, uint32_t uid, uint32_t gid) {
     ch.set_mode = true;
     ch.mode = st.mode & 07777 & ~(S_ISUID | ((st.mode & S_IXGRP) ? S_ISGID : 0));
   }
-  return ino.setattr(ch);
+  int64_t r = ino.setattr(ch);
+  if (r == 0) fsnotify_path(t, ino, path, IN_ATTRIB);
+  return r;
 }
 
-int64_t set_times(Task& t, Inode& ino, const timespec* ts) {
+int64_t set_times(Task& t, Inode& ino, const timespec* ts, const std::string& path) {
   Stat st;
   if (int64_t r = ino.getattr(st); r < 0) return r;
   if (ino.sb()->read_only) return -EROFS;
@@ -489,41 +529,43 @@ int64_t set_times(Task& t, Inode& ino, const timespec* ts) {
     if (i == 0) { c.set_atime = true; c.atime = v; }
     else { c.set_mtime = true; c.mtime = v; }
   }
-  return ino.setattr(c);
+  int64_t r = ino.setattr(c);
+  if (r == 0) fsnotify_path(t, ino, path, IN_ATTRIB);
+  return r;
 }
 }  // namespace
 
 int64_t sys_chmod(Task& t) {
   PathRef ref;
   if (int64_t r = resolve_target(t, AT_FDCWD, t.arg(0), kFollow, ref); r < 0) return r;
-  return do_chmod(t, *ref.inode, static_cast<uint32_t>(t.arg(1)));
+  return do_chmod(t, *ref.inode, static_cast<uint32_t>(t.arg(1)), ref.path);
 }
 int64_t sys_fchmodat(Task& t) {
   PathRef ref;
   if (int64_t r = resolve_target(t, fdarg(t, 0), t.arg(1), kFollow, ref); r < 0) return r;
-  return do_chmod(t, *ref.inode, static_cast<uint32_t>(t.arg(2)));
+  return do_chmod(t, *ref.inode, static_cast<uint32_t>(t.arg(2)), ref.path);
 }
 int64_t sys_fchmod(Task& t) {
   FilePtr f = t.proc->fds->get(fdarg(t, 0));
   if (!f) return -EBADF;
   if (!f->inode()) return -EINVAL;
-  return do_chmod(t, *f->inode(), static_cast<uint32_t>(t.arg(1)));
+  return do_chmod(t, *f->inode(), static_cast<uint32_t>(t.arg(1)), f->path);
 }
 int64_t sys_chown(Task& t) {
   PathRef ref;
   if (int64_t r = resolve_target(t, AT_FDCWD, t.arg(0), kFollow, ref); r < 0) return r;
-  return do_chown(t, *ref.inode, static_cast<uint32_t>(t.arg(1)), static_cast<uint32_t>(t.arg(2)));
+  return do_chown(t, *ref.inode, static_cast<uint32_t>(t.arg(1)), static_cast<uint32_t>(t.arg(2)), ref.path);
 }
 int64_t sys_lchown(Task& t) {
   PathRef ref;
   if (int64_t r = resolve_target(t, AT_FDCWD, t.arg(0), 0, ref); r < 0) return r;
-  return do_chown(t, *ref.inode, static_cast<uint32_t>(t.arg(1)), static_cast<uint32_t>(t.arg(2)));
+  return do_chown(t, *ref.inode, static_cast<uint32_t>(t.arg(1)), static_cast<uint32_t>(t.arg(2)), ref.path);
 }
 int64_t sys_fchown(Task& t) {
   FilePtr f = t.proc->fds->get(fdarg(t, 0));
   if (!f) return -EBADF;
   if (!f->inode()) return -EINVAL;
-  return do_chown(t, *f->inode(), static_cast<uint32_t>(t.arg(1)), static_cast<uint32_t>(t.arg(2)));
+  return do_chown(t, *f->inode(), static_cast<uint32_t>(t.arg(1)), static_cast<uint32_t>(t.arg(2)), f->path);
 }
 int64_t sys_fchownat(Task& t) {
   int flags = static_cast<int>(t.arg(4));
@@ -531,7 +573,7 @@ int64_t sys_fchownat(Task& t) {
   if (flags & AT_EMPTY_PATH) lf |= kEmptyPathOk;
   PathRef ref;
   if (int64_t r = resolve_target(t, fdarg(t, 0), t.arg(1), lf, ref); r < 0) return r;
-  return do_chown(t, *ref.inode, static_cast<uint32_t>(t.arg(2)), static_cast<uint32_t>(t.arg(3)));
+  return do_chown(t, *ref.inode, static_cast<uint32_t>(t.arg(2)), static_cast<uint32_t>(t.arg(3)), ref.path);
 }
 
 int64_t sys_utimensat(Task& t) {
@@ -554,27 +596,27 @@ int64_t sys_utimensat(Task& t) {
     if (int64_t r = resolve_target(t, fdarg(t, 0), t.arg(1), lf, ref); r < 0) return r;
     ino = ref.inode.get();
   }
-  return set_times(t, *ino, have ? ts : nullptr);
+  return set_times(t, *ino, have ? ts : nullptr, (f ? f->path : ref.path));
 }
 
 int64_t sys_utimes(Task& t) {
   PathRef ref;
   if (int64_t r = resolve_target(t, AT_FDCWD, t.arg(0), kFollow, ref); r < 0) return r;
-  if (!t.arg(1)) return set_times(t, *ref.inode, nullptr);
+  if (!t.arg(1)) return set_times(t, *ref.inode, nullptr, ref.path);
   timeval tv[2];
   if (copy_from_user(t, tv, t.arg(1), sizeof tv) < 0) return -EFAULT;
   timespec ts[2] = {{tv[0].tv_sec, tv[0].tv_usec * 1000}, {tv[1].tv_sec, tv[1].tv_usec * 1000}};
-  return set_times(t, *ref.inode, ts);
+  return set_times(t, *ref.inode, ts, ref.path);
 }
 
 int64_t sys_utime(Task& t) {
   PathRef ref;
   if (int64_t r = resolve_target(t, AT_FDCWD, t.arg(0), kFollow, ref); r < 0) return r;
-  if (!t.arg(1)) return set_times(t, *ref.inode, nullptr);
+  if (!t.arg(1)) return set_times(t, *ref.inode, nullptr, ref.path);
   struct utimbuf ub;
   if (get_user(t, t.arg(1), ub) < 0) return -EFAULT;
   timespec ts[2] = {{ub.actime, 0}, {ub.modtime, 0}};
-  return set_times(t, *ref.inode, ts);
+  return set_times(t, *ref.inode, ts, ref.path);
 }
 
 int64_t sys_truncate(Task& t) {

@@ -250,6 +250,12 @@ int64_t sys_waitid(Task& t) {
     case P_ALL: pid = -1; break;
     case P_PID: if (id <= 0) return -EINVAL; pid = id; break;
     case P_PGID: pid = id == 0 ? 0 : -id; break;
+    case P_PIDFD: {
+      auto p = pidfd_process(t, static_cast<int>(id));
+      if (!p) return -EBADF;
+      pid = p->pid;
+      break;
+    }
     default: return -EINVAL;
   }
   if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return -EINVAL;

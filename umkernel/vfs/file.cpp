@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include "umkernel/vfs/devices.h"
+#include "umkernel/vfs/inotify.h"
 #include "umkernel/vfs/locks.h"
 #include "umkernel/vfs/pipe.h"
 #include "umkernel/vfs/vfs.h"
@@ -9,6 +10,7 @@
 namespace um::kernel {
 
 File::~File() {
+  fsnotify_closed(*this);
   release_file_locks(*this);
   if (inode_) inode_->closed();
 }

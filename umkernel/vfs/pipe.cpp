@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <bit>
 #include <cstring>
 #include <map>
 
@@ -40,7 +41,7 @@ class PipeFile : public File {
     if (p.head == p.data.size()) {
       p.data.clear();
       p.head = 0;
-    } else if (p.head > PipeBuffer::kCapacity) {
+    } else if (p.head > p.capacity) {
       p.data.erase(0, p.head);
       p.head = 0;
     }
@@ -58,7 +59,7 @@ class PipeFile : public File {
       kernel().send_signal_to_task(t, SIGPIPE, &si);
       return -EPIPE;
     }
-    size_t space = PipeBuffer::kCapacity - p.available();
+    size_t space = p.space();
     // Writes of up to PIPE_BUF bytes are atomic: all or nothing.
     if (space == 0 || (n <= 4096 && space < n)) return -EAGAIN;
     size_t c = std::min(n, space);
@@ -75,7 +76,7 @@ class PipeFile : public File {
       if (p.writers == 0) r |= POLLHUP;
     }
     if (writer_) {
-      if (p.available() < PipeBuffer::kCapacity) r |= POLLOUT | POLLWRNORM;
+      if (p.available() < p.capacity) r |= POLLOUT | POLLWRNORM;
       if (p.readers == 0) r |= POLLERR;
     }
     return r;
@@ -123,6 +124,48 @@ int64_t open_fifo(Task& t, InodePtr inode, int flags, FilePtr& out) {
   p->wake_readers();
   p->wake_writers();
   return 0;
+}
+
+void PipeBuffer::append(const char* p, size_t n) {
+  data.append(p, n);
+  wake_readers();
+}
+
+void PipeBuffer::consume(size_t n) {
+  head += std::min(n, available());
+  if (head == data.size()) {
+    data.clear();
+    head = 0;
+  } else if (head > capacity) {
+    data.erase(0, head);
+    head = 0;
+  }
+  wake_writers();
+}
+
+std::shared_ptr<PipeBuffer> pipe_buffer_of(File& f) {
+  auto* pf = dynamic_cast<PipeFile*>(&f);
+  return pf ? pf->pipe() : nullptr;
+}
+
+int64_t pipe_get_size(File& f) {
+  auto p = pipe_buffer_of(f);
+  return p ? static_cast<int64_t>(p->capacity) : -EBADF;
+}
+
+int64_t pipe_set_size(File& f, uint64_t size, bool privileged) {
+  auto p = pipe_buffer_of(f);
+  if (!p) return -EBADF;
+  // round_pipe_size(): whole pages, a power of two of them, at least one.
+  if (size > (1ull << 31)) return -EINVAL;
+  uint64_t pages = std::max<uint64_t>(1, (size + 4095) / 4096);
+  uint64_t rounded = std::bit_ceil(pages) * 4096;
+  if (rounded > PipeBuffer::kMaxUserSize && !privileged) return -EPERM;
+  if (rounded > (1ull << 28)) return -ENOMEM;  // what the VM would not give one pipe
+  if (rounded < p->available()) return -EBUSY;
+  p->capacity = rounded;
+  p->wake_writers();
+  return static_cast<int64_t>(rounded);
 }
 
 }  // namespace um::kernel

@@ -8,7 +8,9 @@
 namespace um::kernel {
 
 struct PipeBuffer {
-  static constexpr size_t kCapacity = 65536;
+  static constexpr size_t kCapacity = 65536;     // the default (16 pages)
+  static constexpr size_t kMaxUserSize = 1 << 20;  // /proc/sys/fs/pipe-max-size
+  size_t capacity = kCapacity;                   // F_SETPIPE_SZ
   std::string data;  // bytes not yet read (front = oldest)
   size_t head = 0;   // read offset into data
   int readers = 0, writers = 0;
@@ -17,7 +19,18 @@ struct PipeBuffer {
   void wake_readers() { readq.wake_all(); anyq.wake_all(); }
   void wake_writers() { writeq.wake_all(); anyq.wake_all(); }
   size_t available() const { return data.size() - head; }
+  size_t space() const { return capacity > available() ? capacity - available() : 0; }
+  // Adds bytes (within space()) and wakes readers; takes bytes read and wakes writers.
+  void append(const char* p, size_t n);
+  void consume(size_t n);
 };
+
+// The pipe behind an open pipe or FIFO end; nullptr for other files.
+std::shared_ptr<PipeBuffer> pipe_buffer_of(File& f);
+// F_GETPIPE_SZ / F_SETPIPE_SZ: the capacity in bytes, or -EBADF (not a pipe), -EINVAL,
+// -EPERM (beyond pipe-max-size without CAP_SYS_RESOURCE), -EBUSY (less than it holds).
+int64_t pipe_set_size(File& f, uint64_t size, bool privileged);
+int64_t pipe_get_size(File& f);
 
 // Makes the two ends of an anonymous pipe (pipe2 flags: O_NONBLOCK, O_CLOEXEC ignored here).
 void make_pipe(int flags, FilePtr& read_end, FilePtr& write_end, InodePtr inode);
