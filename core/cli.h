@@ -8,7 +8,7 @@
 
 namespace um::cli {
 
-// Creates the app with the common flags (--version, -q/--quiet, -v/--verbose).
+// Creates the app with the global flags --version, -q/--quiet, -v/--verbose (see cli.cpp).
 void setup(CLI::App& app, const std::string& program);
 
 // Parses argv; on a usage error prints "PROGRAM: error: ..." plus a hint and returns the exit

@@ -12,11 +12,11 @@ int main(int argc, char** argv) {
                "consoles, exec."};
   um::cli::setup(cli, "umconsole");
   cli.require_subcommand(1);
-  cli.fallthrough();
   umconsole::Globals globals;
   cli.add_option("-t,--timeout", globals.timeout_seconds,
                  "seconds to wait for each reply packet or connection step (default 5)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->group("Global options");  // see core/cli.h
   std::function<int()> run;
   std::vector<std::string> exec_command;
   umconsole::App app{cli, globals, run, exec_command};
