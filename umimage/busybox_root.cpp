@@ -73,6 +73,22 @@ Status add_text(TreeWriter& w, const std::string& rel, const std::string& text, 
   });
 }
 
+// /etc/init.d/console: the console's shell, respawned by init. The console reads what
+// umkernel reads (a terminal, a pipe, /dev/null); a shell that reads the end of that input
+// exits at once, and init would start the next one forever.
+const char* const kConsoleScript =
+    "#!/bin/sh\n"
+    "# The shell on the console, respawned by init (/etc/inittab).\n"
+    "# The first one starts at once, so commands piped into umkernel run. Every later one\n"
+    "# waits for Enter, as busybox's askfirst; once the console's input has ended (the end\n"
+    "# of a pipe, /dev/null) no shell is started: it would exit at once, again and again.\n"
+    "if [ -e /run/console-shell ]; then\n"
+    "  printf '\\nPlease press Enter to activate this console. '\n"
+    "  read -r _ || exec sleep inf\n"
+    "fi\n"
+    ": >/run/console-shell\n"
+    "exec /bin/sh -l\n";
+
 }  // namespace
 
 Result<std::vector<std::string>> busybox_applets(const std::string& busybox) {
@@ -141,18 +157,28 @@ Status write_busybox_root(TreeWriter& w, const std::string& busybox,
   UM_TRY(add_text(w, "etc/shadow", "root::19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n", 0600));
   UM_TRY(add_text(w, "etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n"));
   UM_TRY(add_text(w, "etc/hostname", "um\n"));
+  // A small real system: a login shell on tty1..tty3 (the console sockets `umconsole attach
+  // VM 1` reaches), and one on the console that does not spin once the console's input ends.
   UM_TRY(add_text(w, "etc/inittab",
                   "# busybox init: see busybox's examples/inittab\n"
                   "::sysinit:/bin/mount -a\n"
                   "::sysinit:/bin/hostname -F /etc/hostname\n"
-                  "::respawn:-/bin/sh\n"
+                  "# The console (umkernel's own terminal, pipe or /dev/null): see /etc/init.d/console\n"
+                  "::respawn:/etc/init.d/console\n"
+                  "# Virtual consoles: umconsole attach VM 1 (2, 3)\n"
+                  "tty1::respawn:-/bin/sh\n"
+                  "tty2::respawn:-/bin/sh\n"
+                  "tty3::respawn:-/bin/sh\n"
                   "::ctrlaltdel:/sbin/reboot\n"
                   "::shutdown:/bin/umount -a -r\n"));
+  UM_TRY(w.add("etc/init.d", meta(S_IFDIR | 0755)));
+  UM_TRY(add_text(w, "etc/init.d/console", kConsoleScript, 0755));
   UM_TRY(add_text(w, "etc/fstab",
                   "# <file system> <mount point> <type> <options> <dump> <pass>\n"
                   "/dev/ubda / " + fstype + " rw,noauto 0 1\n"
                   "proc /proc proc defaults 0 0\n"
-                  "sysfs /sys sysfs defaults 0 0\n"));
+                  "sysfs /sys sysfs defaults 0 0\n"
+                  "tmpfs /run tmpfs mode=0755,nosuid,nodev 0 0\n"));
   UM_TRY(add_text(w, "etc/profile",
                   "export PATH=/bin:/sbin:/usr/bin:/usr/sbin\n"
                   "export HOME=${HOME:-/root}\n"
