@@ -15,6 +15,9 @@ using namespace um::kernel;
 
 int main(int argc, char** argv) {
   um::log::set_program("umkernel");
+  // Terminal access (a log line with TOSTOP set, console output, restoring the terminal) never
+  // stops umkernel, even in the background: see vfs/host_terminal.h.
+  HostTerminal::block_stop_signals();
   if (getenv("UMKERNEL_DEBUG")) um::log::set_level(um::log::Level::Debug);
   std::vector<std::string> args(argv + 1, argv + argc);
   for (auto& a : args) {
@@ -39,12 +42,27 @@ int main(int argc, char** argv) {
       fputs(format_syscall_table(syscall_table(), json).c_str(), stdout);
       return 0;
     }
+    // The global options of the four tools, anywhere before "--".
+    if (a == "-q" || a == "--quiet") {
+      um::log::set_level(um::log::Level::Error);
+      continue;
+    }
+    if (a == "-v" || a == "--verbose") {
+      um::log::set_level(um::log::Level::Debug);
+      continue;
+    }
     if (a.rfind("-", 0) == 0) {
       fprintf(stderr, "umkernel: error: unknown option '%s'\nTry 'umkernel --help' for more information.\n", a.c_str());
       return 2;
     }
   }
   syscall_table();  // a broken table (two rows for one number...) stops umkernel here
+  // parse_cmdline sees kernel parameters only.
+  for (size_t i = 0; i < args.size() && args[i] != "--";) {
+    const std::string& a = args[i];
+    if (a == "-q" || a == "--quiet" || a == "-v" || a == "--verbose") args.erase(args.begin() + static_cast<long>(i));
+    else i++;
+  }
   auto cfg = parse_cmdline(args);
   if (!cfg) {
     fprintf(stderr, "umkernel: error: %s\nTry 'umkernel --help' for more information.\n", cfg.error().message.c_str());

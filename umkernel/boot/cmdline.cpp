@@ -160,6 +160,10 @@ Options (UML syntax):
   strace=FILE                   log every guest system call to FILE ("-" for stderr)
   quiet                         print only errors
   -- ARGS...                    arguments passed to init
+
+Global options (anywhere before --):
+  -q, --quiet                   print only errors (as quiet)
+  -v, --verbose                 print debugging messages
   --help, --version
   --syscalls [--json]           list every x86-64 system call and how umkernel serves it
                                 (full, partial with a note, enosys, not served), then counts

@@ -174,7 +174,6 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
                  (in == -2 ? ch.in : ch.out) + "' is not open";
         return false;
       }
-      if (in >= 0) fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
       tty = std::make_unique<Tty>(index, in, out);
     }
     if (index == 0) console_ = std::move(tty);

@@ -45,7 +45,9 @@ class ChannelTty : public Tty {
     rec->socket.clear();
     out_ = UM_TRY(open_endpoint(ch.out, socket_path, rec));
     in_ = ch.in == ch.out ? out_ : UM_TRY(open_endpoint(ch.in, socket_path, rec));
-    in_closed_ = in_->spec == "null" || starts_with(in_->spec, "file:");
+    // No input source (null, file:) means no input, never end of input: as UML's null
+    // channel, and a shell there waits instead of exiting and being respawned forever.
+    in_closed_ = false;
     // As the fd console: a log file wants plain newlines, piped input is not echoed.
     KernelTermios tio = ldisc_.termios();
     if (out_->log) tio.c_oflag &= ~ONLCR;

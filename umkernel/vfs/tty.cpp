@@ -1,8 +1,11 @@
 #include "umkernel/vfs/tty.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -10,6 +13,7 @@
 #include <cstring>
 
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/vfs/host_terminal.h"
 #include "umkernel/vfs/pty.h"
 
 namespace um::kernel {
@@ -95,11 +99,69 @@ void Tty::host_resized() {
   signal_foreground(SIGWINCH);
 }
 
+// SIGTSTP and SIGCONT through a signalfd: umkernel gives its host terminal back when it is
+// stopped and takes it again when it is continued in the foreground (HostTerminal). And, while
+// a host terminal waits for the foreground, a timer that looks again five times a second: a
+// shell's `fg` of a job that runs in the background moves the foreground without a signal.
+struct Tty::HostJobWatch : EventSource {
+  int fd = -1;
+  int timer_fd = -1;
+  bool armed = false;
+  struct Tick : EventSource {
+    HostJobWatch& w;
+    explicit Tick(HostJobWatch& watch) : w(watch) {}
+    void on_event(uint32_t) override {
+      uint64_t n;
+      (void)!::read(w.timer_fd, &n, sizeof n);
+      HostTerminal::job_signal(SIGCONT);  // takes the terminals whose foreground we now own
+      w.update();
+    }
+  } tick{*this};
+
+  HostJobWatch() {
+    const sigset_t& set = HostTerminal::job_signal_set();
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd >= 0 && !kernel().add_event_source(fd, EPOLLIN, this)) {
+      close(fd);
+      fd = -1;
+    }
+    timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (timer_fd >= 0 && !kernel().add_event_source(timer_fd, EPOLLIN, &tick)) {
+      close(timer_fd);
+      timer_fd = -1;
+    }
+  }
+  ~HostJobWatch() override {
+    if (fd >= 0) close(fd);  // only with the kernel's end, as HostResize
+    if (timer_fd >= 0) close(timer_fd);
+  }
+  void on_event(uint32_t) override {
+    signalfd_siginfo si;
+    while (::read(fd, &si, sizeof si) == sizeof si) HostTerminal::job_signal(static_cast<int>(si.ssi_signo));
+    update();
+  }
+  // The timer runs only while some host terminal is not taken.
+  void update() {
+    bool want = !HostTerminal::all_taken();
+    if (timer_fd < 0 || want == armed) return;
+    itimerspec its{};
+    if (want) its.it_value.tv_nsec = its.it_interval.tv_nsec = 200'000'000;
+    timerfd_settime(timer_fd, 0, &its, nullptr);
+    armed = want;
+  }
+};
+
+namespace {
+Tty::HostJobWatch* g_job_watch = nullptr;  // one serves every console on a host terminal
+}
+
 Tty::Tty(int index) : index_(index) { ws_ = winsize{0, 0, 0, 0}; }
 
 Tty::Tty(int index, int in_fd, int out_fd) : index_(index), in_fd_(in_fd), out_fd_(out_fd) {
   console_ = true;
   g_live_consoles++;
+  HostTerminal::block_stop_signals();
   KernelTermios tio = ldisc_.termios();
   // Behind a pipe or file (a Makefile, a test) the console should not mangle the stream:
   // no CR before LF on output, no echo of piped input.
@@ -109,26 +171,34 @@ Tty::Tty(int index, int in_fd, int out_fd) : index_(index), in_fd_(in_fd), out_f
     if (!host_is_tty_) tio.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHOKE | ECHOCTL);
   }
   ldisc_.set_termios(tio);
-  if (in_fd_ >= 0) {
-    if (host_is_tty_ && tcgetattr(in_fd_, &host_saved_) == 0) {
-      host_saved_valid_ = true;
-      struct termios raw = host_saved_;
-      cfmakeraw(&raw);
-      raw.c_oflag |= OPOST;  // the host terminal keeps plain output; our ONLCR does the rest
-      raw.c_oflag &= ~ONLCR;
-      tcsetattr(in_fd_, TCSANOW, &raw);
-      winsize w;
-      if (::ioctl(in_fd_, TIOCGWINSZ, &w) == 0 && w.ws_row) ws_ = w;
-      if (index_ == 0) resize_ = std::make_unique<HostResize>(*this);
+  if (in_fd_ < 0) return;
+  if (host_is_tty_) {
+    // A terminal is read only while umkernel owns its foreground (HostTerminal).
+    struct stat in_st, out_st;
+    bool output_too = out_fd_ >= 0 && isatty(out_fd_) && fstat(in_fd_, &in_st) == 0 &&
+                      fstat(out_fd_, &out_st) == 0 && in_st.st_rdev == out_st.st_rdev;
+    host_ = std::make_unique<HostTerminal>(in_fd_, output_too, [this] { host_terminal_changed(); });
+    winsize w;
+    if (::ioctl(in_fd_, TIOCGWINSZ, &w) == 0 && w.ws_row) ws_ = w;
+    if (index_ == 0) resize_ = std::make_unique<HostResize>(*this);
+    if (!g_job_watch) {
+      job_watch_ = std::make_unique<HostJobWatch>();
+      g_job_watch = job_watch_.get();
     }
-    if (!kernel().add_event_source(in_fd_, EPOLLIN, this)) {
-      // A regular file or /dev/null cannot be polled: take its whole content now.
-      char buf[65536];
-      ssize_t n;
-      while ((n = ::read(in_fd_, buf, sizeof buf)) > 0) input(buf, static_cast<size_t>(n));
-      host_eof_ = true;
-      in_fd_ = -1;
-    }
+    if (host_->take()) host_terminal_changed();
+    g_job_watch->update();
+    return;
+  }
+  in_flags_ = fcntl(in_fd_, F_GETFL);
+  if (in_flags_ >= 0) fcntl(in_fd_, F_SETFL, in_flags_ | O_NONBLOCK);
+  if (!kernel().add_event_source(in_fd_, EPOLLIN, this)) {
+    // A regular file or /dev/null cannot be polled: take its whole content now.
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(in_fd_, buf, sizeof buf)) > 0) input(buf, static_cast<size_t>(n));
+    host_eof_ = true;
+    restore_host();
+    in_fd_ = -1;
   }
 }
 
@@ -137,14 +207,28 @@ Tty::~Tty() {
   // Consoles end with the kernel, whose epoll set ends too; kernel() is already gone then
   // (Kernel::~Kernel clears it before its members are destroyed), so it is not called here.
   resize_.reset();
+  if (job_watch_) g_job_watch = nullptr;
+  job_watch_.reset();
   restore_host();
+  host_.reset();
 }
 
 void Tty::restore_host() {
-  if (host_saved_valid_) {
-    tcsetattr(in_fd_, TCSANOW, &host_saved_);
-    host_saved_valid_ = false;
+  if (host_) host_->give_back();
+  if (in_flags_ >= 0 && in_fd_ >= 0) fcntl(in_fd_, F_SETFL, in_flags_);
+  in_flags_ = -1;
+}
+
+// The host terminal was taken (read it) or given back (leave it alone: reading it from the
+// background would only fail with EIO, and its input belongs to the foreground).
+void Tty::host_terminal_changed() {
+  if (host_->taken() && !host_watched_) {
+    host_watched_ = kernel().add_event_source(in_fd_, EPOLLIN, this);
+  } else if (!host_->taken() && host_watched_) {
+    kernel().remove_event_source(in_fd_);
+    host_watched_ = false;
   }
+  if (g_job_watch) g_job_watch->update();
 }
 
 uint64_t Tty::device_number() const { return makedev(4, index_); }
@@ -154,10 +238,18 @@ void Tty::on_event(uint32_t) {
   ssize_t n = ::read(in_fd_, buf, sizeof buf);
   if (n > 0) {
     input(buf, static_cast<size_t>(n));
-  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+  } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    return;
+  } else if (n < 0 && errno == EIO && host_ && !host_->owns_foreground()) {
+    host_->refresh();  // moved to the background without a stop: give the terminal back
+  } else {
     host_eof_ = true;
+    restore_host();
+    host_.reset();  // a terminal that hung up is never taken again
     kernel().remove_event_source(in_fd_);
+    host_watched_ = false;
     in_fd_ = -1;
+    if (g_job_watch) g_job_watch->update();
     waitq_.wake_all();
   }
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/vfs/host_terminal.h"
 #include "umkernel/vfs/line_discipline.h"
 #include "umkernel/vfs/vfs.h"
 
@@ -50,11 +51,14 @@ class Tty : public EventSource, protected LineDiscipline::Port {
   unsigned hangup_count() const { return hangups_; }
 
   void on_event(uint32_t events) override;  // host input is readable
+  struct HostJobWatch;  // job control of the host terminals (tty.cpp)
   void input(const char* data, size_t n);   // bytes typed on the console
 
   int session = 0;  // sid of the session this is the controlling terminal of (0 = none)
   int pgrp = 0;     // foreground process group
-  void restore_host();  // gives the host terminal back its original settings
+  // Gives the host input back as it was: a terminal's settings and file status flags, a
+  // pipe's flags (every exit path ends here or in HostTerminal's exit handlers).
+  void restore_host();
 
   const KernelTermios& termios() const { return ldisc_.termios(); }
   LineDiscipline& ldisc() { return ldisc_; }
@@ -70,7 +74,8 @@ class Tty : public EventSource, protected LineDiscipline::Port {
 
   // Driver hooks for subclasses.
   virtual size_t output_room() const { return SIZE_MAX; }
-  virtual bool input_closed() const { return host_eof_ || in_fd_ < 0; }  // reads see EOF
+  // Reads see EOF: the host input ended. A console without host input (null) never does.
+  virtual bool input_closed() const { return host_eof_; }
   virtual std::shared_ptr<void> keepalive() { return nullptr; }  // held by open files
   virtual void file_opened() {}
   virtual void file_closed() {}
@@ -97,8 +102,11 @@ class Tty : public EventSource, protected LineDiscipline::Port {
   int in_fd_ = -1, out_fd_ = -1;
   bool host_eof_ = false;
   bool host_is_tty_ = false;
-  struct termios host_saved_{};
-  bool host_saved_valid_ = false;
+  std::unique_ptr<HostTerminal> host_;  // in_fd_ is a terminal: taken while umkernel owns its foreground
+  bool host_watched_ = false;            // in_fd_ is in the event loop
+  int in_flags_ = -1;                    // a non-terminal in_fd_'s file status flags before O_NONBLOCK
+  void host_terminal_changed();
+  std::unique_ptr<HostJobWatch> job_watch_;  // SIGTSTP/SIGCONT, fg (one console has it)
   std::string backlog_;     // host input the line discipline has no room for yet
   bool feeding_ = false;
   unsigned hangups_ = 0;
