@@ -188,3 +188,19 @@ target() {  # name limit
 target boot 0.05
 target getppid 0.6
 target fork_wait 0.5
+
+# ---- results file and chart -------------------------------------------------------------------
+# The best values as tab-separated lines (see chart.sh), and the chart drawn from them.
+RESULTS=${RESULTS:-$here/tests/bench/results/latest.tsv}
+mkdir -p "$(dirname "$RESULTS")"
+{
+  echo "# tests/bench/run.sh $(date -u +%Y-%m-%dT%H:%MZ), HEAD $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo ?), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), best of $REPEAT runs"
+  printf 'benchmark\tunit\tbetter\tnative\tumkernel\tuml\n'
+  for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read; do
+    case ${unit[$name]:-} in MB/s) dir=higher ;; *) dir=lower ;; esac
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${unit[$name]:--}" "$dir" "${best[native,$name]:--}" \
+      "${best[umkernel,$name]:--}" "${best[uml,$name]:--}"
+  done
+} >"$RESULTS"
+echo "results: $RESULTS" >&2
+if command -v gnuplot >/dev/null; then "$here/tests/bench/chart.sh" "$RESULTS"; else echo "no gnuplot: no chart" >&2; fi
