@@ -140,11 +140,11 @@ descendants() {
 # Host services on 127.0.0.1 (TCP and UDP) that note whatever reaches them.
 start_listeners() {  # DIR: sets TCP_PORT UDP_PORT, hits go to DIR/hits
   python3 - "$1" >"$1/ports" 2>/dev/null 3>&- <<'PY' &
-import socket, sys, threading
+import os, socket, sys, threading
 d = sys.argv[1]
 t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(8)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-print(t.getsockname()[1], u.getsockname()[1], flush=True)
+print(t.getsockname()[1], u.getsockname()[1], os.getpid(), flush=True)
 def note(what):
     with open(d + "/hits", "a") as f: f.write(what + "\n")
 def tcp():
@@ -154,10 +154,14 @@ threading.Thread(target=tcp, daemon=True).start()
 while True:
     u.recvfrom(2048); note("udp")
 PY
-  LISTENER=$!
   local i
   for i in $(seq 100); do [ -s "$1/ports" ] && break; sleep 0.1; done
-  read -r TCP_PORT UDP_PORT <"$1/ports"
+  # The listener's own pid (python may run under a wrapper that $! would name instead).
+  read -r TCP_PORT UDP_PORT LISTENER <"$1/ports"
+}
+
+teardown() {
+  [ -n "${LISTENER:-}" ] && kill "$LISTENER" 2>/dev/null || true
 }
 
 # Runs a guest on slirp with restrict=$2 that tries the host's loopback through 10.0.2.2 and
@@ -195,7 +199,6 @@ PY
   d=$(mktemp -d "$W/restrict.XXXXXX")
   start_listeners "$d"
   slirp_guest "$d" on
-  kill "$LISTENER" 2>/dev/null || true
   echo "hits: $(cat "$d/hits" 2>/dev/null)"
   grep -q "tcp 10.0.2.2:$TCP_PORT: failed" "$d/out"
   [ ! -e "$d/hits" ]                                  # neither TCP nor UDP reached the host
@@ -207,7 +210,6 @@ PY
   d=$(mktemp -d "$W/norestrict.XXXXXX")
   start_listeners "$d"
   slirp_guest "$d" off
-  kill "$LISTENER" 2>/dev/null || true
   grep -q "tcp 10.0.2.2:$TCP_PORT: connected" "$d/out"
   grep -q tcp "$d/hits"
   grep -q udp "$d/hits"
@@ -243,7 +245,6 @@ switch_guest() {  # DIR SWITCH-OPTIONS...: output in DIR/out
   grep -q "tcp 10.0.2.2:$TCP_PORT: failed" "$d/out"
   [ ! -e "$d/hits" ]
   switch_guest "$d"
-  kill "$LISTENER" 2>/dev/null || true
   grep -q "tcp 10.0.2.2:$TCP_PORT: connected" "$d/out"
   grep -q tcp "$d/hits"
   grep -q udp "$d/hits"

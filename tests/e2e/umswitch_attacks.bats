@@ -11,13 +11,17 @@ setup() {
   D=$(user_dir)
   python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])' "$D/victim.sock"
   chmod 666 "$D/victim.sock"
-  as_user "$UMSWITCH" --unix "$D/sw.ctl" 2>"$D/sw.err" 3>&- &
-  SW=$!
-  for _ in $(seq 50); do [ -S "$D/sw.ctl" ] && break; sleep 0.1; done
+  # as_user runs the switch as a child of a subshell: its own pid file says which to stop.
+  as_user "$UMSWITCH" --unix "$D/sw.ctl" --pidfile "$D/sw.pid" 2>"$D/sw.err" 3>&- &
+  for _ in $(seq 50); do [ -S "$D/sw.ctl" ] && [ -s "$D/sw.pid" ] && break; sleep 0.1; done
+  SW=$(cat "$D/sw.pid")
 }
 
 teardown() {
-  [ -n "${SW:-}" ] && kill "$SW" 2>/dev/null && wait "$SW" 2>/dev/null
+  if [ -n "${SW:-}" ]; then
+    kill "$SW" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SW" 2>/dev/null || break; sleep 0.1; done
+  fi
   [ -n "${D:-}" ] && rm -rf "$D"
 }
 
