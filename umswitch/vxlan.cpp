@@ -154,6 +154,24 @@ bool VxlanPort::accepted_source(const sockaddr_in& from) const {
   return false;
 }
 
+// Where frames for a MAC seen from `from` go: the remote's VXLAN port, not the flow-hashed
+// source port it may have sent from. A configured remote with that address and port, else the
+// first with that address, else (a group member) the group's port.
+sockaddr_in VxlanPort::reply_address(const sockaddr_in& from) const {
+  const sockaddr_in* same_ip = nullptr;
+  const sockaddr_in* group = nullptr;
+  for (const sockaddr_in& r : opt_.remotes) {
+    if (r.sin_addr.s_addr == from.sin_addr.s_addr) {
+      if (r.sin_port == from.sin_port) return r;
+      if (!same_ip) same_ip = &r;
+    }
+    if (!group && IN_MULTICAST(ntohl(r.sin_addr.s_addr))) group = &r;
+  }
+  sockaddr_in to = from;
+  to.sin_port = same_ip ? same_ip->sin_port : group ? group->sin_port : htons(kVxlanPort);
+  return to;
+}
+
 int VxlanPort::receive(RxBatch& batch) {
   constexpr int n = RxBatch::kFrames;
   uint8_t hdr[n][kVxlanHeader];
@@ -193,12 +211,7 @@ int VxlanPort::receive(RxBatch& batch) {
     // The inner source MAC lives behind the sender (a group member answers from its own address).
     const uint8_t* src = batch.data[kept] + 6;
     if (!(src[0] & 1)) {
-      sockaddr_in vtep = from[i];
-      // Reply to the remote's VXLAN port, not the flow-hashed source port it sent from.
-      vtep.sin_port = opt_.remotes[0].sin_port;
-      for (const sockaddr_in& r : opt_.remotes)
-        if (r.sin_addr.s_addr == from[i].sin_addr.s_addr) vtep.sin_port = r.sin_port;
-      vteps_.learn(src, vtep, now);
+      vteps_.learn(src, reply_address(from[i]), now);
     }
     ++kept;
   }

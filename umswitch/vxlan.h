@@ -78,6 +78,7 @@ class VxlanPort : public Port {
  private:
   explicit VxlanPort(const VxlanOptions& options);
   bool accepted_source(const sockaddr_in& from) const;
+  sockaddr_in reply_address(const sockaddr_in& from) const;
 
   VxlanOptions opt_;
   UniqueFd fd_;

@@ -132,5 +132,69 @@ TEST(VxlanPort, CarriesFramesBetweenTwoPortsOnLoopback) {
   close(s);
 }
 
+// A UDP socket on 127.0.0.1 with a kernel-chosen port: a stand-in remote VTEP.
+struct Remote {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  sockaddr_in addr = vtep("127.0.0.1");
+  Remote() {
+    addr.sin_port = 0;
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t l = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &l);
+  }
+  ~Remote() { close(fd); }
+  int pending() {  // datagrams waiting, drained
+    uint8_t b[2048];
+    int n = 0;
+    for (int i = 0; i < 200; i++) {
+      if (recv(fd, b, sizeof b, 0) > 0) n++;
+      else if (n > 0 || i > 100) break;
+      else usleep(1000);
+    }
+    return n;
+  }
+};
+
+// Several remotes: a broadcast goes to each (head-end replication); once a MAC has been seen
+// behind one remote, frames for it go to that remote only.
+TEST(VxlanPort, FloodsToEveryRemoteAndSendsLearnedMacsToOne) {
+  Remote r1, r2;
+  VxlanOptions o;
+  o.vni = 9;
+  o.local = vtep("127.0.0.1");
+  o.local.sin_port = 0;
+  o.remotes = {r1.addr, r2.addr};
+  auto p = VxlanPort::open(o);
+  ASSERT_TRUE(p) << p.error().message;
+  sockaddr_in local{};
+  socklen_t l = sizeof local;
+  getsockname((*p)->data_fd(), reinterpret_cast<sockaddr*>(&local), &l);
+  SwitchStats stats;
+  uint8_t bcast[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
+  (*p)->txq.push_back({bcast, sizeof bcast});
+  (*p)->flush(stats);
+  EXPECT_EQ(r1.pending(), 1);
+  EXPECT_EQ(r2.pending(), 1);
+  // r2 sends a frame from MAC 02::2: the port learns it behind r2 (its address; port as configured).
+  uint8_t from2[kVxlanHeader + 60] = {};
+  vxlan_header(9, from2);
+  const uint8_t inner[14] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00};
+  memcpy(from2 + kVxlanHeader, inner, sizeof inner);
+  sendto(r2.fd, from2, sizeof from2, 0, reinterpret_cast<sockaddr*>(&local), sizeof local);
+  auto batch = std::make_unique<RxBatch>();
+  int n = 0;
+  for (int i = 0; i < 200 && n == 0; i++) {
+    n = (*p)->receive(*batch);
+    if (n == 0) usleep(1000);
+  }
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ((*p)->vteps().size(), 1u);
+  uint8_t to2[60] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00};
+  (*p)->txq.push_back({to2, sizeof to2});
+  (*p)->flush(stats);
+  EXPECT_EQ(r2.pending(), 1);
+  EXPECT_EQ(r1.pending(), 0);
+}
+
 }  // namespace
 }  // namespace um::sw
