@@ -45,6 +45,8 @@ same_as_native() {
 
 @test "inotify: events from the VFS (create, open, modify, close, attrib, moves, deletes, self), ONESHOT, blocking reads; F_NOTIFY signals" { same_as_native inotify; }
 
+@test "process_vm_readv/writev between guest processes; sync_file_range" { same_as_native vm; }
+
 @test "clock_settime moves the VM's clock only: gettimeofday, time, file times, absolute sleeps" {
   local before after
   before=$(date +%s)

@@ -829,6 +829,50 @@ static void inotify_tests(void) {
   system("rm -rf /tmp/abi_ino");
 }
 
+// --- process_vm_readv/writev, sync_file_range ---
+
+static char shared_text[32] = "in the child";
+
+static void vm_tests(void) {
+  int go[2], done[2];
+  pipe(go);
+  pipe(done);
+  pid_t c = fork();
+  if (c == 0) {
+    char b;
+    read(go[0], &b, 1);
+    write(done[1], shared_text, sizeof shared_text);
+    _exit(0);
+  }
+  char buf[32] = {0};
+  struct iovec l = {buf, 12}, r = {shared_text, 12};
+  show("process_vm_readv(child)", process_vm_readv(c, &l, 1, &r, 1, 0));
+  printf("read: %s\n", buf);
+  struct iovec w = {"written by parent", 18}, rw = {shared_text, 18};
+  show("process_vm_writev(child)", process_vm_writev(c, &w, 1, &rw, 1, 0));
+  write(go[1], "x", 1);
+  char back[32] = {0};
+  read(done[0], back, sizeof back);
+  printf("child now has: %s\n", back);
+  waitpid(c, NULL, 0);
+  struct iovec bad = {(void*)8, 4};
+  show("process_vm_readv(bad remote)", process_vm_readv(getpid(), &l, 1, &bad, 1, 0));
+  show("process_vm_readv(flags 1)", process_vm_readv(getpid(), &l, 1, &r, 1, 1));
+  show("process_vm_readv(no such pid)", process_vm_readv(999999, &l, 1, &r, 1, 0));
+  struct iovec two[2] = {{buf, 4}, {buf + 4, 4}}, whole = {"abcdefgh", 8};
+  show("process_vm_readv(self, 2 local pieces)", process_vm_readv(getpid(), two, 2, &whole, 1, 0));
+  printf("pieces: %.8s\n", buf);
+  char path[] = "/tmp/abi_sfr_test";
+  int f = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  write(f, "data", 4);
+  show("sync_file_range(WRITE|WAIT_AFTER)", sync_file_range(f, 0, 0, SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER));
+  show("sync_file_range(flags 8)", sync_file_range(f, 0, 0, 8));
+  show("sync_file_range(offset -1)", sync_file_range(f, -1, 0, 0));
+  show("sync_file_range(pipe)", sync_file_range(go[0], 0, 0, 0));
+  close(f);
+  unlink(path);
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char* only = argc > 1 ? argv[1] : NULL;
@@ -837,6 +881,7 @@ int main(int argc, char** argv) {
       {"mlock", mlock_tests}, {"kcmp", kcmp_tests}, {"limits", limits_tests},
       {"errors", errors_tests}, {"rw2", rw2_tests}, {"pidfd", pidfd_tests},
       {"splice", splice_tests}, {"inotify", inotify_tests},
+      {"vm", vm_tests},
   };
   if (only && strcmp(only, "clock_set") == 0) {
     clock_set();

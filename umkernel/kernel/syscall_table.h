@@ -124,5 +124,6 @@ std::span<const SyscallRow> kcmp_syscalls();        // sys/kcmp.cpp
 std::span<const SyscallRow> pidfd_syscalls();       // sys/pidfd.cpp
 std::span<const SyscallRow> splice_syscalls();      // sys/splice.cpp
 std::span<const SyscallRow> inotify_syscalls();     // sys/inotify.cpp
+std::span<const SyscallRow> process_vm_syscalls();  // sys/process_vm.cpp
 
 }  // namespace um::kernel
