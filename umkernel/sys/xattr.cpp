@@ -52,6 +52,15 @@ int64_t do_getxattr(Task& t, XattrTarget how) {
   return copy_out_sized(t, t.arg(2), t.arg(3), value);
 }
 
+// xattr_permission for a change (set or remove): the owner or root for the trusted, security
+// and system namespaces, and write permission on the inode for every namespace.
+int64_t may_change_xattr(Task& t, Inode& ino, const std::string& name) {
+  Stat st;
+  if (int64_t r = ino.getattr(st); r < 0) return r;
+  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
+  return check_permission(t, ino, 2);
+}
+
 int64_t do_setxattr(Task& t, XattrTarget how) {
   InodePtr ino;
   if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
@@ -63,10 +72,7 @@ int64_t do_setxattr(Task& t, XattrTarget how) {
   if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
   std::string value(size, '\0');
   if (size && copy_from_user(t, value.data(), t.arg(2), size) < 0) return -EFAULT;
-  Stat st;
-  if (int64_t r = ino->getattr(st); r < 0) return r;
-  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
-  if (int64_t r = check_permission(t, *ino, 2); r < 0) return r;
+  if (int64_t r = may_change_xattr(t, *ino, name); r < 0) return r;
   return ino->setxattr(name, value, flags);
 }
 
@@ -83,9 +89,7 @@ int64_t do_removexattr(Task& t, XattrTarget how) {
   if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
   std::string name;
   if (int64_t r = xattr_name(t, t.arg(1), name); r < 0) return r;
-  Stat st;
-  if (int64_t r = ino->getattr(st); r < 0) return r;
-  if (!is_owner_or_root(t, st) && name.rfind("user.", 0) != 0) return -EPERM;
+  if (int64_t r = may_change_xattr(t, *ino, name); r < 0) return r;
   return ino->removexattr(name);
 }
 }  // namespace
