@@ -259,13 +259,19 @@ int64_t sys_faccessat2(Task& t) {
 
 // --- mkdir, mknod, unlink, rmdir ---
 namespace {
-int64_t do_mknod(Task& t, int dirfd, uint64_t path_addr, uint32_t mode, uint64_t dev, bool is_dir) {
+// The directory and last component of a path argument (`slash`: it ended in '/').
+int64_t parent_of_path_arg(Task& t, int dirfd, uint64_t path_addr, PathRef& parent, std::string& last, bool& slash) {
   std::string p;
   if (int64_t r = string_from_user(t, path_addr, p, 4096); r < 0) return r;
+  slash = false;
+  return resolve_parent(t, dirfd, p, parent, last, &slash);
+}
+
+int64_t do_mknod(Task& t, int dirfd, uint64_t path_addr, uint32_t mode, uint64_t dev, bool is_dir) {
   PathRef parent;
   std::string last;
-  bool slash = false;
-  if (int64_t r = resolve_parent(t, dirfd, p, parent, last, &slash); r < 0) return r;
+  bool slash;
+  if (int64_t r = parent_of_path_arg(t, dirfd, path_addr, parent, last, slash); r < 0) return r;
   if (last.empty() || last == "." || last == "..") return -EEXIST;
   if (slash && !is_dir) return -ENOENT;
   InodePtr existing;
@@ -292,12 +298,10 @@ int64_t do_mknod(Task& t, int dirfd, uint64_t path_addr, uint32_t mode, uint64_t
 }
 
 int64_t do_unlink(Task& t, int dirfd, uint64_t path_addr, bool dir) {
-  std::string p;
-  if (int64_t r = string_from_user(t, path_addr, p, 4096); r < 0) return r;
   PathRef parent;
   std::string last;
-  bool slash = false;
-  if (int64_t r = resolve_parent(t, dirfd, p, parent, last, &slash); r < 0) return r;
+  bool slash;
+  if (int64_t r = parent_of_path_arg(t, dirfd, path_addr, parent, last, slash); r < 0) return r;
   if (last.empty()) return -EBUSY;
   if (last == ".") return dir ? -EINVAL : -EISDIR;
   if (last == "..") return dir ? -ENOTEMPTY : -EISDIR;

@@ -194,25 +194,23 @@ int64_t sys_clone(Task& t) {
   // x86-64 argument order: flags, stack, parent_tid, child_tid, tls
   return fork_entry(t, t.arg(0), t.arg(1), t.arg(2), t.arg(3), t.arg(4));
 }
-int64_t sys_execve(Task& t) {
+namespace {
+// execve and execveat: the path, argv and envp arguments start at argument `first`.
+int64_t execve_args(Task& t, int dirfd, int first, int flags) {
   std::string path;
   std::vector<std::string> argv, envp;
-  if (int64_t r = string_from_user(t, t.arg(0), path); r < 0) return r;
-  if (int64_t r = string_array_from_user(t, t.arg(1), argv); r < 0) return r;
-  if (int64_t r = string_array_from_user(t, t.arg(2), envp); r < 0) return r;
-  int64_t r = do_execve(t, AT_FDCWD, path, std::move(argv), std::move(envp), 0);
+  if (int64_t r = string_from_user(t, t.arg(first), path); r < 0) return r;
+  if (int64_t r = string_array_from_user(t, t.arg(first + 1), argv); r < 0) return r;
+  if (int64_t r = string_array_from_user(t, t.arg(first + 2), envp); r < 0) return r;
+  int64_t r = do_execve(t, dirfd, path, std::move(argv), std::move(envp), flags);
   return r == 0 ? kNoReturn : r;
 }
+}  // namespace
+
+int64_t sys_execve(Task& t) { return execve_args(t, AT_FDCWD, 0, 0); }
 
 int64_t sys_execveat(Task& t) {
-  std::string path;
-  std::vector<std::string> argv, envp;
-  if (int64_t r = string_from_user(t, t.arg(1), path); r < 0) return r;
-  if (int64_t r = string_array_from_user(t, t.arg(2), argv); r < 0) return r;
-  if (int64_t r = string_array_from_user(t, t.arg(3), envp); r < 0) return r;
-  int64_t r = do_execve(t, static_cast<int>(t.arg(0)), path, std::move(argv), std::move(envp),
-                        static_cast<int>(t.arg(4)));
-  return r == 0 ? kNoReturn : r;
+  return execve_args(t, static_cast<int>(t.arg(0)), 1, static_cast<int>(t.arg(4)));
 }
 
 int64_t sys_exit(Task& t) {

@@ -389,21 +389,19 @@ int64_t sys_connect(Task& t) {
   return r;
 }
 
-int64_t sys_getsockname(Task& t) {
+namespace {
+// getsockname and getpeername: one of the socket's addresses to (addr, addrlen).
+int64_t socket_address(Task& t, int64_t (Socket::*which)(std::string&)) {
   SocketPtr s;
   if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
   std::string name;
-  if (int64_t r = s->sockname(name); r < 0) return r;
+  if (int64_t r = ((*s).*which)(name); r < 0) return r;
   return address_to_user(t, name, t.arg(1), t.arg(2));
 }
+}  // namespace
 
-int64_t sys_getpeername(Task& t) {
-  SocketPtr s;
-  if (int64_t r = get_socket(t, t.arg(0), s); r < 0) return r;
-  std::string peer;
-  if (int64_t r = s->peername(peer); r < 0) return r;
-  return address_to_user(t, peer, t.arg(1), t.arg(2));
-}
+int64_t sys_getsockname(Task& t) { return socket_address(t, &Socket::sockname); }
+int64_t sys_getpeername(Task& t) { return socket_address(t, &Socket::peername); }
 
 int64_t sys_sendto(Task& t) {
   SocketPtr s;
