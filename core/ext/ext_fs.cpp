@@ -578,6 +578,20 @@ Status ExtFs::flush() {
   return {};
 }
 
+Status ExtFs::mark_clean() {
+  Impl& i = *impl_;
+  if (i.ro || !i.dirtied) return {};
+  UM_TRY(i.evict_all_files());
+  // Unlinked inodes still open are freed only when closed: until then the image is not clean.
+  if (i.was_valid && i.orphans.empty()) {
+    i.fs->super->s_state |= EXT2_VALID_FS;
+    i.dirtied = false;
+  }
+  ext2fs_mark_super_dirty(i.fs);
+  if (errcode_t err = ext2fs_flush(i.fs)) return ext_error(err, "flushing " + i.path);
+  return {};
+}
+
 namespace {
 struct FeatureName {
   int kind;  // 0 compat, 1 incompat, 2 ro_compat

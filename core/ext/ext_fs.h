@@ -131,6 +131,9 @@ class ExtFs {
   Status removexattr(Ino ino, std::string_view name);
 
   Status flush();   // everything written so far reaches the image file
+  // flush(), and the image marked clean as at close (a remount read-only, an unmount): e2fsck
+  // then sees a clean file system. The next change marks it not clean again.
+  Status mark_clean();
   FsInfo info();
   ext2_filsys raw();  // escape hatch for bulk work in umimage
 

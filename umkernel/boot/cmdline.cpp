@@ -183,6 +183,7 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
   for (int n = 1; n < 8; n++) c.consoles[n] = ChannelSpec{"socket", "socket"};
   for (int n = 0; n < kSerialLines; n++) c.serials[n] = ChannelSpec{"socket", "socket"};
   bool root_set = false;
+  for (const std::string& a : args) c.cmdline += (c.cmdline.empty() ? "" : " ") + a;
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
     if (a == "--") {

@@ -62,6 +62,7 @@ struct HostfsSpec {
 constexpr int kSerialLines = 4;  // ssl0..ssl3
 
 struct BootConfig {
+  std::string cmdline;              // the command line as given (/proc/cmdline)
   std::vector<DiskSpec> disks;
   bool root_ro = false;
   std::string root_dev = "/dev/ubda";

@@ -120,6 +120,12 @@ class Kernel {
   // The file system on block device `rdev` (98:16*N = ubdN); nullopt if there is no such disk.
   std::optional<DiskMount> disk_superblock(uint64_t rdev, bool read_only);
   const std::vector<int>& disk_indices() const { return disk_indices_; }
+  // ubdN's command-line spec (image, backing, flags); null if there is no such disk.
+  std::shared_ptr<const DiskSpec> disk_spec(int index) const;
+  // The guest opens ubdN raw (vfs/block_device.cpp): its file system's changes are written
+  // back first; when the disk is written and not mounted, umkernel's open copy of its file
+  // system is closed, so that the next mount reads what was written.
+  void disk_raw_access(int index, bool writing);
   Tty* tty(int index);
   FutexQueues& futexes() { return futexes_; }  // every futex with waiters
 

@@ -23,6 +23,7 @@
 #include "umkernel/vfs/extfs.h"
 #include "umkernel/vfs/hostfs.h"
 #include "umkernel/vfs/procfs.h"
+#include "umkernel/vfs/procfs_system.h"
 #include "umkernel/vfs/pty.h"
 #include "umkernel/vfs/synthetic.h"
 #include "umkernel/vfs/tty.h"
@@ -108,6 +109,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   }
   set_proc_memory_total(cfg.mem);
   set_memory_limit(cfg.mem);
+  set_proc_cmdline(cfg.cmdline);
   if (!cfg.hostname.empty()) set_hostname(cfg.hostname);
   else if (cfg.has_ip && !cfg.ip.hostname.empty()) set_hostname(cfg.ip.hostname);
 

@@ -1,5 +1,5 @@
-// Kernel's disk hot-plugging (mconsole `config ubdN=FILE` / `remove ubdN`, in mgmt/disks.cpp):
-// the disk list and the /dev block nodes in every devtmpfs.
+// Kernel's disks: hot-plugging (mconsole `config ubdN=FILE` / `remove ubdN`, in mgmt/disks.cpp),
+// the disk list and the /dev block nodes in every devtmpfs; raw access (vfs/block_device.cpp).
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -55,6 +55,26 @@ int64_t Kernel::remove_disk(int index) {
   for (auto& m : mounts_)
     if (m->source == "devtmpfs" && m->root) m->root->unlink("ubd" + std::string(1, static_cast<char>('a' + index)));
   return 0;
+}
+
+// Raw access to a disk (vfs/block_device.cpp): its spec, and its file system written back first.
+std::shared_ptr<const DiskSpec> Kernel::disk_spec(int index) const {
+  for (auto& d : disks_)
+    if (d->index == index) return d;
+  return nullptr;
+}
+
+void Kernel::disk_raw_access(int index, bool writing) {
+  auto it = open_disks_.find(index);
+  if (it == open_disks_.end() || !it->second.sb) return;
+  bool mounted = false;
+  for (auto& m : mounts_) mounted |= m->sb == it->second.sb;
+  if (mounted) {
+    it->second.sb->sync();
+    return;
+  }
+  it->second.sb->quiesce();
+  if (writing) open_disks_.erase(it);  // closes the file system (its last reference)
 }
 
 }  // namespace um::kernel

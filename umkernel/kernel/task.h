@@ -220,6 +220,8 @@ class Process {
 
   uint64_t utime_ns = 0, stime_ns = 0;
   int nice = 0;
+  int oom_score_adj = 0;        // /proc/PID/oom_score_adj (inherited)
+  std::shared_ptr<struct Cgroup> cgroup;  // cgroup2 membership (vfs/cgroupfs.cpp); null = root
   WaitQueue signal_queued;      // woken whenever a signal is queued (signalfd readers)
   std::shared_ptr<struct PosixTimers> posix_timers;  // timer_create (sys/event.cpp)
   uint64_t alarm_timer = 0;     // kernel timer id of alarm()/ITIMER_REAL, 0 = none

@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "umkernel/kernel/kernel.h"
 #include "umkernel/net/lwip.h"
+#include "umkernel/net/stack.h"
 
 namespace um::kernel::net {
 
@@ -70,6 +72,10 @@ uint32_t Interface::broadcast() const {
 }
 
 int64_t Interface::set_addr(uint32_t a) {
+  if (expiry_timer_) kernel().cancel_timer(expiry_timer_);
+  expiry_timer_ = 0;
+  valid_lft_ = preferred_lft_ = kForever;
+  lft_set_ns_ = addr_created_ns_ = monotonic_ns();
   ip4_addr_t ip;
   ip4_addr_set_u32(&ip, a);
   netif_set_ipaddr(netif_, &ip);
@@ -94,6 +100,27 @@ int64_t Interface::set_addr_and_mask(uint32_t a, uint32_t mask) {
   if (!contiguous(mask)) return -EINVAL;
   if (int64_t e = set_netmask(mask); e < 0) return e;
   return set_addr(a);
+}
+
+void Interface::set_lifetimes(uint32_t valid, uint32_t preferred) {
+  if (expiry_timer_) kernel().cancel_timer(expiry_timer_);
+  expiry_timer_ = 0;
+  valid_lft_ = valid;
+  preferred_lft_ = std::min(preferred, valid);
+  lft_set_ns_ = monotonic_ns();
+  if (valid == kForever || addr() == 0) return;
+  uint32_t expiring = addr();
+  expiry_timer_ = kernel().add_timer(lft_set_ns_ + int64_t{valid} * 1'000'000'000, [this, expiring] {
+    expiry_timer_ = 0;
+    StackLock lock;
+    if (addr() == expiring) set_addr(0);
+  });
+}
+
+uint32_t Interface::left(uint32_t lft) const {
+  if (lft == kForever) return kForever;
+  int64_t gone = (monotonic_ns() - lft_set_ns_) / 1'000'000'000;
+  return gone >= lft ? 0 : static_cast<uint32_t>(lft - gone);
 }
 
 void Interface::add_tap(PacketTap* t) {

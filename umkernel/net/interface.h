@@ -57,6 +57,18 @@ class Interface {
   int64_t set_netmask(uint32_t mask);            // -EINVAL for a non-contiguous mask
   int64_t set_addr_and_mask(uint32_t addr, uint32_t mask);
 
+  // IPv4 address lifetimes (rtnetlink IFA_CACHEINFO; `ip addr add ... valid_lft N
+  // preferred_lft N`, as dhclient-script sets the lease time), in seconds; kForever never ends.
+  // Every set_addr makes the address permanent; set_lifetimes then gives it lifetimes counted
+  // from now. When the valid lifetime ends the address is removed, as Linux's check_lifetime.
+  static constexpr uint32_t kForever = 0xffffffffu;
+  void set_lifetimes(uint32_t valid, uint32_t preferred);
+  uint32_t valid_left() const { return left(valid_lft_); }
+  uint32_t preferred_left() const { return left(preferred_lft_); }
+  bool permanent() const { return valid_lft_ == kForever; }
+  int64_t addr_created_ns() const { return addr_created_ns_; }  // CLOCK_MONOTONIC
+  int64_t addr_updated_ns() const { return lft_set_ns_; }
+
   IfCounters counters() const { return counters_; }
 
   // AF_PACKET: taps see every frame from now on.
@@ -76,6 +88,12 @@ class Interface {
   netif* netif_ = nullptr;
   IfCounters counters_;
   std::vector<PacketTap*> taps_;
+
+ private:
+  uint32_t left(uint32_t lft) const;
+  uint32_t valid_lft_ = kForever, preferred_lft_ = kForever;
+  int64_t lft_set_ns_ = 0, addr_created_ns_ = 0;
+  uint64_t expiry_timer_ = 0;
 };
 
 std::vector<Interface*> interfaces();            // lo first, then ethN in order

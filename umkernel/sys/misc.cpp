@@ -12,12 +12,9 @@
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/procfs.h"
+#include "umkernel/vfs/procfs_system.h"
 
 namespace um::kernel {
-
-namespace {
-std::string g_domainname = "(none)";
-}
 
 int64_t sys_uname(Task& t) {
   struct utsname u;
@@ -27,7 +24,7 @@ int64_t sys_uname(Task& t) {
   strcpy(u.release, "6.1.0-um");
   strcpy(u.version, "#1 SMP umkernel");
   strcpy(u.machine, "x86_64");
-  strncpy(u.domainname, g_domainname.c_str(), sizeof u.domainname - 1);
+  strncpy(u.domainname, domainname().c_str(), sizeof u.domainname - 1);
   return put_user(t, t.arg(0), u);
 }
 
@@ -38,7 +35,7 @@ static int64_t set_name(Task& t, bool host) {
   std::string s(len, '\0');
   if (len && copy_from_user(t, s.data(), t.arg(0), len) < 0) return -EFAULT;
   if (host) set_hostname(s);
-  else g_domainname = s;
+  else set_domainname(s);
   return 0;
 }
 int64_t sys_sethostname(Task& t) { return set_name(t, true); }

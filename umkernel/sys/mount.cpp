@@ -8,6 +8,7 @@
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/sys/fs_args.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/vfs/cgroupfs.h"
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/hostfs.h"
 #include "umkernel/vfs/namei.h"
@@ -30,12 +31,22 @@ int64_t sys_mount(Task& t) {
   PathRef where;
   if (int64_t r = resolve(t, AT_FDCWD, target, kFollow | kMustBeDir, where); r < 0) return r;
   Kernel& k = kernel();
+  if ((flags & (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)) && !(flags & (MS_REMOUNT | MS_BIND | MS_MOVE))) {
+    // Propagation types: with one mount namespace there is nowhere to propagate to, so every
+    // type behaves alike; what Linux checks is checked (a mount's root, one type at a time).
+    uint64_t types = flags & (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE);
+    if (types & (types - 1)) return -EINVAL;
+    if (where.inode != where.mnt->root) return -EINVAL;
+    return 0;
+  }
   if (flags & MS_REMOUNT) {
     for (auto& m : k.mounts()) {
       if (m->root == where.inode && m == where.mnt) {
         // hostfs=DIR,ro: the command line's word is final (EACCES, as a write-protected disk)
         if (!(flags & MS_RDONLY) && m->sb->type() == "hostfs" && !hostfs_may_write(*m->sb)) return -EACCES;
-        m->sb->sync();
+        // Read-only: written back and marked clean, so that fsck may check it (checkroot).
+        if (flags & MS_RDONLY) m->sb->quiesce();
+        else m->sb->sync();
         m->sb->read_only = flags & MS_RDONLY;
         m->options = (flags & MS_RDONLY) ? "ro" : "rw";
         return 0;
@@ -88,6 +99,8 @@ int64_t sys_mount(Task& t) {
     std::string data;
     if (t.arg(4) && string_from_user(t, t.arg(4), data, 4096) < 0) return -EFAULT;
     if (int64_t r = hostfs_mount(data, flags & MS_RDONLY, k.mounts().size() + 100, m); r < 0) return r;
+  } else if (type == "cgroup2") {
+    m = make_cgroupfs(k.mounts().size() + 100);
   } else if (type == "ext2" || type == "ext3" || type == "ext4" || type.empty() || type == "auto") {
     PathRef src;
     if (int64_t r = resolve(t, AT_FDCWD, source, kFollow, src); r < 0) return r;
@@ -125,8 +138,11 @@ int64_t sys_umount2(Task& t) {
   if (where.inode != where.mnt->root || !where.mnt->parent) return -EINVAL;
   for (auto& m : mounts)
     if (m->parent == where.mnt) return -EBUSY;
-  where.mnt->sb->sync();
   std::erase(mounts, where.mnt);
+  bool still_mounted = false;
+  for (auto& m : mounts) still_mounted |= m->sb == where.mnt->sb;
+  if (still_mounted) where.mnt->sb->sync();
+  else where.mnt->sb->quiesce();
   return 0;
 }
 
@@ -134,7 +150,8 @@ namespace {
 
 const SyscallRow kRows[] = {
     UM_PARTIAL(mount, "sssxp",
-               "ext2/3/4 ubd disks, proc, sysfs, devpts, tmpfs, devtmpfs; bind mounts and ro/rw remounts"),
+               "ext2/3/4 ubd disks, proc, sysfs, cgroup2, devpts, tmpfs, devtmpfs; bind mounts, ro/rw remounts, "
+               "propagation flags (one namespace: no effect)"),
     UM_FULL(umount2, "sx"),
 };
 

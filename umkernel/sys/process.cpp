@@ -72,6 +72,8 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
     child->environ = parent.environ;
     child->tty_index = parent.tty_index;
     child->rlimits = parent.rlimits;
+    child->oom_score_adj = parent.oom_score_adj;
+    child->cgroup = parent.cgroup;
     child->nice = parent.nice;
     child->personality = parent.personality;
     child->exit_signal = static_cast<int>(flags & CSIGNAL);

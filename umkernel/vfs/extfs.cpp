@@ -347,4 +347,11 @@ int64_t ExtSuperBlock::sync() {
   return e;
 }
 
+int64_t ExtSuperBlock::quiesce() {
+  int64_t e = write_back_shared();
+  auto r = fs_->mark_clean();
+  if (!r) return errno_of(r.error());
+  return e;
+}
+
 }  // namespace um::kernel

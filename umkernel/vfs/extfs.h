@@ -16,6 +16,7 @@ class ExtSuperBlock : public SuperBlock {
   std::string type() const override { return fs_type_; }
   int64_t statfs(struct statfs& out) override;
   int64_t sync() override;
+  int64_t quiesce() override;
   InodePtr inode(ext::Ino ino);  // the one shared Inode object for `ino`
   ext::ExtFs& fs() { return *fs_; }
   // An inode whose shared mapping copy must be written back: kept for the life of the mount

@@ -1,6 +1,7 @@
 // Open file descriptions: the generic behaviour, regular files and directories.
 #include <sys/stat.h>
 
+#include "umkernel/vfs/block_device.h"
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/inotify.h"
 #include "umkernel/vfs/locks.h"
@@ -118,7 +119,7 @@ int64_t Inode::open(Task& t, int flags, FilePtr& out) {
     case S_IFCHR:
       return open_char_device(t, shared_from_this(), st.rdev, flags, out);
     case S_IFBLK:
-      return -ENXIO;  // raw block devices are not exposed to the guest
+      return open_block_device(t, shared_from_this(), st.rdev, flags, out);
     case S_IFIFO:
       return open_fifo(t, shared_from_this(), flags, out);
     case S_IFLNK:

@@ -3,6 +3,7 @@
 #include <deque>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/vfs/synthetic.h"
 
 namespace um::kernel {
 
@@ -83,6 +84,11 @@ int64_t walk(Task& t, PathRef cur, std::deque<std::string> parts, int flags, Pat
       if (int64_t r = next.inode->getattr(cst); r < 0) return r;
       if (S_ISLNK(cst.mode)) {
         if (++links > kMaxSymlinks) return -ELOOP;
+        if (FilePtr f = next.inode->magic_target(t)) {
+          if (f->inode() && f->mount) cur = PathRef{f->mount, f->inode_ptr(), f->path};
+          else cur = PathRef{next.mnt, anon_file_inode(f, next.inode->sb(), t.proc->cred.fsuid, t.proc->cred.fsgid), next.path};
+          continue;
+        }
         std::string target;
         if (int64_t r = next.inode->readlink_for(t, target); r < 0) return r;
         if (target.empty()) return -ENOENT;

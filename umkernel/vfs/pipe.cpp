@@ -25,6 +25,13 @@ class PipeFile : public File {
   ~PipeFile() override {
     if (reader_ && --pipe_->readers == 0) pipe_->wake_writers();
     if (writer_ && --pipe_->writers == 0) pipe_->wake_readers();
+    PipeBuffer& p = *pipe_;
+    // The last close of a FIFO discards what was not read (as Linux frees its pipe), unless
+    // an opener the other side woke is still on its way in.
+    if (!p.has_readers() && !p.has_writers()) {
+      p.data.clear();
+      p.head = 0;
+    }
   }
   bool seekable() const override { return false; }
   int64_t seek(int64_t, int) override { return -ESPIPE; }
@@ -34,7 +41,7 @@ class PipeFile : public File {
     if (!reader_) return -EBADF;
     PipeBuffer& p = *pipe_;
     if (n == 0) return 0;
-    if (p.available() == 0) return p.writers == 0 ? 0 : -EAGAIN;
+    if (p.available() == 0) return p.has_writers() ? -EAGAIN : 0;
     size_t c = std::min(n, p.available());
     memcpy(buf, p.data.data() + p.head, c);
     p.head += c;
@@ -53,7 +60,7 @@ class PipeFile : public File {
     if (off) return -ESPIPE;
     if (!writer_) return -EBADF;
     PipeBuffer& p = *pipe_;
-    if (p.readers == 0) {
+    if (!p.has_readers()) {
       siginfo_t si{};
       si.si_code = SI_USER;
       kernel().send_signal_to_task(t, SIGPIPE, &si);
@@ -73,11 +80,11 @@ class PipeFile : public File {
     unsigned r = 0;
     if (reader_) {
       if (p.available() > 0) r |= POLLIN | POLLRDNORM;
-      if (p.writers == 0) r |= POLLHUP;
+      if (!p.has_writers()) r |= POLLHUP;
     }
     if (writer_) {
       if (p.available() < p.capacity) r |= POLLOUT | POLLWRNORM;
-      if (p.readers == 0) r |= POLLERR;
+      if (!p.has_readers()) r |= POLLERR;
     }
     return r;
   }
@@ -90,15 +97,25 @@ class PipeFile : public File {
     return put_user(t, arg, n);
   }
   std::shared_ptr<PipeBuffer> pipe() { return pipe_; }
+  int64_t reopen(Task&, int flags, FilePtr& out) override {
+    int acc = flags & O_ACCMODE;
+    out = std::make_shared<PipeFile>(inode_ptr(), flags, pipe_, acc == O_RDONLY, acc == O_RDWR);
+    return 0;
+  }
 
  private:
   std::shared_ptr<PipeBuffer> pipe_;
   bool reader_, writer_;
 };
 
-std::map<const Inode*, std::weak_ptr<PipeBuffer>>& fifos() {
-  static std::map<const Inode*, std::weak_ptr<PipeBuffer>> m;
+// The pipe of each FIFO inode that is open or being opened.
+std::map<const Inode*, std::shared_ptr<PipeBuffer>>& fifos() {
+  static std::map<const Inode*, std::shared_ptr<PipeBuffer>> m;
   return m;
+}
+
+bool fifo_idle(const std::shared_ptr<PipeBuffer>& p) {
+  return p.use_count() == 1 && !p->has_readers() && !p->has_writers();
 }
 
 }  // namespace
@@ -110,17 +127,45 @@ void make_pipe(int flags, FilePtr& read_end, FilePtr& write_end, InodePtr inode)
 }
 
 int64_t open_fifo(Task& t, InodePtr inode, int flags, FilePtr& out) {
-  auto& w = fifos()[inode.get()];
-  auto p = w.lock();
-  if (!p) {
-    p = std::make_shared<PipeBuffer>();
-    w = p;
-  }
+  auto& all = fifos();
+  for (auto it = all.begin(); it != all.end();)  // pipes no one holds or waits for
+    it = it->first != inode.get() && fifo_idle(it->second) ? all.erase(it) : std::next(it);
+  auto& p = all[inode.get()];
+  if (!p) p = std::make_shared<PipeBuffer>();
   int acc = flags & O_ACCMODE;
   bool reader = acc == O_RDONLY, both = acc == O_RDWR;
-  if (!reader && !both && p->readers == 0 && (flags & O_NONBLOCK)) return -ENXIO;
+  bool first = t.sys_progress == 0;  // not a re-run after a wait
+  if (!first) {
+    int& woken = acc == O_RDONLY ? p->woken_readers : p->woken_writers;
+    if (woken > 0) woken--;
+  }
+  if (!both) {
+    // Is the other side there (open, or waiting for us), or has it come since we began waiting?
+    bool other = reader ? p->has_writers() : p->has_readers();
+    uint64_t other_counter = reader ? p->w_counter : p->r_counter;
+    if (first) t.sys_progress = other_counter + 1;
+    bool came = !first && t.sys_progress != other_counter + 1;
+    if (!other && !came) {
+      if (flags & O_NONBLOCK) {
+        if (!reader) return -ENXIO;  // a reader never waits when non-blocking
+      } else {
+        t.wait_on(reader ? p->open_rq : p->open_wq);
+        return kBlock;
+      }
+    }
+  }
   out = std::make_shared<PipeFile>(inode, flags, p, reader, both);
-  // Wake the other side: an open for reading waits for a writer and vice versa (see fs.cpp).
+  if (reader || both) {
+    p->r_counter++;
+    p->woken_writers += static_cast<int>(p->open_wq.waiters().size());
+    p->open_wq.wake_all();
+  }
+  if (!reader || both) {
+    p->w_counter++;
+    p->woken_readers += static_cast<int>(p->open_rq.waiters().size());
+    p->open_rq.wake_all();
+  }
+  // Readers and writers blocked in read/write/poll see the new state.
   p->wake_readers();
   p->wake_writers();
   return 0;

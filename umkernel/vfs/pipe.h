@@ -16,6 +16,15 @@ struct PipeBuffer {
   int readers = 0, writers = 0;
   WaitQueue readq, writeq;
   WaitQueue anyq;  // FIFOs opened O_RDWR wait here: woken whenever readq or writeq is
+  // FIFO opens (Linux fs/pipe.c fifo_open): a blocking open for reading waits in open_rq until a
+  // writer has opened (w_counter moved), an open for writing in open_wq until a reader has.
+  WaitQueue open_rq, open_wq;
+  uint64_t r_counter = 0, w_counter = 0;
+  int woken_readers = 0, woken_writers = 0;  // woken by the other side's open, not yet back
+  // A reader or writer waiting in open counts as there, as on Linux (it is counted before it
+  // waits): a reader does not see end of file, a writer does not get EPIPE.
+  bool has_readers() const { return readers > 0 || !open_rq.empty() || woken_readers > 0; }
+  bool has_writers() const { return writers > 0 || !open_wq.empty() || woken_writers > 0; }
   void wake_readers() { readq.wake_all(); anyq.wake_all(); }
   void wake_writers() { writeq.wake_all(); anyq.wake_all(); }
   size_t available() const { return data.size() - head; }

@@ -9,6 +9,7 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/net/proc_net.h"
+#include "umkernel/vfs/procfs_system.h"
 #include "umkernel/vfs/synthetic.h"
 #include "umkernel/vfs/tty.h"
 
@@ -254,22 +255,22 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
     std::vector<std::pair<std::string, InodePtr>> out;
     auto p = wp.lock();
     if (!p || !p->fds) return out;
-    ProcDirBuilder fb(sb);
     const auto& e = p->fds->entries();
     for (size_t i = 0; i < e.size(); i++) {
       if (!e[i].file) continue;
       std::weak_ptr<File> wf = e[i].file;
-      out.emplace_back(std::to_string(i), fb.link([wf, i](Task&) {
+      out.emplace_back(std::to_string(i), std::make_shared<FileSymlink>(sb, sb->next_ino(), [wf, i](Task&) {
         auto f = wf.lock();
         if (!f) return std::string();
         if (!f->path.empty()) return f->path;
         return std::string(f->inode() ? "anon_inode:[file]" : "pipe:[") + std::to_string(i) + (f->inode() ? "" : "]");
-      }));
+      }, wf));
     }
     return out;
   });
   d->add("fd", fd);
   d->add("net", net::make_proc_net_dir(sb, d));
+  add_proc_pid_entries(sb, d, wp);  // vfs/procfs_system.cpp
   return d;
 }
 
@@ -294,14 +295,32 @@ std::shared_ptr<Mount> make_procfs(uint64_t dev_id) {
   root->add("mounts", b.link([](Task&) { return std::string("self/mounts"); }));
   root->add("net", b.link([](Task&) { return std::string("self/net"); }));
   root->add("version", b.file([] { return std::string("Linux version 6.1.0-um (umkernel) #1 SMP\n"); }));
-  root->add("filesystems", b.file([] { return std::string("nodev\tproc\nnodev\tdevtmpfs\n\text2\n\text3\n\text4\n"); }));
+  // The file systems mount(2) knows.
+  root->add("filesystems", b.file([] {
+    return std::string("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tcgroup2\n\text3\n\text2\n\text4\n");
+  }));
+  add_proc_system_entries(sb.get(), root);  // vfs/procfs_system.cpp
   root->add("stat", b.file([] {
+    // CPU time in USER_HZ ticks: the guest's processes' user and system time; the rest of
+    // each CPU's time since boot is idle.
     std::ostringstream o;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    o << "cpu  0 0 0 0 0 0 0 0 0 0\n";
-    for (long i = 0; i < cpus; i++) o << "cpu" << i << " 0 0 0 0 0 0 0 0 0 0\n";
+    int64_t user = 0, sys = 0;
+    int running = 0, last_pid = 0;
+    for (auto& [pid, p] : kernel().processes()) {
+      user += ticks(p->utime_ns);
+      sys += ticks(p->stime_ns);
+      last_pid = std::max(last_pid, pid);
+      if (!p->zombie && state_letter(*p) == 'R') running++;
+    }
+    int64_t idle = std::max<int64_t>(0, ticks(monotonic_ns() - kernel().boot_time_ns()) * cpus - user - sys);
+    o << "cpu  " << user << " 0 " << sys << ' ' << idle << " 0 0 0 0 0 0\n";
+    for (long i = 0; i < cpus; i++)
+      o << "cpu" << i << ' ' << user / cpus << " 0 " << sys / cpus << ' ' << idle / cpus << " 0 0 0 0 0 0\n";
+    o << "intr 0\nctxt 0\n";
     o << "btime " << (realtime_ns() - (monotonic_ns() - kernel().boot_time_ns())) / 1000000000 << "\n";
-    o << "processes " << kernel().processes().size() << "\n";
+    o << "processes " << last_pid << "\nprocs_running " << std::max(running, 1) << "\nprocs_blocked 0\n";
+    o << "softirq 0 0 0 0 0 0 0 0 0 0 0\n";
     return o.str();
   }));
   std::weak_ptr<Inode> wroot = root;

@@ -105,6 +105,51 @@ class GeneratedFileHandle : public File {
 };
 }  // namespace
 
+namespace {
+class KnobHandle : public GeneratedFileHandle {
+ public:
+  using GeneratedFileHandle::GeneratedFileHandle;
+  int64_t write(Task& t, const void* buf, size_t n, int64_t* off) override {
+    if (off && *off != 0) return -EINVAL;  // a knob takes its whole value at offset 0
+    int64_t r = static_cast<KnobFile*>(inode())->set(t, std::string_view(static_cast<const char*>(buf), n));
+    return r < 0 ? r : static_cast<int64_t>(n);
+  }
+};
+}  // namespace
+
+int64_t KnobFile::open(Task& t, int flags, FilePtr& out) {
+  out = std::make_shared<KnobHandle>(shared_from_this(), flags, (flags & O_ACCMODE) == O_WRONLY ? std::string() : generate());
+  return 0;
+}
+
+namespace {
+class AnonFileInode : public Inode {
+ public:
+  AnonFileInode(SuperBlock* sb, FilePtr f, uint32_t uid, uint32_t gid)
+      : Inode(sb, 0), file_(std::move(f)), uid_(uid), gid_(gid) {}
+  int64_t getattr(Stat& st) override {
+    if (file_->inode()) return file_->inode()->getattr(st);
+    st = Stat{};
+    st.mode = S_IFIFO | 0600;  // an anonymous pipe
+    st.uid = uid_;
+    st.gid = gid_;
+    return 0;
+  }
+  int64_t open(Task& t, int flags, FilePtr& out) override {
+    if (flags & O_PATH) return Inode::open(t, flags, out);
+    return file_->reopen(t, flags, out);
+  }
+
+ private:
+  FilePtr file_;
+  uint32_t uid_, gid_;
+};
+}  // namespace
+
+InodePtr anon_file_inode(FilePtr f, SuperBlock* sb, uint32_t uid, uint32_t gid) {
+  return std::make_shared<AnonFileInode>(sb, std::move(f), uid, gid);
+}
+
 int64_t GeneratedFile::open(Task& t, int flags, FilePtr& out) {
   if ((flags & O_ACCMODE) != O_RDONLY && !(mode_ & 0222)) return -EACCES;
   out = std::make_shared<GeneratedFileHandle>(shared_from_this(), flags, gen_());

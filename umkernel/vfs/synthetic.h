@@ -45,6 +45,9 @@ class SyntheticDir : public SyntheticInode {
   SyntheticDir(SuperBlock* sb, uint64_t ino, uint32_t perm = 0755)
       : SyntheticInode(sb, ino, S_IFDIR | perm) {}
   void add(const std::string& name, InodePtr child) { children_[name] = std::move(child); }
+  void remove(std::string_view name) {
+    if (auto it = children_.find(name); it != children_.end()) children_.erase(it);
+  }
   void set_dynamic(Lister l) { dynamic_ = std::move(l); }
   int64_t lookup(std::string_view name, InodePtr& out) override;
   int64_t readdir(uint64_t pos, const DirFiller& fill) override;
@@ -71,6 +74,20 @@ class GeneratedFile : public SyntheticInode {
   Generator gen_;
 };
 
+// A settable value (a /proc/sys knob): reads give the generated text, each write(2) hands its
+// bytes to `set`, which answers 0 or -errno (-EINVAL for a value out of range).
+class KnobFile : public GeneratedFile {
+ public:
+  using Setter = std::function<int64_t(Task&, std::string_view)>;  // the writing task, the bytes
+  KnobFile(SuperBlock* sb, uint64_t ino, Generator g, Setter s, uint32_t perm = 0644)
+      : GeneratedFile(sb, ino, std::move(g), perm), set_(std::move(s)) {}
+  int64_t open(Task& t, int flags, FilePtr& out) override;
+  int64_t set(Task& t, std::string_view v) { return set_(t, v); }
+
+ private:
+  Setter set_;
+};
+
 class SyntheticSymlink : public SyntheticInode {
  public:
   using Target = std::function<std::string(Task&)>;
@@ -85,6 +102,22 @@ class SyntheticSymlink : public SyntheticInode {
  private:
   Target target_;
 };
+
+// A symlink naming an open file (/proc/PID/fd/N): readlink gives the name, following it reaches
+// the open file itself.
+class FileSymlink : public SyntheticSymlink {
+ public:
+  FileSymlink(SuperBlock* sb, uint64_t ino, Target t, std::weak_ptr<File> f)
+      : SyntheticSymlink(sb, ino, std::move(t)), file_(std::move(f)) {}
+  FilePtr magic_target(Task&) override { return file_.lock(); }
+
+ private:
+  std::weak_ptr<File> file_;
+};
+
+// What following /proc/PID/fd/N reaches for an open file with no path (a pipe, a socket): an
+// inode standing for that file, whose open() opens the same object again (File::reopen).
+InodePtr anon_file_inode(FilePtr f, SuperBlock* sb, uint32_t uid, uint32_t gid);  // uid/gid: its creator
 
 class DeviceNode : public SyntheticInode {
  public:

@@ -45,6 +45,9 @@ class SuperBlock {
   virtual std::string type() const = 0;
   virtual int64_t statfs(struct statfs& out) = 0;
   virtual int64_t sync() { return 0; }
+  // Everything written reaches the disk and the file system is left as a clean unmount leaves
+  // it (a remount read-only, the last unmount): fsck of the device then sees it clean.
+  virtual int64_t quiesce() { return sync(); }
   uint64_t dev_id = 0;
   bool read_only = false;
 };
@@ -77,6 +80,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual int64_t readlink(std::string& out) { return -EINVAL; }
   // Symlinks whose target is computed per task (/proc/self, /proc/PID/cwd...).
   virtual int64_t readlink_for(Task& t, std::string& out) { return readlink(out); }
+  // "Magic" links (/proc/PID/fd/N): following one reaches the open file itself, not a path.
+  // Null for ordinary symlinks.
+  virtual FilePtr magic_target(Task&) { return nullptr; }
 
   // Opens this inode: makes the open file description for it.
   virtual int64_t open(Task& t, int flags, FilePtr& out);
@@ -135,6 +141,9 @@ class File : public std::enable_shared_from_this<File> {
   // How long a blocking read or write may wait (sockets' SO_RCVTIMEO/SO_SNDTIMEO); -1: forever.
   virtual int64_t block_timeout_ns(bool writing) const { return -1; }
   virtual bool is_tty() const { return false; }
+  // open() of /proc/PID/fd/N for a file with no inode (a pipe): a new open file description of
+  // the same object with `flags`' access mode.
+  virtual int64_t reopen(Task&, int flags, FilePtr& out) { return -ENXIO; }
   virtual bool seekable() const { return true; }
 
   // The path it was opened by, for /proc/PID/fd, fchdir and *at() calls.

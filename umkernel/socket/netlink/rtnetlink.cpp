@@ -111,8 +111,14 @@ std::string link_message(Interface& d, uint16_t flags, uint32_t seq, uint32_t pi
   return m.finish();
 }
 
-// Address lifetimes: lwIP's IPv4 addresses never expire. Creation times are not kept (0).
-void put_cacheinfo(Message& m) {
+// Address lifetimes: seconds left; creation and update times in hundredths of a second since
+// boot, as Linux's cstamp/tstamp.
+void put_cacheinfo(Message& m, Interface& d) {
+  auto stamp = [](int64_t ns) { return static_cast<uint32_t>((ns - kernel().boot_time_ns()) / 10'000'000); };
+  ifa_cacheinfo ci{d.preferred_left(), d.valid_left(), stamp(d.addr_created_ns()), stamp(d.addr_updated_ns())};
+  m.attr(IFA_CACHEINFO, &ci, sizeof ci);
+}
+void put_cacheinfo(Message& m) {  // addresses that never expire (IPv6: lwIP's own)
   ifa_cacheinfo ci{kInfiniteLife, kInfiniteLife, 0, 0};
   m.attr(IFA_CACHEINFO, &ci, sizeof ci);
 }
@@ -123,7 +129,8 @@ std::string inet_addr_message(Interface& d, uint16_t flags, uint32_t seq, uint32
   ifaddrmsg ifa{};
   ifa.ifa_family = AF_INET;
   ifa.ifa_prefixlen = static_cast<uint8_t>(prefix_len(d.netmask()));
-  ifa.ifa_flags = IFA_F_PERMANENT;
+  uint32_t aflags = d.permanent() ? IFA_F_PERMANENT : d.preferred_left() == 0 ? IFA_F_DEPRECATED : 0;
+  ifa.ifa_flags = static_cast<uint8_t>(aflags);
   ifa.ifa_scope = (ntohl(a) >> 24) == 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
   ifa.ifa_index = d.index();
   m.body(ifa);
@@ -131,8 +138,8 @@ std::string inet_addr_message(Interface& d, uint16_t flags, uint32_t seq, uint32
   m.u32(IFA_LOCAL, a);
   if (!d.loopback() && d.broadcast()) m.u32(IFA_BROADCAST, d.broadcast());
   m.str(IFA_LABEL, d.name());
-  m.u32(IFA_FLAGS, IFA_F_PERMANENT);
-  put_cacheinfo(m);
+  m.u32(IFA_FLAGS, aflags);
+  put_cacheinfo(m, d);
   return m.finish();
 }
 
@@ -481,22 +488,26 @@ int64_t NetlinkSocket::new_addr(const Request& r) {
   if (!d) return -ENODEV;
   if (!address) address = local;
   uint32_t mask = mask_of(ifa.ifa_prefixlen);
+  // Lifetimes (seconds; 0xffffffff = forever): a valid lifetime of 0 is refused, as by Linux.
+  std::optional<ifa_cacheinfo> ci;
+  if (int64_t e = attr_value(at, IFA_CACHEINFO, ci); e < 0) return e;
+  uint32_t valid = ci ? ci->ifa_valid : kInfiniteLife, preferred = ci ? ci->ifa_prefered : kInfiniteLife;
+  if (valid == 0 || preferred > valid) return -EINVAL;
   if (d->addr() == *local && d->netmask() == mask) {
     if ((r.flags() & NLM_F_EXCL) || !(r.flags() & NLM_F_REPLACE)) return -EEXIST;
+    d->set_lifetimes(valid, preferred);  // `ip addr change/replace`: a renewed lease
     return 0;
   }
   // lwIP holds one IPv4 address per interface: no secondary addresses, no peers.
   if (d->addr() != 0) return -EOPNOTSUPP;
   if (*address != *local) return -EOPNOTSUPP;  // point-to-point peer
   if (auto label = attr_string(at, IFA_LABEL); label && *label != d->name()) return -EOPNOTSUPP;
-  if (std::optional<ifa_cacheinfo> ci; attr_value(at, IFA_CACHEINFO, ci) == 0 && ci &&
-                                       (ci->ifa_valid != kInfiniteLife || ci->ifa_prefered != kInfiniteLife))
-    return -EOPNOTSUPP;  // lwIP's addresses do not expire
   if (brd) {
     uint32_t expect = ifa.ifa_prefixlen < 31 ? (*local | ~mask) : 0;
     if (*brd != expect) return -EOPNOTSUPP;  // lwIP uses the subnet's directed broadcast
   }
   if (int64_t e = d->set_addr_and_mask(*local, mask); e < 0) return e;
+  d->set_lifetimes(valid, preferred);
   return 0;
 }
 

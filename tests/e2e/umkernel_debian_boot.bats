@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# umkernel boots Debian 12 as debootstrap installs it (tests/e2e/data/debian_boot_image.sh:
+# minbase + the init, openssh-server, ifupdown, isc-dhcp-client; only a root password, a getty on
+# the console, the standard fstab with fsck pass 1, a hostname and an eth0 DHCP stanza added),
+# with sysvinit and with systemd, to a login prompt; root logs in on the console and works.
+# The images are made once per build tree (build/debian, needs root and deb.debian.org); the
+# suite skips with the reason when that cannot be done.
+load helpers
+
+setup_file() {
+  export IMG_DIR="$BATS_FILE_TMPDIR"
+  local why
+  for init in sysvinit systemd; do
+    if ! why=$(UMIMAGE="$UMIMAGE" UM_DEBIAN_CACHE="${UM_BUILD:-$BATS_TEST_DIRNAME/../../build}/debian" "$BATS_TEST_DIRNAME/data/debian_boot_image.sh" "$init" "$IMG_DIR/$init.base" 2>&1); then
+      echo "$why" >"$IMG_DIR/skip-$init"
+    fi
+  done
+}
+
+setup() {
+  VM_PID=""
+}
+
+teardown() {
+  if [ -n "$VM_PID" ] && kill -0 "$VM_PID" 2>/dev/null; then
+    kill "$VM_PID" 2>/dev/null || true
+    wait "$VM_PID" 2>/dev/null || true
+  fi
+  exec 5>&- 2>/dev/null || true
+}
+
+# Boots a fresh copy of the INIT image with the console on a FIFO (input) and a file (output).
+boot_debian() {  # INIT [umkernel args...]
+  local init=$1
+  shift
+  if [ -f "$IMG_DIR/skip-$init" ]; then skip "$(tail -1 "$IMG_DIR/skip-$init")"; fi
+  IMG="$BATS_TEST_TMPDIR/root.img"
+  cp --sparse=always "$IMG_DIR/$init.base" "$IMG"
+  CON_IN="$BATS_TEST_TMPDIR/con.in"
+  CON_OUT="$BATS_TEST_TMPDIR/con.out"
+  mkfifo "$CON_IN"
+  : >"$CON_OUT"
+  "$UMKERNEL" ubd0="$IMG" mem=512M con0=fd:3,fd:4 "$@" 3<>"$CON_IN" 4>"$CON_OUT" 2>"$BATS_TEST_TMPDIR/stderr" </dev/null &
+  VM_PID=$!
+  exec 5>"$CON_IN"
+  SEEN=0  # console output before this byte offset has been matched already
+}
+
+# Waits until the console shows PATTERN (an extended regex) after what was already matched.
+expect_console() {  # PATTERN [SECONDS]
+  local pattern=$1 limit=${2:-180} i=0
+  while (( i < limit * 10 )); do
+    if tail -c +$((SEEN + 1)) "$CON_OUT" | grep -aqE "$pattern"; then
+      SEEN=$(stat -c %s "$CON_OUT")
+      return 0
+    fi
+    if ! kill -0 "$VM_PID" 2>/dev/null; then
+      tail -c +$((SEEN + 1)) "$CON_OUT" | grep -aqE "$pattern" && return 0
+      echo "umkernel exited while waiting for '$pattern'"; break
+    fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  echo "--- console (waiting for '$pattern') ---"
+  tail -c 4000 "$CON_OUT"
+  echo "--- stderr ---"
+  cat "$BATS_TEST_TMPDIR/stderr"
+  return 1
+}
+
+type_line() { printf '%s\n' "$1" >&5; }
+
+login_root() {
+  expect_console 'login: ' 300
+  type_line root
+  expect_console 'Password: ' 60
+  type_line root
+  expect_console 'root@debian:~# ' 120
+}
+
+N=0
+# Runs a shell command line on the logged-in console; its output lands in $output and its exit
+# status in $rc. The marker is computed by the shell so that the echoed command never matches.
+run_console() {  # COMMAND [SECONDS]
+  N=$((N + 1))
+  local start
+  start=$(stat -c %s "$CON_OUT")
+  type_line "$1; echo \"@@\$((1000 + $N))@@\$?@@\""
+  expect_console "@@$((1000 + N))@@[0-9]+@@" "${2:-120}"
+  output=$(tail -c +$((start + 1)) "$CON_OUT" | tr -d '\r' | sed -n '2,$p' | sed "/@@$((1000 + N))@@/,\$d")
+  rc=$(tail -c +$((start + 1)) "$CON_OUT" | tr -d '\r' | grep -aoE "@@$((1000 + N))@@[0-9]+@@" | tail -1 | cut -d@ -f5)
+}
+
+halt_and_wait() {
+  type_line halt
+  local i=0
+  while kill -0 "$VM_PID" 2>/dev/null && (( i < 1200 )); do sleep 0.1; i=$((i + 1)); done
+  ! kill -0 "$VM_PID" 2>/dev/null || { echo "still running after halt"; tail -c 2000 "$CON_OUT"; return 1; }
+  wait "$VM_PID" || true
+  VM_PID=""
+}
+
+image_clean() {
+  run e2fsck -fn "$IMG"
+  echo "$output"
+  [ "$status" -eq 0 ]
+}
+
+@test "sysvinit: the unmodified image boots to login; fsck of /dev/ubda, mkfs and mount of a second disk, halt leaves it clean" {
+  truncate -s 64M "$BATS_TEST_TMPDIR/disk2.img"
+  boot_debian sysvinit ubd1="$BATS_TEST_TMPDIR/disk2.img"
+  login_root
+  run_console 'grep -c . /proc/cmdline; cat /proc/1/comm; runlevel'
+  echo "$output"
+  [ "$rc" = 0 ]
+  [[ "$output" == *"init"* ]]
+  [[ "$output" == *"N 2"* ]]
+  run_console 'fsck -n /dev/ubda'
+  echo "$output"
+  [ "$rc" = 0 ]
+  [[ "$output" == *"/dev/ubda"* ]]
+  run_console 'mkfs.ext4 -q -L second /dev/ubdb && mount /dev/ubdb /mnt && echo hello > /mnt/f && cat /mnt/f && umount /mnt && blkid /dev/ubdb'
+  echo "$output"
+  [ "$rc" = 0 ]
+  [[ "$output" == *hello* ]]
+  [[ "$output" == *'LABEL="second"'* ]]
+  halt_and_wait
+  [ -z "${UM_SHOW_CONSOLE:-}" ] || cat "$CON_OUT" >&3
+  image_clean
+  run e2fsck -fn "$BATS_TEST_TMPDIR/disk2.img"
+  [ "$status" -eq 0 ]
+}
+
+@test "systemd: the unmodified image boots to login with no failed units; halt leaves it clean" {
+  boot_debian systemd
+  login_root
+  run_console 'systemctl is-system-running --wait; systemctl --failed --no-legend | wc -l'
+  echo "$output"
+  [ "$rc" = 0 ]
+  [ "$(echo "$output" | tail -1)" = 0 ]
+  halt_and_wait
+  image_clean
+}
