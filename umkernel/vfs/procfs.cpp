@@ -358,6 +358,11 @@ std::shared_ptr<Mount> make_sysfs(uint64_t dev_id) {
     auto sub = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino(), 0555);
     sub->parent = root;
     root->add(d, sub);
+    if (std::string_view(d) == "fs") {  // where cgroup2 is mounted
+      auto cg = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino(), 0755);
+      cg->parent = sub;
+      sub->add("cgroup", cg);
+    }
   }
   auto kdir = std::make_shared<SyntheticDir>(sb.get(), sb->next_ino(), 0555);
   kdir->parent = root;
