@@ -19,9 +19,11 @@ setup_file() {
 
 setup() {
   VM_PID=""
+  HTTP_PID=""
 }
 
 teardown() {
+  [ -z "$HTTP_PID" ] || kill "$HTTP_PID" 2>/dev/null || true
   if [ -n "$VM_PID" ] && kill -0 "$VM_PID" 2>/dev/null; then
     kill "$VM_PID" 2>/dev/null || true
     wait "$VM_PID" 2>/dev/null || true
@@ -48,8 +50,8 @@ boot_debian() {  # INIT [umkernel args...]
 
 # Waits until the console shows PATTERN (an extended regex) after what was already matched.
 expect_console() {  # PATTERN [SECONDS]
-  local pattern=$1 limit=${2:-180} i=0
-  while (( i < limit * 10 )); do
+  local pattern=$1 deadline=$((SECONDS + ${2:-180}))
+  while (( SECONDS < deadline )); do
     if tail -c +$((SEEN + 1)) "$CON_OUT" | grep -aqE "$pattern"; then
       SEEN=$(stat -c %s "$CON_OUT")
       return 0
@@ -59,7 +61,6 @@ expect_console() {  # PATTERN [SECONDS]
       echo "umkernel exited while waiting for '$pattern'"; break
     fi
     sleep 0.1
-    i=$((i + 1))
   done
   echo "--- console (waiting for '$pattern') ---"
   tail -c 4000 "$CON_OUT"
@@ -93,8 +94,8 @@ run_console() {  # COMMAND [SECONDS]
 
 halt_and_wait() {
   type_line halt
-  local i=0
-  while kill -0 "$VM_PID" 2>/dev/null && (( i < 1200 )); do sleep 0.1; i=$((i + 1)); done
+  local deadline=$((SECONDS + 120))
+  while kill -0 "$VM_PID" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.1; done
   ! kill -0 "$VM_PID" 2>/dev/null || { echo "still running after halt"; tail -c 2000 "$CON_OUT"; return 1; }
   wait "$VM_PID" || true
   VM_PID=""
@@ -131,7 +132,55 @@ image_clean() {
   [ "$status" -eq 0 ]
 }
 
+# A free TCP port on the host's loopback.
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+@test "sysvinit: ifup eth0 over slirp DHCP, ssh in through hostfwd, apt-get install from a repository on the host" {
+  command -v ssh >/dev/null && command -v dpkg-scanpackages >/dev/null || skip "needs ssh and dpkg-scanpackages (openssh-client, dpkg-dev)"
+  # A one-package repository served on the host's loopback (the guest reaches it as 10.0.2.2).
+  local repo="$BATS_TEST_TMPDIR/repo" pkg="$BATS_TEST_TMPDIR/pkg"
+  mkdir -p "$repo" "$pkg/DEBIAN" "$pkg/usr/bin"
+  printf 'Package: um-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: um <um@localhost>\nDescription: says hello\n' >"$pkg/DEBIAN/control"
+  printf '#!/bin/sh\necho hello from um-hello\n' >"$pkg/usr/bin/um-hello"
+  chmod 0755 "$pkg/usr/bin/um-hello"
+  dpkg-deb --root-owner-group --build "$pkg" "$repo/um-hello_1.0_all.deb" >/dev/null
+  (cd "$repo" && dpkg-scanpackages -m . 2>/dev/null >Packages)
+  local http_port ssh_port
+  http_port=$(free_port)
+  ssh_port=$(free_port)
+  /usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$repo" "$http_port" >/dev/null 2>&1 &
+  HTTP_PID=$!
+  ssh-keygen -q -t ed25519 -N "" -f "$BATS_TEST_TMPDIR/key"
+
+  boot_debian sysvinit eth0=slirp,,hostfwd=tcp:127.0.0.1:$ssh_port-:22
+  login_root
+  run_console 'ifup eth0 && ip -4 addr show eth0 && ip route' 180
+  echo "$output"
+  [ "$rc" = 0 ]
+  [[ "$output" == *"inet 10.0.2.15/24"* ]]
+  [[ "$output" =~ valid_lft\ [0-9]+sec ]]   # the lease time, from dhclient-script
+  [[ "$output" == *"default via 10.0.2.2"* ]]
+  run_console "mkdir -p -m 700 /root/.ssh && echo '$(cat "$BATS_TEST_TMPDIR/key.pub")' > /root/.ssh/authorized_keys"
+  [ "$rc" = 0 ]
+  run timeout 60 ssh -i "$BATS_TEST_TMPDIR/key" -p "$ssh_port" -o StrictHostKeyChecking=no \
+    -o UserKnownHostsFile=/dev/null -o BatchMode=yes root@127.0.0.1 'hostname; id -u; cat /proc/1/comm'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *debian*0*init* ]]
+  run_console "echo 'deb [trusted=yes] http://10.0.2.2:$http_port ./' > /etc/apt/sources.list.d/host.list && apt-get -q update && apt-get -q install -y um-hello && um-hello" 300
+  echo "$output"
+  kill "$HTTP_PID" 2>/dev/null || true
+  [ "$rc" = 0 ]
+  [[ "$output" == *"hello from um-hello"* ]]
+  halt_and_wait
+  image_clean
+}
+
 @test "systemd: the unmodified image boots to login with no failed units; halt leaves it clean" {
+  # systemd cannot run without inotify; until umkernel serves it (issue 16) there is no boot to test.
+  if "$UMKERNEL" --syscalls | grep -qE '^ *294 +inotify_init1 +not served'; then
+    skip "systemd needs inotify_init1, which this umkernel does not serve yet (issue 16)"
+  fi
   boot_debian systemd
   login_root
   run_console 'systemctl is-system-running --wait; systemctl --failed --no-legend | wc -l'

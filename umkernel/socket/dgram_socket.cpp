@@ -271,6 +271,7 @@ class UdpSocket : public DgramSocket {
  protected:
   ip_pcb* ip() override { return reinterpret_cast<ip_pcb*>(pcb_); }
   uint16_t local_port() override { return pcb_ ? pcb_->local_port : 0; }
+  bool has_port() override { return local_port() != 0; }
   err_t pcb_connect(const ip_addr_t& ip, uint16_t port) override {
     err_t e = udp_connect(pcb_, &ip, port);
     if (e == ERR_OK) bound_ = true;

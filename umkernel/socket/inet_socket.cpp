@@ -235,8 +235,14 @@ int64_t InetSocket::setsockopt(Task& t, int level, int name, const std::string& 
     if (int64_t e = int_from_option(value, v); e < 0) return e;
     if (name == IPV6_V6ONLY) {
       StackLock lock;
-      if (ip()) return -EINVAL;  // fixed once the socket is bound or connected (Linux)
+      if (has_port()) return -EINVAL;  // fixed once the socket is bound or connected (Linux)
       v6only_ = v != 0;
+      // A pcb made already (sockets make theirs early) takes the new address type: IPv6 only,
+      // or IPv6 + IPv4.
+      if (ip_pcb* p = ip()) {
+        IP_SET_TYPE_VAL(p->local_ip, ip_type());
+        IP_SET_TYPE_VAL(p->remote_ip, ip_type());
+      }
       return 0;
     }
     if (name == IPV6_UNICAST_HOPS) {

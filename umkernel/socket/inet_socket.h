@@ -42,6 +42,8 @@ class InetSocket : public Socket, public Waker {
   // Under the lock.
   virtual unsigned readiness() = 0;
   virtual ip_pcb* ip() = 0;                   // the pcb's IP part (null: none now)
+  // Has the socket a local port (bound, or connected)? IPV6_V6ONLY is fixed from then on.
+  virtual bool has_port() { return ip() != nullptr; }
   virtual int64_t bytes_readable() { return 0; }   // FIONREAD
   virtual int64_t bytes_unsent() { return 0; }     // SIOCOUTQ
   // The address type a new pcb gets: IPv4, or IPv6 (+ IPv4 unless IPV6_V6ONLY).

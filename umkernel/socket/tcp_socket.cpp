@@ -430,6 +430,7 @@ class TcpSocket : public InetSocket {
 
  protected:
   ip_pcb* ip() override { return c_->pcb ? reinterpret_cast<ip_pcb*>(c_->pcb) : nullptr; }
+  bool has_port() override { return listening_ || (c_->pcb && c_->pcb->local_port != 0); }
   int take_error() override {
     StackLock lock;
     return std::exchange(c_->err, 0);
@@ -462,10 +463,13 @@ class TcpSocket : public InetSocket {
 
  private:
   // SO_REUSEADDR never lets a second socket bind where one listens (lwIP would allow it when
-  // both set the option; Linux does not).
+  // both set the option; Linux does not). An IPv6-only listener ([::] with IPV6_V6ONLY) and
+  // an IPv4 one share the port (sshd listens so).
   static bool listener_conflict(const ip_addr_t& ip, uint16_t port) {
     for (tcp_pcb_listen* l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
       if (l->local_port != port) continue;
+      u8_t a = IP_GET_TYPE(&l->local_ip), b = IP_GET_TYPE(&ip);
+      if (a != IPADDR_TYPE_ANY && b != IPADDR_TYPE_ANY && a != b) continue;
       if (ip_addr_isany(&l->local_ip) || ip_addr_isany(&ip) || ip_addr_cmp(&l->local_ip, &ip)) return true;
     }
     return false;
