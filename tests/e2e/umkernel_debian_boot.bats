@@ -9,12 +9,22 @@ load helpers
 
 setup_file() {
   export IMG_DIR="$BATS_FILE_TMPDIR"
-  local why
-  for init in sysvinit systemd; do
-    if ! why=$(UMIMAGE="$UMIMAGE" UM_DEBIAN_CACHE="${UM_BUILD:-$BATS_TEST_DIRNAME/../../build}/debian" "$BATS_TEST_DIRNAME/data/debian_boot_image.sh" "$init" "$IMG_DIR/$init.base" 2>&1); then
-      echo "$why" >"$IMG_DIR/skip-$init"
+}
+
+# The INIT image, made on first use (debootstrap once per build tree, then cached). Only an
+# archive that cannot be reached (or no root, no debootstrap) is a reason to skip.
+debian_image() {  # INIT
+  local init=$1 why="$IMG_DIR/why-$init"
+  [ -f "$IMG_DIR/$init.base" ] && return 0
+  if [ ! -f "$why" ]; then
+    if UMIMAGE="$UMIMAGE" UM_DEBIAN_CACHE="${UM_BUILD:-$BATS_TEST_DIRNAME/../../build}/debian" \
+       "$BATS_TEST_DIRNAME/data/debian_boot_image.sh" "$init" "$IMG_DIR/$init.base" >"$why" 2>&1; then
+      return 0
     fi
-  done
+  fi
+  grep -qE "cannot be reached|needs root|not installed" "$why" && skip "$(tail -1 "$why")"
+  cat "$why"
+  return 1
 }
 
 setup() {
@@ -35,7 +45,7 @@ teardown() {
 boot_debian() {  # INIT [umkernel args...]
   local init=$1
   shift
-  if [ -f "$IMG_DIR/skip-$init" ]; then skip "$(tail -1 "$IMG_DIR/skip-$init")"; fi
+  debian_image "$init"
   IMG="$BATS_TEST_TMPDIR/root.img"
   cp --sparse=always "$IMG_DIR/$init.base" "$IMG"
   CON_IN="$BATS_TEST_TMPDIR/con.in"
