@@ -9,9 +9,9 @@
 //
 // Loaded into UML with LD_PRELOAD (tests/tools/uml runs it so), this wrapper of libc's ptrace()
 // gives the host a full-size buffer: a GETREGSET reads the whole area and hands UML the part
-// that fits; a SETREGSET sends UML's part with every component that does not fit in UML's
-// buffer marked as in its initial state (its XSTATE_BV bit cleared), which is what UML could
-// have kept of it anyway. Every other request goes to libc's ptrace() unchanged.
+// that fits; a SETREGSET (one host call, as UML's own) sends UML's part with every component
+// that does not fit in UML's buffer marked as in its initial state (its XSTATE_BV bit
+// cleared), which is what UML could have kept of it anyway. Every other request goes to libc's ptrace() unchanged.
 //
 // This is test tooling for a real peer, not part of um: umkernel does not use it.
 #define _GNU_SOURCE
@@ -74,19 +74,29 @@ long ptrace(enum __ptrace_request request, ...) {
     return next(request, pid, addr, data);
 
   struct iovec* uml = (struct iovec*)data;
-  struct iovec host = {full, sizeof full};
-  // The host truncates iov_len to its full XSAVE size on a GETREGSET: that tells the size.
-  long r = next(PTRACE_GETREGSET, pid, (void*)NT_X86_XSTATE, &host);
-  if (r < 0 || host.iov_len <= uml->iov_len || uml->iov_len < kLegacyArea + kHeaderSize)
+  // The host's full XSAVE size, learnt once: a GETREGSET truncates iov_len to it.
+  static size_t host_size;
+  if (!host_size) {
+    struct iovec probe = {full, sizeof full};
+    if (next(PTRACE_GETREGSET, pid, (void*)NT_X86_XSTATE, &probe) < 0)
+      return next(request, pid, addr, data);
+    host_size = probe.iov_len;
+  }
+  if (host_size <= uml->iov_len || uml->iov_len < kLegacyArea + kHeaderSize)
     return next(request, pid, addr, data);  // the buffer fits (or is odd): nothing to mend
 
+  struct iovec host = {full, host_size};
   if (request == PTRACE_GETREGSET) {
+    long r = next(PTRACE_GETREGSET, pid, (void*)NT_X86_XSTATE, &host);
+    if (r < 0) return r;
     memcpy(uml->iov_base, full, uml->iov_len);
     drop_components_beyond((unsigned char*)uml->iov_base, uml->iov_len);
     return 0;
   }
-  // SETREGSET: the current full image, UML's part over it, the rest marked initial.
+  // SETREGSET: UML's part, and every component beyond it marked initial (so what the rest of
+  // the buffer holds is never read by the host).
   memcpy(full, uml->iov_base, uml->iov_len);
+  memset(full + uml->iov_len, 0, host_size - uml->iov_len);
   drop_components_beyond(full, uml->iov_len);
   return next(PTRACE_SETREGSET, pid, (void*)NT_X86_XSTATE, &host);
 }
