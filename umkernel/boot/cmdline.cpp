@@ -158,6 +158,8 @@ Options (UML syntax):
                                 ip=; without it NICs stay down until the guest configures them
   hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
   strace=FILE                   log every guest system call to FILE ("-" for stderr)
+  platform=ptrace|auto          how guest code runs on the host (default auto: the fastest
+                                one this host supports; the boot log names it)
   quiet                         print only errors
   -- ARGS...                    arguments passed to init
 
@@ -242,6 +244,10 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
     } else if (key == "strace") {
       if (value.empty()) return Error::make(EINVAL, "strace= needs a file name or -");
       c.strace = value;
+    } else if (key == "platform") {
+      if (value != "ptrace" && value != "auto")
+        return Error::make(EINVAL, "platform=" + value + ": unknown platform (ptrace, auto)");
+      c.platform = value;
     } else if (key == "hostname") {
       c.hostname = value;
     } else if (key.rfind("eth", 0) == 0 && key.size() > 3 && key.size() < 6 &&

@@ -56,7 +56,7 @@ int64_t parse_elf(InodePtr inode, ElfImage& img) {
   for (auto& ph : img.phdrs) {
     if (ph.p_type == PT_LOAD) {
       if (ph.p_filesz > ph.p_memsz || ph.p_vaddr + ph.p_memsz < ph.p_vaddr) return -ENOEXEC;
-      if (ph.p_vaddr + ph.p_memsz > stub::kTaskSize) return -ENOEXEC;
+      if (ph.p_vaddr + ph.p_memsz > platform::kTaskSize) return -ENOEXEC;
       img.min_vaddr = std::min(img.min_vaddr, page_down(ph.p_vaddr));
       img.max_vaddr = std::max(img.max_vaddr, page_up(ph.p_vaddr + ph.p_memsz));
     } else if (ph.p_type == PT_INTERP) {
@@ -82,7 +82,7 @@ int64_t load_segments(Task& t, ElfImage& img, uint64_t base, const std::string& 
     if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
     uint64_t start = page_down(base + ph.p_vaddr);
     uint64_t end = page_up(base + ph.p_vaddr + ph.p_memsz);
-    int64_t r = guest_mmap(t, start, end - start, prot_of(ph.p_flags),
+    int64_t r = t.proc->memory->map_anonymous(start, end - start, prot_of(ph.p_flags),
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
     if (r < 0) return r;
     t.proc->note_mapping(start, end, path);
@@ -122,7 +122,7 @@ int64_t open_executable(Task& t, int dirfd, const std::string& path, int at_flag
 // Builds the initial stack; returns the stack pointer or -errno.
 int64_t build_stack(Task& t, const std::vector<std::string>& argv, const std::vector<std::string>& envp,
                     const std::string& execfn, std::vector<std::pair<uint64_t, uint64_t>> auxv) {
-  int64_t r = guest_mmap(t, kStackTop - kStackSize, kStackSize, PROT_READ | PROT_WRITE,
+  int64_t r = t.proc->memory->map_anonymous(kStackTop - kStackSize, kStackSize, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
   if (r < 0) return r;
   // Strings go at the top; lay them out in a host buffer first.
@@ -168,23 +168,6 @@ std::string basename_of(const std::string& p) {
 }
 
 }  // namespace
-
-int64_t guest_host_syscall(Task& t, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                           uint64_t a4, uint64_t a5) {
-  t.entry_regs_valid = false;  // the host registers now differ from the guest's: SETREGS on resume
-  return platform::host_syscall(t.host_tid, t.regs, nr, a0, a1, a2, a3, a4, a5);
-}
-
-int64_t guest_mmap(Task& t, uint64_t addr, uint64_t len, int prot, int flags) {
-  if ((flags & MAP_FIXED) && stub::overlaps_stub(addr, len)) return -ENOMEM;
-  int64_t r = guest_host_syscall(t, SYS_mmap, addr, len, static_cast<uint64_t>(prot),
-                                 static_cast<uint64_t>(flags), static_cast<uint64_t>(-1), 0);
-  if (r >= 0 && stub::overlaps_stub(static_cast<uint64_t>(r), len)) {
-    guest_host_syscall(t, SYS_munmap, static_cast<uint64_t>(r), len);
-    return -ENOMEM;
-  }
-  return r;
-}
 
 int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::string> argv,
                   std::vector<std::string> envp, int at_flags) {
@@ -239,10 +222,7 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
   };
   kernel().become_sole_thread(t);
   p.mm_id = new_mm_id();
-  if (guest_host_syscall(t, SYS_munmap, 0, stub::kStubBase) != 0 ||
-      guest_host_syscall(t, SYS_munmap, stub::kStubBase + stub::kStubSize,
-                         stub::kTaskSize - stub::kStubBase - stub::kStubSize) != 0)
-    return fail(-EFAULT);
+  if (p.memory->clear() != 0) return fail(-EFAULT);
   uint64_t base = main_img.eh.e_type == ET_DYN ? kPieBase - main_img.min_vaddr : 0;
   p.mapped_files.clear();
   if (int64_t r = load_segments(t, main_img, base, ref.path); r < 0) return fail(r);
@@ -251,7 +231,7 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
   if (has_interp) {
     // Let the host pick a free range for the interpreter, then fill it.
     uint64_t span = interp_img.max_vaddr - interp_img.min_vaddr;
-    int64_t r = guest_mmap(t, 0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+    int64_t r = t.proc->memory->map_anonymous(0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (r < 0) return fail(r);
     interp_base = static_cast<uint64_t>(r) - interp_img.min_vaddr;
     if (int64_t e = load_segments(t, interp_img, interp_base, main_img.interp); e < 0) return fail(e);
@@ -279,20 +259,20 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
   int64_t sp = build_stack(t, argv, envp, exec_path, auxv);
   if (sp < 0) return fail(sp);
 
+  // A fresh 64-bit register set: nothing of the old program (a 32-bit code segment, the
+  // trap flag) carries over.
   platform::Regs regs{};
-  regs.cs = t.regs.cs;
-  regs.ss = t.regs.ss;
-  regs.ds = t.regs.ds;
-  regs.es = t.regs.es;
+  regs.cs = 0x33;
+  regs.ss = 0x2b;
   regs.eflags = 0x202;
   regs.rip = has_interp ? interp_base + interp_img.eh.e_entry : entry;
   regs.rsp = static_cast<uint64_t>(sp);
   regs.orig_rax = ~0ull;
-  t.regs = regs;
+  t.ctx->set_regs(regs);
   platform::FpRegs fp{};
   fp.cwd = 0x37f;
   fp.mxcsr = 0x1f80;
-  platform::set_fpregs(t.host_tid, fp);
+  t.ctx->set_fpregs(fp);
 
   // The rest of the process switches to the new image. Tables shared with other processes
   // (CLONE_FILES, CLONE_SIGHAND) are unshared first, as Linux does at exec.

@@ -15,11 +15,6 @@ namespace um::kernel {
 int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::string> argv,
                   std::vector<std::string> envp, int at_flags);
 
-// Host-side memory operations inside a guest process, run through the stub.
-int64_t guest_mmap(Task& t, uint64_t addr, uint64_t len, int prot, int flags);
-int64_t guest_host_syscall(Task& t, long nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
-                           uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0);
-
 constexpr uint64_t kStackTop = 0x7ffffffde000ull;
 constexpr uint64_t kStackSize = 8ull << 20;
 constexpr uint64_t kPieBase = 0x555555554000ull;

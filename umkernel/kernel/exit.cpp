@@ -68,7 +68,7 @@ void Kernel::exit_task(Task& t, int wait_status) {
   t.in_runnable = false;
   for (auto it = deadlines_.begin(); it != deadlines_.end();)
     it = it->second == &t ? deadlines_.erase(it) : std::next(it);
-  platform::kill_task(t.host_tid);
+  t.ctx->kill();
 }
 
 void Kernel::exit_process(Process& p, int wait_status) {
@@ -84,7 +84,7 @@ void Kernel::exit_process(Process& p, int wait_status) {
     t->in_runnable = false;
     for (auto it = deadlines_.begin(); it != deadlines_.end();)
       it = it->second == t ? deadlines_.erase(it) : std::next(it);
-    platform::kill_task(t->host_tid);
+    t->ctx->kill();
   }
   release_posix_locks(p);
   if (p.fds) {
@@ -92,7 +92,7 @@ void Kernel::exit_process(Process& p, int wait_status) {
     if (fds.use_count() == 1) fds->close_all();
   }
   p.fs.reset();
-  p.mem.reset();
+  if (p.memory) p.memory->release();
   release_vfork_parent(p);
   if (p.alarm_timer) cancel_timer(p.alarm_timer);
   // A session leader's exit hangs up its terminal (disassociate_ctty); groups this exit

@@ -25,18 +25,12 @@ FutexKey futex_key(Task& t, uint64_t addr, bool shared) {
   FutexKey priv{t.proc->mm_id, addr};
   if (!shared) return priv;
   // Which host mapping holds addr? Shared ones ('s') are keyed by their backing object.
-  std::ifstream maps("/proc/" + std::to_string(t.host_tid) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    unsigned long start, end, pgoff, ino;
-    unsigned dmaj, dmin;
-    char perms[5];
-    if (sscanf(line.c_str(), "%lx-%lx %4s %lx %x:%x %lu", &start, &end, perms, &pgoff, &dmaj, &dmin, &ino) != 7)
-      continue;
-    if (addr < start || addr >= end) continue;
-    if (perms[3] != 's') return priv;
-    uint64_t object = (1ull << 63) | (static_cast<uint64_t>(dmaj) << 52) | (static_cast<uint64_t>(dmin) << 40) | ino;
-    return FutexKey{object, pgoff + (addr - start)};
+  for (const platform::Mapping& m : t.proc->memory->mappings()) {
+    if (addr < m.start || addr >= m.end) continue;
+    if (m.perms[3] != 's') return priv;
+    uint64_t object = (1ull << 63) | (static_cast<uint64_t>(m.dev_major) << 52) |
+                      (static_cast<uint64_t>(m.dev_minor) << 40) | m.inode;
+    return FutexKey{object, m.offset + (addr - m.start)};
   }
   return priv;
 }

@@ -2,14 +2,9 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/ptrace.h>
-#include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <cstring>
 
@@ -84,7 +79,10 @@ void WaitQueue::wake_task(Task* t) {
   kernel().wake(*t);
 }
 
-Task::Task(int tid_, pid_t host, std::shared_ptr<Process> p) : tid(tid_), host_tid(host), proc(std::move(p)) {}
+Task::Task(int tid_, std::unique_ptr<platform::Context> c, std::shared_ptr<Process> p)
+    : tid(tid_), ctx(std::move(c)), proc(std::move(p)) {
+  ctx->owner = this;
+}
 Task::~Task() { stop_waiting(); }
 
 void Task::stop_waiting() {
@@ -96,15 +94,6 @@ Kernel::Kernel() {
   g_kernel = this;
   boot_ns_ = monotonic_ns();
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  sigchld_fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = sigchld_fd_.get();
-  epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sigchld_fd_.get(), &ev);
   unimplemented_seen_.assign(1024, false);
 }
 
@@ -136,11 +125,21 @@ int Kernel::alloc_pid() {
   return -EAGAIN;
 }
 
-Task* Kernel::add_task(int tid, pid_t host_tid, std::shared_ptr<Process> proc) {
-  auto t = std::make_unique<Task>(tid, host_tid, proc);
+bool Kernel::start_platform(const std::string& kind, std::string* error) {
+  platform_ = platform::create(kind, error);
+  if (!platform_) return false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = platform_->wait_fd();
+  epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, platform_->wait_fd(), &ev);
+  return true;
+}
+
+Task* Kernel::add_task(int tid, std::unique_ptr<platform::Context> ctx, std::shared_ptr<Process> proc) {
+  auto t = std::make_unique<Task>(tid, std::move(ctx), proc);
   Task* raw = t.get();
   tasks_by_tid_[tid] = std::move(t);
-  tasks_by_host_[host_tid] = raw;
+  live_tasks_.insert(raw);
   proc->threads.push_back(raw);
   return raw;
 }
@@ -155,7 +154,7 @@ void Kernel::become_sole_thread(Task& t) {
     th->in_runnable = false;
     for (auto it = deadlines_.begin(); it != deadlines_.end();)
       it = it->second == th ? deadlines_.erase(it) : std::next(it);
-    platform::kill_task(th->host_tid);
+    th->ctx->kill();
   }
   if (t.tid != p.pid) {
     // The exec'ing thread takes over the thread-group id, as Linux's de_thread does.
@@ -168,8 +167,6 @@ void Kernel::become_sole_thread(Task& t) {
     }
     t.tid = p.pid;
     tasks_by_tid_[t.tid] = std::move(own);
-    p.host_pid = t.host_tid;
-    p.mem.reset(open(("/proc/" + std::to_string(t.host_tid) + "/mem").c_str(), O_RDWR | O_CLOEXEC));
   }
 }
 
@@ -308,27 +305,23 @@ int Kernel::next_timeout_ms() {
 // The loop
 
 int Kernel::run() {
-  // Empty waitpid(WNOHANG) polls before sleeping in epoll: a few catch a guest that stops
+  // Empty polls for guest stops before sleeping in epoll: a few catch a guest that stops
   // again within microseconds; more only take the CPU from the guests (tests/bench/README.md).
-  constexpr int kSpin = 8;
   epoll_event events[16];
   while (!init_exited_ && !halting_) {
     bool progressed = false;
-    int status;
-    pid_t pid;
-    // Collect guest stops. Spin briefly when guests are active: a ptrace stop usually
-    // follows a resume within microseconds, and sleeping in epoll costs a wake-up.
+    // Collect guest stops. Spin briefly when guests are active: a stop usually follows a
+    // resume within microseconds, and sleeping in epoll costs a wake-up.
     for (int spin = 0; spin < 64 && !frozen_; spin++) {
-      pid = waitpid(-1, &status, __WALL | WNOHANG);
-      if (pid > 0) {
-        handle_stop(pid, status);
+      platform::Stop stop;
+      if (platform::Context* c = platform_->next_stop(stop)) {
+        handle_stop(*static_cast<Task*>(c->owner), stop);
         progressed = true;
         spin = 0;
         if (init_exited_ || halting_) break;
         continue;
       }
-      if (pid < 0 && errno == ECHILD) break;
-      if (!runnable_.empty() || tasks_by_host_.empty()) break;
+      if (!runnable_.empty() || live_tasks_.empty()) break;
     }
     if (!frozen_) {  // mconsole stop: guests wait, timers too
       run_timers();
@@ -340,10 +333,8 @@ int Kernel::run() {
     int n = epoll_wait(epoll_.get(), events, 16, progressed ? 0 : frozen_ ? -1 : next_timeout_ms());
     for (int i = 0; i < n; i++) {
       int fd = events[i].data.fd;
-      if (fd == sigchld_fd_.get()) {
-        signalfd_siginfo si;
-        while (read(fd, &si, sizeof si) == sizeof si) {
-        }
+      if (fd == platform_->wait_fd()) {
+        platform_->drain_wait_fd();
         continue;
       }
       auto it = sources_.find(fd);
@@ -355,64 +346,54 @@ int Kernel::run() {
   return exit_code_;
 }
 
-void Kernel::handle_stop(pid_t host_tid, int status) {
-  auto it = tasks_by_host_.find(host_tid);
-  if (it == tasks_by_host_.end()) return;  // a host process we already forgot
-  Task& t = *it->second;
-  if (WIFEXITED(status) || WIFSIGNALED(status)) {
-    reap_host(host_tid, status);
+void Kernel::handle_stop(Task& t, const platform::Stop& stop) {
+  if (stop.kind == platform::StopKind::Exited) {
+    reap_host(t, stop.status);
     return;
   }
-  if (!WIFSTOPPED(status)) return;
   if (t.state == TaskState::Dead) {
-    platform::kill_task(host_tid);
+    t.ctx->kill();
     return;
   }
-  int sig = WSTOPSIG(status);
-  if (sig == (SIGTRAP | 0x80)) {
-    handle_syscall(t);
-    return;
+  switch (stop.kind) {
+    case platform::StopKind::Syscall:
+      handle_syscall(t);
+      return;
+    case platform::StopKind::BadSyscall: {
+      // int 0x80, sysenter or a call from 32-bit code: umkernel has no IA32 emulation, and
+      // Linux built without it answers with SIGSEGV at the instruction (never a 64-bit call).
+      t.regs().rip -= 2;
+      siginfo_t info{};
+      info.si_signo = SIGSEGV;
+      info.si_code = SI_KERNEL;
+      force_signal(t, SIGSEGV, &info);
+      resume_task(t);
+      return;
+    }
+    case platform::StopKind::Interrupted:
+      t.interrupt_sent = false;
+      resume_task(t);
+      return;
+    case platform::StopKind::Fault:
+      handle_fault(t, stop.info);
+      return;
+    case platform::StopKind::Exited:
+      return;
   }
-  if (!platform::get_regs(host_tid, t.regs)) return;
-  t.entry_regs_valid = false;
-  if ((status >> 16) != 0) {  // a ptrace event outside host_syscall: nothing to do
-    resume_task(t);
-    return;
-  }
-  if (sig == platform::kInterruptSignal) {
-    t.interrupt_sent = false;
-    resume_task(t);
-    return;
-  }
-  if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
-      sig == SIGSYS) {
-    handle_fault(t, sig);
-    return;
-  }
-  // Any other host signal is not the guest's business.
-  resume_task(t);
 }
 
-void Kernel::handle_fault(Task& t, int host_sig) {
-  siginfo_t info{};
-  ptrace(PTRACE_GETSIGINFO, t.host_tid, nullptr, &info);
-  info.si_signo = host_sig;
-  UM_DEBUG("task %d: host signal %d at rip %#llx (addr %p)", t.tid, host_sig, t.regs.rip, info.si_addr);
+void Kernel::handle_fault(Task& t, const siginfo_t& host_info) {
+  siginfo_t info = host_info;
+  int host_sig = info.si_signo;
+  UM_DEBUG("task %d: host signal %d at rip %#llx (addr %p)", t.tid, host_sig, t.regs().rip, info.si_addr);
   force_signal(t, host_sig, &info);
   resume_task(t);
 }
 
 void Kernel::handle_syscall(Task& t) {
-  if (!platform::get_regs(t.host_tid, t.regs)) return;
-  t.entry_regs = t.regs;
-  t.entry_regs_valid = true;
-  t.sys_nr = static_cast<long>(t.regs.orig_rax);
-  t.sys_args[0] = t.regs.rdi;
-  t.sys_args[1] = t.regs.rsi;
-  t.sys_args[2] = t.regs.rdx;
-  t.sys_args[3] = t.regs.r10;
-  t.sys_args[4] = t.regs.r8;
-  t.sys_args[5] = t.regs.r9;
+  const platform::SyscallArgs& sc = t.ctx->syscall();
+  t.sys_nr = sc.nr;
+  for (int i = 0; i < 6; i++) t.sys_args[i] = sc.args[i];
   t.sys_progress = 0;
   t.sys_partial = 0;
   t.sys_remaining_addr = 0;
@@ -473,7 +454,7 @@ void Kernel::complete(Task& t, int64_t r) {
 
 void Kernel::finish_syscall(Task& t, int64_t result) {
   if (strace_ && (result == kERestartSys || result == -EINTR)) strace_syscall(strace_, t, result);
-  t.regs.rax = static_cast<uint64_t>(result);
+  t.ctx->set_result(result);
   t.sys_nr = -1;
   t.stop_waiting();
   resume_task(t);
@@ -483,27 +464,16 @@ void Kernel::resume_task(Task& t) {
   if (t.state == TaskState::Dead) return;
   if (!deliver_signals(t)) return;  // the task died or stopped
   if (t.state != TaskState::Running) return;
-  bool only_rax = false;
-  if (t.entry_regs_valid) {
-    platform::Regs r = t.regs;
-    r.rax = t.entry_regs.rax;
-    only_rax = memcmp(&r, &t.entry_regs, sizeof r) == 0;
-    t.entry_regs_valid = false;
-  }
-  if (only_rax) platform::set_result(t.host_tid, t.regs.rax);
-  else platform::set_regs(t.host_tid, t.regs);
-  platform::resume(t.host_tid);
+  t.ctx->resume();
 }
 
-void Kernel::reap_host(pid_t host_tid, int status) {
-  auto it = tasks_by_host_.find(host_tid);
-  if (it == tasks_by_host_.end()) return;
-  Task* t = it->second;
-  tasks_by_host_.erase(it);
+void Kernel::reap_host(Task& task, int status) {
+  Task* t = &task;
+  live_tasks_.erase(t);
   if (t->state != TaskState::Dead) {
     // The host killed our task behind our back (OOM killer, a stray kill -9).
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
-    UM_WARN("guest task %d (host pid %d) died on the host (signal %d)", t->tid, host_tid, sig);
+    UM_WARN("guest task %d (host pid %d) died on the host (signal %d)", t->tid, t->ctx->host_id(), sig);
     exit_process(*t->proc, sig);
   }
   std::erase(t->proc->threads, t);
@@ -511,15 +481,9 @@ void Kernel::reap_host(pid_t host_tid, int status) {
 }
 
 void Kernel::shutdown_all() {
-  for (auto& [host, t] : tasks_by_host_) {
-    t->state = TaskState::Dead;
-    platform::kill_task(host);
-  }
-  for (auto& [host, t] : tasks_by_host_) {
-    int st;
-    waitpid(host, &st, __WALL);
-  }
-  tasks_by_host_.clear();
+  for (Task* t : live_tasks_) t->state = TaskState::Dead;
+  if (platform_) platform_->shutdown();
+  live_tasks_.clear();
   for (auto& m : mounts_) if (m->sb) m->sb->sync();
 }
 

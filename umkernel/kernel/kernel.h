@@ -12,6 +12,7 @@
 #include <queue>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/unique_fd.h"
@@ -72,7 +73,10 @@ class Kernel {
   std::shared_ptr<Process> process_by_pid(int pid);
   const std::map<int, std::shared_ptr<Process>>& processes() const { return processes_; }
   int alloc_pid();
-  Task* add_task(int tid, pid_t host_tid, std::shared_ptr<Process> proc);
+  Task* add_task(int tid, std::unique_ptr<platform::Context> ctx, std::shared_ptr<Process> proc);
+  // The platform guest code runs on (platform=...), made by boot.
+  platform::Platform& platform() { return *platform_; }
+  bool start_platform(const std::string& kind, std::string* error);
   // execve in a multithreaded process: the other threads die and `t` becomes the leader.
   void become_sole_thread(Task& t);
   void register_process(std::shared_ptr<Process> p) { processes_[p->pid] = p; }
@@ -145,30 +149,32 @@ class Kernel {
   std::string strace_path;
 
  private:
-  void handle_stop(pid_t host_tid, int status);
+  void handle_stop(Task& t, const platform::Stop& stop);
   void handle_syscall(Task& t);
   void run_syscall(Task& t);          // dispatches t.sys_nr and finishes or parks
   int64_t run_handler(Task& t);       // the handler's raw result
   void complete(Task& t, int64_t r);  // finishes a syscall with a non-kBlock result
   void finish_syscall(Task& t, int64_t result);
   void resume_task(Task& t);          // delivers pending signals, writes regs, resumes
-  void handle_fault(Task& t, int host_sig);
+  void handle_fault(Task& t, const siginfo_t& info);
   void run_runnable();
   void run_timers();
-  void reap_host(pid_t host_tid, int status);
+  void reap_host(Task& t, int status);
   void shutdown_all();
   int next_timeout_ms();
 
+  // Declared first, so destroyed last: tasks and processes hold its contexts.
+  std::unique_ptr<platform::Platform> platform_;
   std::map<int, std::shared_ptr<Process>> processes_;
   std::unordered_map<int, std::unique_ptr<Task>> tasks_by_tid_;
-  std::unordered_map<pid_t, Task*> tasks_by_host_;
+  std::unordered_set<Task*> live_tasks_;  // tasks whose host thread has not been reaped
   int next_pid_ = 1;
   std::vector<Task*> runnable_;
   std::multimap<int64_t, Task*> deadlines_;
   struct KernelTimer { uint64_t id; std::function<void()> fn; };
   std::multimap<int64_t, KernelTimer> timers_;
   uint64_t next_timer_id_ = 1;
-  UniqueFd epoll_, sigchld_fd_;
+  UniqueFd epoll_;
   std::unordered_map<int, EventSource*> sources_;
   std::shared_ptr<Mount> root_mount_;
   std::vector<std::shared_ptr<DiskSpec>> disks_;

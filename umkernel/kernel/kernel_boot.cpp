@@ -94,6 +94,9 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   if (!hostfs_configure(hostfs, error)) return false;
   // The run directory (umid), mconsole and host signals first: console sockets live there.
   if (!mgmt::start(*this, cfg, error)) return false;
+  if (!start_platform(cfg.platform, error)) return false;
+  UM_INFO("platform: %s", platform_->name());
+  kmsg(6, "platform: %s", platform_->name());
   auto* mgmt = static_cast<mgmt::Management*>(management.get());
   if (!net::boot_network(cfg, mgmt ? mgmt->umid() : cfg.umid, error)) return false;
   for (const DiskSpec& d : cfg.disks) {
@@ -202,16 +205,16 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
 
   // init: PID 1, root, with /dev/console on fds 0, 1 and 2.
   std::string err;
-  pid_t host = platform::spawn_empty_process(&err);
-  if (host < 0) {
+  std::unique_ptr<platform::Context> ctx = platform_->new_process(&err);
+  if (!ctx) {
     *error = "cannot start init: " + err;
     return false;
   }
-  limit_host_process(host);  // every guest process descends from it: mem= holds for all
+  limit_host_process(*ctx->address_space());  // every guest process descends from it: mem= holds for all
   auto p = std::make_shared<Process>();
   p->pid = alloc_pid();
   p->mm_id = new_mm_id();
-  p->host_pid = host;
+  p->memory = ctx->address_space();
   p->fds = std::make_shared<FdTable>();
   p->fs = std::make_shared<FsContext>();
   p->fs->root = root;
@@ -222,14 +225,9 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   // Linux's init gets RLIMIT_NPROC = threads-max / 2 (kernel/fork.c, set_max_threads).
   p->rlimits[RLIMIT_NPROC] = {static_cast<rlim_t>(tasks_max() / 2), static_cast<rlim_t>(tasks_max() / 2)};
   p->start_time_ns = monotonic_ns();
-  p->mem.reset(open(("/proc/" + std::to_string(host) + "/mem").c_str(), O_RDWR | O_CLOEXEC));
-  if (!p->mem) {
-    *error = std::string("cannot open the guest's memory: ") + strerror(errno);
-    return false;
-  }
   register_process(p);
-  Task* t = add_task(p->pid, host, p);
-  platform::get_regs(host, t->regs);
+  pid_t host = ctx->host_id();
+  Task* t = add_task(p->pid, std::move(ctx), p);
   start_oom_killer();
 
   auto console_sb = std::make_shared<SyntheticSuperBlock>("devtmpfs", makedev(0, 6), 0x1373);
@@ -263,8 +261,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   }
   UM_DEBUG("init %s started as host pid %d", used.c_str(), host);
   kmsg(6, "Run %s as init process", used.c_str());
-  platform::set_regs(host, t->regs);
-  platform::resume(host);
+  t->ctx->resume();
   return true;
 }
 

@@ -20,42 +20,7 @@ uint64_t g_limit = 256ull << 20;
 uint64_t g_file_data = 0;     // tmpfs and memfd bytes (file sizes: sparse files count fully)
 uint64_t g_guest_memory = 0;  // the last sample of the guest processes' memory
 
-// Reads a small /proc file of a host process.
-bool read_proc(pid_t pid, const char* name, std::string& out) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  out.clear();
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return true;
-}
-
-uint64_t field_kb(const std::string& text, const char* key) {
-  size_t at = text.find(key);
-  if (at == std::string::npos) return 0;
-  return strtoull(text.c_str() + at + strlen(key), nullptr, 10);
-}
-
-// Resident anonymous and shared memory of a host process, counted in full (cheap: /proc/PID/
-// status). Pages shared with a fork's parent count in both.
-uint64_t resident_bytes(pid_t pid) {
-  std::string s;
-  if (!read_proc(pid, "status", s)) return 0;
-  return (field_kb(s, "RssAnon:") + field_kb(s, "RssShmem:")) * 1024;
-}
-
-// The same, proportional: shared pages are divided among their sharers (walks page tables).
-uint64_t proportional_bytes(pid_t pid) {
-  std::string s;
-  if (!read_proc(pid, "smaps_rollup", s)) return 0;
-  return (field_kb(s, "Pss_Anon:") + field_kb(s, "Pss_Shmem:")) * 1024;
-}
-
-bool live(const Process& p) { return !p.zombie && p.host_pid > 0; }
+bool live(const Process& p) { return !p.zombie && p.memory; }
 
 void oom_kill(uint64_t total) {
   Kernel& k = kernel();
@@ -63,7 +28,7 @@ void oom_kill(uint64_t total) {
   uint64_t most = 0;
   for (auto& [pid, p] : k.processes()) {
     if (!live(*p)) continue;
-    uint64_t b = proportional_bytes(p->host_pid);
+    uint64_t b = p->memory->proportional_bytes();
     // init only if nothing else holds memory (Linux panics then; the VM ends).
     if (p->pid == 1) b /= 1024;
     if (!victim || b > most) {
@@ -82,12 +47,12 @@ void sample() {
   Kernel& k = kernel();
   uint64_t total = g_file_data;
   for (auto& [pid, p] : k.processes())
-    if (live(*p)) total += resident_bytes(p->host_pid);
+    if (live(*p)) total += p->memory->resident_bytes();
   if (total > g_limit) {
     // Over on the cheap count: count again fairly before killing anything.
     total = g_file_data;
     for (auto& [pid, p] : k.processes())
-      if (live(*p)) total += proportional_bytes(p->host_pid);
+      if (live(*p)) total += p->memory->proportional_bytes();
     if (total > g_limit) oom_kill(total);
   }
   g_guest_memory = total > g_file_data ? total - g_file_data : 0;
@@ -108,10 +73,9 @@ void arm() {
 void set_memory_limit(uint64_t bytes) { g_limit = bytes; }
 uint64_t memory_limit() { return g_limit; }
 
-void limit_host_process(pid_t host_pid) {
-  rlimit data{static_cast<rlim_t>(g_limit), static_cast<rlim_t>(g_limit)};
-  if (prlimit(host_pid, RLIMIT_DATA, &data, nullptr) != 0)
-    UM_WARN("cannot limit the guest's host process %d to mem=: %s", host_pid, strerror(errno));
+void limit_host_process(platform::AddressSpace& as) {
+  if (int64_t r = as.limit_data(g_limit); r < 0)
+    UM_WARN("cannot limit a guest's host process to mem=: %s", strerror(static_cast<int>(-r)));
 }
 
 bool charge_file_data(uint64_t bytes) {

@@ -16,6 +16,8 @@
 
 #include <cstdint>
 
+#include "umkernel/platform/platform.h"
+
 namespace um::kernel {
 
 constexpr int kOomPeriodMs = 50;
@@ -24,9 +26,9 @@ constexpr int kOomPeriodMs = 50;
 void set_memory_limit(uint64_t bytes);
 uint64_t memory_limit();
 
-// Host limits for a guest host process (RLIMIT_DATA = mem): call on every process spawned
-// from umkernel itself (forks inherit them).
-void limit_host_process(pid_t host_pid);
+// Host limits for a guest address space (RLIMIT_DATA = mem): call on every process the
+// platform starts from umkernel itself (forks inherit them).
+void limit_host_process(platform::AddressSpace& as);
 
 // tmpfs/memfd data: reserve `bytes` more (false: the VM is out of memory, answer ENOSPC) or
 // give them back.

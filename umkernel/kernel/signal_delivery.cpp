@@ -74,22 +74,22 @@ void fix_restart(Task& t, int64_t code, const SigAction* act) {
     default: return;
   }
   if (restart) {
-    t.regs.rax = t.regs.orig_rax;
-    t.regs.rip -= 2;  // back onto the syscall instruction
+    t.regs().rax = t.regs().orig_rax;
+    t.regs().rip -= 2;  // back onto the syscall instruction
   } else {
-    t.regs.rax = static_cast<uint64_t>(-EINTR);
+    t.regs().rax = static_cast<uint64_t>(-EINTR);
   }
 }
 
 bool setup_frame(Task& t, int sig, const siginfo_t& info, const SigAction& act) {
-  uint64_t sp = t.regs.rsp;
+  uint64_t sp = t.regs().rsp;
   bool on_altstack = t.altstack_flags != SS_DISABLE && sp > t.altstack_sp &&
                      sp <= t.altstack_sp + t.altstack_size;
   if ((act.flags & SA_ONSTACK) && t.altstack_flags != SS_DISABLE && !on_altstack)
     sp = t.altstack_sp + t.altstack_size;
   sp -= 128;  // red zone
   platform::FpRegs fp{};
-  platform::get_fpregs(t.host_tid, fp);
+  t.ctx->get_fpregs(fp);
   uint64_t fp_addr = (sp - sizeof fp) & ~63ull;
   uint64_t frame_addr = ((fp_addr - sizeof(RtSigFrame)) & ~15ull) - 8;
 
@@ -100,7 +100,7 @@ bool setup_frame(Task& t, int sig, const siginfo_t& info, const SigAction& act) 
   f.uc.ss_flags = t.altstack_flags == SS_DISABLE ? SS_DISABLE : (on_altstack ? SS_ONSTACK : 0);
   f.uc.ss_size = t.altstack_size;
   auto& m = f.uc.mcontext;
-  const auto& r = t.regs;
+  const auto& r = t.regs();
   m.r8 = r.r8; m.r9 = r.r9; m.r10 = r.r10; m.r11 = r.r11; m.r12 = r.r12; m.r13 = r.r13;
   m.r14 = r.r14; m.r15 = r.r15; m.rdi = r.rdi; m.rsi = r.rsi; m.rbp = r.rbp; m.rbx = r.rbx;
   m.rdx = r.rdx; m.rax = r.rax; m.rcx = r.rcx; m.rsp = r.rsp; m.rip = r.rip; m.eflags = r.eflags;
@@ -114,14 +114,14 @@ bool setup_frame(Task& t, int sig, const siginfo_t& info, const SigAction& act) 
   if (copy_to_user(t, fp_addr, &fp, sizeof fp) < 0 || copy_to_user(t, frame_addr, &f, sizeof f) < 0)
     return false;
   t.has_saved_mask = false;
-  t.regs.rsp = frame_addr;
-  t.regs.rip = act.handler;
-  t.regs.rdi = static_cast<uint64_t>(sig);
-  t.regs.rsi = frame_addr + offsetof(RtSigFrame, info);
-  t.regs.rdx = frame_addr + offsetof(RtSigFrame, uc);
-  t.regs.rax = 0;
-  t.regs.eflags &= ~(0x400ull | 0x100ull);  // clear DF and TF
-  t.regs.orig_rax = ~0ull;
+  t.regs().rsp = frame_addr;
+  t.regs().rip = act.handler;
+  t.regs().rdi = static_cast<uint64_t>(sig);
+  t.regs().rsi = frame_addr + offsetof(RtSigFrame, info);
+  t.regs().rdx = frame_addr + offsetof(RtSigFrame, uc);
+  t.regs().rax = 0;
+  t.regs().eflags &= ~(0x400ull | 0x100ull);  // clear DF and TF
+  t.regs().orig_rax = ~0ull;
   return true;
 }
 
@@ -175,7 +175,7 @@ static void kick(Task& t, int sig) {
     kernel().wake(t);
   } else if (t.state == TaskState::Running && !t.interrupt_sent && t.sys_nr < 0) {
     t.interrupt_sent = true;
-    platform::interrupt(t.host_tid);
+    t.ctx->interrupt();
   }
 }
 
@@ -281,7 +281,7 @@ static void stop_process(Task& t, int sig) {
   p.last_stop_sig = sig;
   p.stop_report = 0x7f | (sig << 8);
   for (Task* th : p.threads)
-    if (th->state == TaskState::Running && th != &t) platform::interrupt(th->host_tid);
+    if (th->state == TaskState::Running && th != &t) th->ctx->interrupt();
   t.state = TaskState::Stopped;
   notify_parent_of_stop_change(p, CLD_STOPPED, sig);
 }
@@ -300,8 +300,11 @@ bool has_deliverable_signal(Task& t) {
 }
 
 bool deliver_signals(Task& t) {
-  int64_t rax = static_cast<int64_t>(t.regs.rax);
-  bool restart_pending = t.regs.orig_rax != ~0ull &&
+  auto is_restart = [](int64_t v) { return v == kERestartSys || v == kERestartNoIntr || v == kERestartNoHand; };
+  // The common case touches no registers (the platform fetches them only when asked).
+  if (!t.proc->stopped && !has_deliverable_signal(t) && !is_restart(t.ctx->result())) return true;
+  int64_t rax = static_cast<int64_t>(t.regs().rax);
+  bool restart_pending = t.regs().orig_rax != ~0ull &&
                          (rax == kERestartSys || rax == kERestartNoIntr || rax == kERestartNoHand);
   if (t.proc->stopped) {
     t.state = TaskState::Stopped;
@@ -346,7 +349,7 @@ bool deliver_signals(Task& t) {
     // One frame per stop; if more are deliverable, come back right away.
     if (has_deliverable_signal(t) && !t.interrupt_sent) {
       t.interrupt_sent = true;
-      platform::interrupt(t.host_tid);
+      t.ctx->interrupt();
     }
     return true;
   }
@@ -392,14 +395,14 @@ void restore_temporary_sigmask(Task& t) {
 }
 
 int64_t sigreturn(Task& t) {
-  uint64_t frame_addr = t.regs.rsp - 8;
+  uint64_t frame_addr = t.regs().rsp - 8;
   RtSigFrame f;
   if (copy_from_user(t, &f, frame_addr, sizeof f) < 0) {
     kernel().exit_process(*t.proc, SIGSEGV | 0x80);
     return kTaskGone;
   }
   const auto& m = f.uc.mcontext;
-  auto& r = t.regs;
+  auto& r = t.regs();
   r.r8 = m.r8; r.r9 = m.r9; r.r10 = m.r10; r.r11 = m.r11; r.r12 = m.r12; r.r13 = m.r13;
   r.r14 = m.r14; r.r15 = m.r15; r.rdi = m.rdi; r.rsi = m.rsi; r.rbp = m.rbp; r.rbx = m.rbx;
   r.rdx = m.rdx; r.rax = m.rax; r.rcx = m.rcx; r.rsp = m.rsp; r.rip = m.rip;
@@ -410,7 +413,7 @@ int64_t sigreturn(Task& t) {
     platform::FpRegs fp;
     if (copy_from_user(t, &fp, m.fpstate, sizeof fp) == 0) {
       fp.mxcsr &= 0xffff;  // reserved bits would make the host refuse the state
-      platform::set_fpregs(t.host_tid, fp);
+      t.ctx->set_fpregs(fp);
     }
   }
   if (!(f.uc.ss_flags & SS_DISABLE) && f.uc.ss_size) {

@@ -17,7 +17,7 @@
 
 #include "core/unique_fd.h"
 #include "umkernel/kernel/wait_queue.h"
-#include "umkernel/platform/ptrace.h"
+#include "umkernel/platform/platform.h"
 #include "umkernel/vfs/vfs.h"
 
 namespace um::kernel {
@@ -116,17 +116,16 @@ enum class TaskState {
 
 class Task {
  public:
-  Task(int tid, pid_t host_tid, std::shared_ptr<Process> proc);
+  Task(int tid, std::unique_ptr<platform::Context> ctx, std::shared_ptr<Process> proc);
   ~Task();
 
   int tid;                      // guest thread id
-  pid_t host_tid;               // host thread id of the traced host process/thread
+  std::unique_ptr<platform::Context> ctx;  // how the platform runs this thread
   std::shared_ptr<Process> proc;
   TaskState state = TaskState::Running;
 
-  platform::Regs regs{};        // guest registers as of the last stop
-  platform::Regs entry_regs{};  // as read at the syscall stop: if only rax changed, resuming
-  bool entry_regs_valid = false;  // needs a POKEUSER of rax rather than a SETREGS
+  // Guest registers as of the last stop (fetched from the platform on first use).
+  platform::Regs& regs() { return ctx->regs(); }
 
   // The syscall in progress (kept while parked so that it can be re-run on wake-up).
   long sys_nr = -1;
@@ -176,9 +175,8 @@ class Process {
   std::weak_ptr<Process> parent;
   std::vector<std::shared_ptr<Process>> children;
   std::vector<Task*> threads;
-  pid_t host_pid = 0;           // host pid of the thread-group leader
   uint64_t mm_id = 0;           // identity of the address space (threads share it)
-  UniqueFd mem;                 // /proc/<host_pid>/mem
+  std::shared_ptr<platform::AddressSpace> memory;  // the platform's address space
   Credentials cred;
   std::shared_ptr<FdTable> fds;
   std::shared_ptr<FsContext> fs;

@@ -1,7 +1,7 @@
 // Copying to and from guest memory. Guest addresses are plain uint64_t values that never get
 // dereferenced on the host: every access goes through these functions, which read and write
-// the guest process's memory through /proc/PID/mem (this also writes read-only pages, which
-// the ELF loader needs). Results are 0 or -EFAULT.
+// the guest's memory through its platform::AddressSpace (writes also reach read-only pages,
+// which the ELF loader needs; never the platform's own pages). Results are 0 or -EFAULT.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -13,9 +13,6 @@ namespace um::kernel {
 [[nodiscard]] int64_t copy_from_user(Task& t, void* dst, uint64_t src, size_t n);
 [[nodiscard]] int64_t copy_to_user(Task& t, uint64_t dst, const void* src, size_t n);
 [[nodiscard]] int64_t clear_user(Task& t, uint64_t dst, size_t n);
-// Puts a NUL-terminated string on the stub's read-only scratch page (for host syscalls that
-// umkernel runs in the guest process); the only write umkernel makes to the stub pages.
-[[nodiscard]] int64_t write_stub_scratch(Task& t, const std::string& text);
 // Reads a NUL-terminated string of at most `max` bytes (without NUL): -EFAULT, -ENAMETOOLONG.
 [[nodiscard]] int64_t string_from_user(Task& t, uint64_t src, std::string& out, size_t max = 4096);
 // Reads a NULL-terminated array of string pointers (argv, envp).

@@ -181,10 +181,10 @@ void do_stack(const std::string& args, ReplyPtr r) {
   std::string out;
   char line[512];
   snprintf(line, sizeof line, "Process %d (%s) state %s, host pid %d\n", p->pid, p->comm.c_str(), state_name(*p),
-           p->host_pid);
+           p->threads.empty() ? 0 : static_cast<int>(p->threads.front()->ctx->host_id()));
   out += line;
   for (Task* t : p->threads) {
-    const auto& g = t->regs;
+    const auto& g = t->regs();
     const char* st = t->state == TaskState::Running ? "running" : t->state == TaskState::Blocked ? "blocked in syscall"
                    : t->state == TaskState::Stopped ? "stopped" : "dead";
     snprintf(line, sizeof line,

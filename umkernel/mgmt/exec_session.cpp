@@ -112,12 +112,12 @@ void ExecSession::start(const ExecRequest& req) {
     return;
   }
   std::string err;
-  pid_t host = platform::spawn_empty_process(&err);
-  if (host < 0) {
+  std::unique_ptr<platform::Context> ctx = k.platform().new_process(&err);
+  if (!ctx) {
     endpoint_->send_failed("cannot start a process: " + err);
     return;
   }
-  limit_host_process(host);
+  limit_host_process(*ctx->address_space());
   FilePtr in_r, out_w, err_w;
   make_pipe(0, in_r, stdin_w_, nullptr);
   make_pipe(0, stdout_r_, out_w, nullptr);
@@ -128,7 +128,7 @@ void ExecSession::start(const ExecRequest& req) {
   p->pid = k.alloc_pid();
   p->pgid = p->sid = p->pid;
   p->mm_id = new_mm_id();
-  p->host_pid = host;
+  p->memory = ctx->address_space();
   p->cred = init->cred;
   p->rlimits = init->rlimits;
   p->fds = std::make_shared<FdTable>();
@@ -140,10 +140,8 @@ void ExecSession::start(const ExecRequest& req) {
   p->fs->cwd = init->fs->root;
   p->sighand = std::make_shared<SignalHandlers>();
   p->start_time_ns = monotonic_ns();
-  p->mem.reset(::open(("/proc/" + std::to_string(host) + "/mem").c_str(), O_RDWR | O_CLOEXEC));
   k.register_process(p);
-  Task* t = k.add_task(p->pid, host, p);
-  platform::get_regs(host, t->regs);
+  Task* t = k.add_task(p->pid, std::move(ctx), p);
 
   auto fail = [&](const std::string& why) {
     if (!p->zombie) k.exit_process(*p, 127 << 8);
@@ -153,7 +151,6 @@ void ExecSession::start(const ExecRequest& req) {
     stderr_r_.reset();
     endpoint_->send_failed(why);
   };
-  if (!p->mem) return fail(std::string("cannot open the process memory: ") + strerror(errno));
   if (!req.cwd.empty()) {
     PathRef cwd;
     if (int64_t r = resolve(*t, AT_FDCWD, req.cwd, kFollow | kMustBeDir, cwd); r < 0)

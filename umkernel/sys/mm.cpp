@@ -1,6 +1,7 @@
-// Memory: the guest's address space lives in its host process; umkernel checks every request
-// (nothing may touch the stub page) and applies it there with a host syscall run through the
-// stub. File mappings are filled from the guest's file systems.
+// Memory: the guest's address space belongs to the platform (platform::AddressSpace); umkernel
+// checks every request (nothing may touch the platform's own pages) and applies it there.
+// File mappings are host files mapped straight in, or anonymous copies filled from the
+// guest's file systems.
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -12,7 +13,6 @@
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
-#include "umkernel/platform/stub.h"
 #include "umkernel/kernel/syscall_table.h"
 
 namespace um::kernel {
@@ -20,8 +20,8 @@ namespace um::kernel {
 namespace {
 constexpr uint64_t kPage = 4096;
 uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
-bool bad_range(uint64_t addr, uint64_t len) {
-  return len == 0 || addr + len < addr || addr + len > stub::kTaskSize || stub::overlaps_stub(addr, len);
+bool bad_range(Task& t, uint64_t addr, uint64_t len) {
+  return len == 0 || addr + len < addr || addr + len > platform::kTaskSize || t.proc->memory->reserved(addr, len);
 }
 }  // namespace
 
@@ -31,36 +31,16 @@ int64_t sys_brk(Task& t) {
   if (want < p.brk_start || want > p.brk_start + (1ull << 40)) return static_cast<int64_t>(p.brk_cur);
   uint64_t end = page_up(want);
   if (end > p.brk_mapped) {
-    int64_t r = guest_mmap(t, p.brk_mapped, end - p.brk_mapped, PROT_READ | PROT_WRITE,
+    int64_t r = t.proc->memory->map_anonymous(p.brk_mapped, end - p.brk_mapped, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
     if (r < 0 || static_cast<uint64_t>(r) != p.brk_mapped) return static_cast<int64_t>(p.brk_cur);
     p.brk_mapped = end;
   } else if (end < p.brk_mapped) {
-    guest_host_syscall(t, SYS_munmap, end, p.brk_mapped - end);
+    p.memory->unmap(end, p.brk_mapped - end);
     p.brk_mapped = end;
   }
   p.brk_cur = want;
   return static_cast<int64_t>(want);
-}
-
-// Maps host file `hfd` (umkernel's own descriptor) into the guest: the guest process opens it
-// through /proc/<umkernel>/fd/<hfd> with a path written to the read-only scratch page, maps
-// it, and closes it again, all as host syscalls umkernel runs for it.
-static int64_t map_host_fd(Task& t, uint64_t addr, uint64_t len, int prot, int flags, int hfd, uint64_t off) {
-  std::string path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(hfd);
-  if (write_stub_scratch(t, path) < 0) return -EFAULT;
-  bool shared_write = (flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE);
-  int64_t fd = guest_host_syscall(t, SYS_openat, static_cast<uint64_t>(AT_FDCWD), stub::kStubScratch,
-                                  static_cast<uint64_t>((shared_write ? O_RDWR : O_RDONLY) | O_CLOEXEC));
-  if (fd < 0) return fd == -ENOMEM ? -ENOMEM : -EACCES;
-  int64_t r = guest_host_syscall(t, SYS_mmap, addr, len, static_cast<uint64_t>(prot),
-                                 static_cast<uint64_t>(flags), static_cast<uint64_t>(fd), off);
-  guest_host_syscall(t, SYS_close, static_cast<uint64_t>(fd));
-  if (r >= 0 && stub::overlaps_stub(static_cast<uint64_t>(r), len)) {
-    guest_host_syscall(t, SYS_munmap, static_cast<uint64_t>(r), len);
-    return -ENOMEM;
-  }
-  return r;
 }
 
 int64_t sys_mmap(Task& t) {
@@ -73,13 +53,13 @@ int64_t sys_mmap(Task& t) {
   if (type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_SHARED_VALIDATE) return -EINVAL;
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
   bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
-  if (fixed && bad_range(addr, page_up(len))) return addr & (kPage - 1) ? -EINVAL : -ENOMEM;
+  if (fixed && bad_range(t, addr, page_up(len))) return addr & (kPage - 1) ? -EINVAL : -ENOMEM;
   // Only flags that mean the same thing for an anonymous host mapping pass through.
   int host_flags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_NORESERVE |
                             MAP_POPULATE | MAP_STACK | MAP_32BIT);
   if (flags & MAP_ANONYMOUS) {
     host_flags |= MAP_ANONYMOUS | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED);
-    return guest_mmap(t, addr, len, prot, host_flags);
+    return t.proc->memory->map_anonymous(addr, len, prot, host_flags);
   }
   FilePtr f = t.proc->fds->get(fd);
   if (!f) return -EBADF;
@@ -88,15 +68,15 @@ int64_t sys_mmap(Task& t) {
   if (int64_t r = f->inode()->getattr(st); r < 0) return r;
   if (S_ISCHR(st.mode)) {  // /dev/zero and friends: anonymous memory
     host_flags |= MAP_ANONYMOUS | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED);
-    return guest_mmap(t, addr, len, prot, host_flags);
+    return t.proc->memory->map_anonymous(addr, len, prot, host_flags);
   }
   if (!S_ISREG(st.mode)) return -ENODEV;
   if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !f->writable()) return -EACCES;
   int hfd = type == MAP_PRIVATE ? f->inode()->host_fd() : f->inode()->shared_mapping_fd();
   if (hfd >= 0)
-    return map_host_fd(t, addr, len, prot, host_flags | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED), hfd, off);
+    return t.proc->memory->map_file(addr, len, prot, host_flags | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED), hfd, off);
   if (type != MAP_PRIVATE) return -ENODEV;
-  int64_t r = guest_mmap(t, addr, len, prot, host_flags | MAP_PRIVATE | MAP_ANONYMOUS);
+  int64_t r = t.proc->memory->map_anonymous(addr, len, prot, host_flags | MAP_PRIVATE | MAP_ANONYMOUS);
   if (r < 0) return r;
   uint64_t base = static_cast<uint64_t>(r);
   t.proc->note_mapping(base, base + page_up(len), f->path);
@@ -117,31 +97,30 @@ int64_t sys_mmap(Task& t) {
 
 int64_t sys_munmap(Task& t) {
   uint64_t addr = t.arg(0), len = t.arg(1);
-  if ((addr & (kPage - 1)) || bad_range(addr, page_up(len))) return -EINVAL;
+  if ((addr & (kPage - 1)) || bad_range(t, addr, page_up(len))) return -EINVAL;
   t.proc->forget_mappings(addr, addr + page_up(len));
-  return guest_host_syscall(t, SYS_munmap, addr, len);
+  return t.proc->memory->unmap(addr, len);
 }
 
 int64_t sys_mprotect(Task& t) {
   uint64_t addr = t.arg(0), len = t.arg(1);
   if (addr & (kPage - 1)) return -EINVAL;
   if (len == 0) return 0;
-  if (bad_range(addr, page_up(len))) return -ENOMEM;
-  return guest_host_syscall(t, SYS_mprotect, addr, len, t.arg(2));
+  if (bad_range(t, addr, page_up(len))) return -ENOMEM;
+  return t.proc->memory->protect(addr, len, static_cast<int>(t.arg(2)));
 }
 
 int64_t sys_mremap(Task& t) {
   uint64_t old_addr = t.arg(0), old_len = t.arg(1), new_len = t.arg(2), flags = t.arg(3), new_addr = t.arg(4);
-  if (stub::overlaps_stub(old_addr, page_up(old_len))) return -EINVAL;
-  if ((flags & MREMAP_FIXED) && bad_range(new_addr, page_up(new_len))) return -EINVAL;
-  int64_t r = guest_host_syscall(t, SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
-  return r;
+  if (t.proc->memory->reserved(old_addr, page_up(old_len))) return -EINVAL;
+  if ((flags & MREMAP_FIXED) && bad_range(t, new_addr, page_up(new_len))) return -EINVAL;
+  return t.proc->memory->remap(old_addr, old_len, new_len, flags, new_addr);
 }
 
 int64_t sys_madvise(Task& t) {
   uint64_t addr = t.arg(0), len = t.arg(1);
-  if (len && stub::overlaps_stub(addr, page_up(len))) return -EINVAL;
-  return guest_host_syscall(t, SYS_madvise, addr, len, t.arg(2));
+  if (len && t.proc->memory->reserved(addr, page_up(len))) return -EINVAL;
+  return t.proc->memory->advise(addr, len, static_cast<int>(t.arg(2)));
 }
 
 int64_t sys_msync(Task& t) {

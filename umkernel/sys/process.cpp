@@ -32,21 +32,16 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
   }
   bool vfork = flags & CLONE_VFORK;
   // vfork and other CLONE_VM process children get a copy of memory (they normally exec or
-  // exit at once). CLONE_PARENT makes every guest host process a child of umkernel, which
-  // is what reaps it: the guest processes never wait for host children themselves.
-  // Only threads share the host address space: a CLONE_VM child that is a process of its own
-  // could exec, and exec empties the whole host address space (the parent's too).
+  // exit at once). Only threads share the address space: a CLONE_VM child that is a process
+  // of its own could exec, and exec empties the whole address space (the parent's too).
   bool share_vm = (flags & CLONE_VM) && thread;
   if (int64_t r = check_task_limits(parent); r < 0) return r;
   int tid = k.alloc_pid();
   if (tid < 0) return tid;
-  pid_t host_child = 0;
-  uint64_t host_flags = CLONE_PARENT | SIGCHLD | (share_vm ? CLONE_VM : 0);
-  t.entry_regs_valid = false;  // host_syscall clobbers the host registers
-  int64_t r = platform::host_syscall(t.host_tid, t.regs, SYS_clone, host_flags, 0, 0, 0, 0, 0, &host_child);
-  if (r < 0) return r == -ENOMEM ? -ENOMEM : -EAGAIN;
-  if (host_child <= 0) host_child = static_cast<pid_t>(r);
-  if (!platform::wait_new_child(host_child)) return -EAGAIN;
+  int64_t err = 0;
+  std::unique_ptr<platform::Context> ctx =
+      k.platform().clone(*t.ctx, share_vm ? platform::CloneKind::Thread : platform::CloneKind::Process, &err);
+  if (!ctx) return err == -ENOMEM ? -ENOMEM : -EAGAIN;
 
   std::shared_ptr<Process> proc;
   if (thread) {
@@ -57,7 +52,7 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
     child->pgid = parent.pgid;
     child->sid = parent.sid;
     child->parent = (flags & CLONE_PARENT) ? parent.parent : k.process_by_pid(parent.pid);
-    child->host_pid = host_child;
+    child->memory = ctx->address_space();
     child->mm_id = share_vm ? parent.mm_id : new_mm_id();
     child->cred = parent.cred;
     child->fds = (flags & CLONE_FILES) ? parent.fds : std::make_shared<FdTable>(*parent.fds);
@@ -80,21 +75,16 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
     child->start_time_ns = monotonic_ns();
     child->vfork_child = vfork;
     child->vfork_released = !vfork;
-    std::string mem = "/proc/" + std::to_string(host_child) + "/mem";
-    child->mem.reset(open(mem.c_str(), O_RDWR | O_CLOEXEC));
-    if (!child->mem) {
-      platform::kill_task(host_child);
-      return -EAGAIN;
-    }
     k.register_process(child);
     if (auto p = child->parent.lock()) p->children.push_back(child);
     proc = child;
   }
-  Task* ct = k.add_task(tid, host_child, proc);
-  ct->regs = t.regs;
-  ct->regs.rax = 0;
-  if (stack) ct->regs.rsp = stack;
-  if (flags & CLONE_SETTLS) ct->regs.fs_base = tls;
+  Task* ct = k.add_task(tid, std::move(ctx), proc);
+  platform::Regs regs = t.regs();
+  regs.rax = 0;
+  if (stack) regs.rsp = stack;
+  if (flags & CLONE_SETTLS) regs.fs_base = tls;
+  ct->ctx->set_regs(regs);
   ct->blocked = t.blocked;
   ct->sched = t.sched.forked();
   if (!share_vm) {  // threads start without an alternate signal stack
@@ -107,8 +97,7 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
   if (flags & CLONE_CHILD_CLEARTID) ct->clear_child_tid = ctid;
   if (flags & CLONE_PARENT_SETTID) (void)put_user(t, ptid, tid);
   // The child starts on its own: it returns 0 from the call.
-  platform::set_regs(host_child, ct->regs);
-  platform::resume(host_child);
+  ct->ctx->resume();
   return tid;
 }
 
@@ -473,14 +462,14 @@ int64_t sys_arch_prctl(Task& t) {
   switch (t.arg(0)) {
     case ARCH_SET_FS:
       if (t.arg(1) >= kTaskSizeMax) return -EPERM;
-      t.regs.fs_base = t.arg(1);
+      t.regs().fs_base = t.arg(1);
       return 0;
     case ARCH_SET_GS:
       if (t.arg(1) >= kTaskSizeMax) return -EPERM;
-      t.regs.gs_base = t.arg(1);
+      t.regs().gs_base = t.arg(1);
       return 0;
-    case ARCH_GET_FS: return put_user(t, t.arg(1), static_cast<uint64_t>(t.regs.fs_base));
-    case ARCH_GET_GS: return put_user(t, t.arg(1), static_cast<uint64_t>(t.regs.gs_base));
+    case ARCH_GET_FS: return put_user(t, t.arg(1), static_cast<uint64_t>(t.regs().fs_base));
+    case ARCH_GET_GS: return put_user(t, t.arg(1), static_cast<uint64_t>(t.regs().gs_base));
     default: return -EINVAL;
   }
 }

@@ -195,8 +195,8 @@ int64_t sys_pause(Task& t) {
 }
 
 int64_t sys_sigaltstack(Task& t) {
-  bool on = t.altstack_flags != SS_DISABLE && t.regs.rsp > t.altstack_sp &&
-            t.regs.rsp <= t.altstack_sp + t.altstack_size;
+  bool on = t.altstack_flags != SS_DISABLE && t.regs().rsp > t.altstack_sp &&
+            t.regs().rsp <= t.altstack_sp + t.altstack_size;
   if (t.arg(1)) {
     stack_t old{};
     old.ss_sp = reinterpret_cast<void*>(t.altstack_sp);

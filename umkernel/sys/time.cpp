@@ -20,17 +20,10 @@ namespace {
 // CPU time of the guest process, from its host process (clock ticks).
 void host_times(const Process& p, uint64_t& utime, uint64_t& stime) {
   utime = stime = 0;
-  if (!p.host_pid || p.zombie) return;
-  std::ifstream f("/proc/" + std::to_string(p.host_pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), {});
-  size_t k = s.rfind(')');
-  if (k == std::string::npos) return;
-  std::istringstream in(s.substr(k + 2));
-  std::string field;
-  for (int i = 3; i <= 15 && in >> field; i++) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
+  if (!p.memory || p.zombie) return;
+  platform::Usage u = p.memory->usage();
+  utime = u.utime_ticks;
+  stime = u.stime_ticks;
 }
 
 int64_t get_clock(Task& t, int clk, timespec& ts) {

@@ -34,19 +34,13 @@ char state_letter(const Process& p) {
 
 // Resident memory of the guest process, from its host process (pages).
 uint64_t rss_pages(const Process& p) {
-  if (p.zombie || !p.host_pid) return 0;
-  std::ifstream f("/proc/" + std::to_string(p.host_pid) + "/statm");
-  uint64_t size = 0, rss = 0;
-  f >> size >> rss;
-  return rss;
+  if (p.zombie || !p.memory) return 0;
+  return p.memory->usage().rss_pages;
 }
 
 uint64_t vsize_pages(const Process& p) {
-  if (p.zombie || !p.host_pid) return 0;
-  std::ifstream f("/proc/" + std::to_string(p.host_pid) + "/statm");
-  uint64_t size = 0;
-  f >> size;
-  return size;
+  if (p.zombie || !p.memory) return 0;
+  return p.memory->usage().vsize_pages;
 }
 
 std::string join0(const std::vector<std::string>& v) {
@@ -131,15 +125,11 @@ std::string mounts_text() {
 // The guest's memory map, from its host process's: the stub pages are left out and the
 // names are the guest's (files umkernel copied in, the heap, the stack).
 std::string maps_text(const Process& p) {
-  if (p.zombie || !p.host_pid) return "";
-  std::ifstream in("/proc/" + std::to_string(p.host_pid) + "/maps");
+  if (p.zombie || !p.memory) return "";
   std::ostringstream o;
-  std::string line;
-  while (std::getline(in, line)) {
-    unsigned long start, end, pgoff;
-    char perms[5];
-    if (sscanf(line.c_str(), "%lx-%lx %4s %lx", &start, &end, perms, &pgoff) != 4) continue;
-    if (start >= 0x7ffffffe0000ul && start < 0x7ffffffe2000ul) continue;  // umkernel's stub
+  for (const platform::Mapping& m : p.memory->mappings()) {  // the platform's pages left out
+    unsigned long start = m.start, end = m.end, pgoff = m.offset;
+    const char* perms = m.perms;
     std::string name;
     auto it = p.mapped_files.upper_bound(start);
     if (it != p.mapped_files.begin() && (--it)->second.first > start) name = it->second.second;
