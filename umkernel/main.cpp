@@ -9,6 +9,7 @@
 #include "umkernel/boot/cmdline.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/platform/platform.h"
 #include "umkernel/vfs/tty.h"
 
 using namespace um::kernel;
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (a == "--version") {
-      printf("umkernel %s\n", UM_VERSION);
+      printf("umkernel %s\nplatform: %s (default; platform=ptrace|auto)\n", UM_VERSION,
+             um::kernel::platform::default_kind());
       return 0;
     }
     if (a == "--syscalls") {

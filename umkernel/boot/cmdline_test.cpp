@@ -165,5 +165,17 @@ TEST(CmdlineDisks, TheCFlagAndOthers) {
   EXPECT_EQ(c->disks[2].backing, "/b.img");
 }
 
+TEST(CmdlinePlatform, KnownPlatformsOnlyOneLineError) {
+  auto c = parse({"platform=ptrace"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->platform, "ptrace");
+  auto d = parse({});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->platform, "");  // auto
+  auto bad = parse({"platform=kvm"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("platform=kvm: unknown platform"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace um::kernel

@@ -122,6 +122,8 @@ bool setup_frame(Task& t, int sig, const siginfo_t& info, const SigAction& act) 
   t.regs().rax = 0;
   t.regs().eflags &= ~(0x400ull | 0x100ull);  // clear DF and TF
   t.regs().orig_rax = ~0ull;
+  t.regs().cs = 0x33;  // the handler runs as 64-bit code, whatever mode the task was in
+  t.regs().ss = 0x2b;
   return true;
 }
 
@@ -407,6 +409,9 @@ int64_t sigreturn(Task& t) {
   r.r14 = m.r14; r.r15 = m.r15; r.rdi = m.rdi; r.rsi = m.rsi; r.rbp = m.rbp; r.rbx = m.rbx;
   r.rdx = m.rdx; r.rax = m.rax; r.rcx = m.rcx; r.rsp = m.rsp; r.rip = m.rip;
   r.eflags = (r.eflags & ~kUserEflagsMask) | (m.eflags & kUserEflagsMask);
+  // As Linux, the frame's code segment comes back: 64-bit or 32-bit user code only.
+  if (m.cs == 0x33 || m.cs == 0x23) r.cs = m.cs;
+  r.ss = 0x2b;
   r.orig_rax = ~0ull;  // never treated as an interrupted syscall
   t.blocked = f.uc.sigmask & ~kUnblockable;
   if (m.fpstate) {

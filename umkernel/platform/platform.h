@@ -67,7 +67,10 @@ class AddressSpace {
   // Never maps over the platform's own pages.
   virtual int64_t map_anonymous(uint64_t addr, uint64_t len, int prot, int flags) = 0;
   // Maps umkernel's host descriptor `host_fd` (a file umkernel owns) into the guest.
-  virtual int64_t map_file(uint64_t addr, uint64_t len, int prot, int flags, int host_fd, uint64_t offset) = 0;
+  // `may_write`: the guest's file is open for writing (else a shared mapping can never
+  // become writable, as Linux's VM_MAYWRITE).
+  virtual int64_t map_file(uint64_t addr, uint64_t len, int prot, int flags, int host_fd, uint64_t offset,
+                           bool may_write) = 0;
   virtual int64_t unmap(uint64_t addr, uint64_t len) = 0;
   virtual int64_t protect(uint64_t addr, uint64_t len, int prot) = 0;
   virtual int64_t remap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr) = 0;

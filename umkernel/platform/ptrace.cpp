@@ -75,7 +75,8 @@ class PtraceAddressSpace final : public AddressSpace, public std::enable_shared_
   bool ok() const { return static_cast<bool>(mem_); }
 
   int64_t map_anonymous(uint64_t addr, uint64_t len, int prot, int flags) override;
-  int64_t map_file(uint64_t addr, uint64_t len, int prot, int flags, int host_fd, uint64_t offset) override;
+  int64_t map_file(uint64_t addr, uint64_t len, int prot, int flags, int host_fd, uint64_t offset,
+                   bool may_write) override;
   int64_t unmap(uint64_t addr, uint64_t len) override { return host_syscall(SYS_munmap, addr, len); }
   int64_t protect(uint64_t addr, uint64_t len, int prot) override {
     return host_syscall(SYS_mprotect, addr, len, static_cast<uint64_t>(prot));
@@ -318,7 +319,8 @@ int64_t PtraceAddressSpace::map_anonymous(uint64_t addr, uint64_t len, int prot,
 
 // The guest process takes a copy of umkernel's descriptor with pidfd_getfd (no path, so
 // nothing of the host is written where the guest could read it), maps it and closes it.
-int64_t PtraceAddressSpace::map_file(uint64_t addr, uint64_t len, int prot, int flags, int host_fd, uint64_t offset) {
+int64_t PtraceAddressSpace::map_file(uint64_t addr, uint64_t len, int prot, int flags, int host_fd, uint64_t offset,
+                                     bool may_write) {
   if ((flags & MAP_FIXED) && stub::overlaps_stub(addr, len)) return -ENOMEM;
   // Under Yama's ptrace_scope=1 the guest may take a descriptor from umkernel only when
   // named as its tracer; harmless otherwise (and refused without Yama).
@@ -331,10 +333,10 @@ int64_t PtraceAddressSpace::map_file(uint64_t addr, uint64_t len, int prot, int 
     UM_DEBUG("mapping a file into host task %d: %s", leader_, strerror(static_cast<int>(-fd)));
     return fd == -ENOMEM || fd == -EMFILE ? -ENOMEM : -EACCES;
   }
-  if ((flags & MAP_TYPE) != MAP_PRIVATE && !(prot & PROT_WRITE)) {
-    // A shared mapping without write access must not become writable later (mprotect), as
-    // with a file opened read-only: reopen the guest process's own copy read-only. The path
-    // names only the guest process's descriptor.
+  if ((flags & MAP_TYPE) != MAP_PRIVATE && !may_write) {
+    // A shared mapping of a file the guest may not write must never become writable
+    // (mprotect): reopen the guest process's own copy read-only. The path names only the
+    // guest process's descriptor, nothing of the host.
     std::string path = "/proc/self/fd/" + std::to_string(fd);
     int64_t ro = write_scratch(path) < 0 ? -EFAULT
                : host_syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), stub::kStubScratch, O_RDONLY | O_CLOEXEC);

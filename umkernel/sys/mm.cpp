@@ -74,7 +74,8 @@ int64_t sys_mmap(Task& t) {
   if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !f->writable()) return -EACCES;
   int hfd = type == MAP_PRIVATE ? f->inode()->host_fd() : f->inode()->shared_mapping_fd();
   if (hfd >= 0)
-    return t.proc->memory->map_file(addr, len, prot, host_flags | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED), hfd, off);
+    return t.proc->memory->map_file(addr, len, prot, host_flags | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED), hfd, off,
+                                     f->writable());
   if (type != MAP_PRIVATE) return -ENODEV;
   int64_t r = t.proc->memory->map_anonymous(addr, len, prot, host_flags | MAP_PRIVATE | MAP_ANONYMOUS);
   if (r < 0) return r;
