@@ -32,10 +32,7 @@ bool page_range(uint64_t addr, uint64_t len, uint64_t& start, uint64_t& size) {
 }
 
 uint64_t host_vm_bytes(const Process& p) {
-  std::ifstream f("/proc/" + std::to_string(p.host_pid) + "/statm");
-  uint64_t size = 0;
-  f >> size;
-  return size * kPage;
+  return p.memory ? p.memory->usage().vsize_pages * kPage : 0;
 }
 
 // The caller may lock `bytes` more: 0, -EPERM (no allowance at all) or -ENOMEM.
