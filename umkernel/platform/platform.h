@@ -75,6 +75,9 @@ class AddressSpace {
   virtual int64_t protect(uint64_t addr, uint64_t len, int prot) = 0;
   virtual int64_t remap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr) = 0;
   virtual int64_t advise(uint64_t addr, uint64_t len, int advice) = 0;
+  // One of the memory calls that act on the address space as the host sees it: mlock,
+  // mlock2, munlock, mlockall, munlockall, mincore, membarrier (others: -ENOSYS).
+  virtual int64_t memory_call(long nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0) = 0;
   // Empties the address space (execve): only the platform's own pages stay.
   virtual int64_t clear() = 0;
   // Guest memory. Return 0 or -EFAULT; writes ignore page protections (the ELF loader and

@@ -85,6 +85,15 @@ class PtraceAddressSpace final : public AddressSpace, public std::enable_shared_
   int64_t advise(uint64_t addr, uint64_t len, int advice) override {
     return host_syscall(SYS_madvise, addr, len, static_cast<uint64_t>(advice));
   }
+  int64_t memory_call(long nr, uint64_t a0, uint64_t a1, uint64_t a2) override {
+    switch (nr) {
+      case SYS_mlock: case SYS_mlock2: case SYS_munlock: case SYS_mlockall: case SYS_munlockall:
+      case SYS_mincore: case SYS_membarrier:
+        return host_syscall(nr, a0, a1, a2);
+      default:
+        return -ENOSYS;
+    }
+  }
   int64_t clear() override;
   int64_t read(void* dst, uint64_t src, size_t n) override;
   int64_t write(uint64_t dst, const void* src, size_t n) override;

@@ -12,7 +12,6 @@
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
-#include "umkernel/platform/stub.h"
 
 namespace um::kernel {
 
@@ -49,10 +48,10 @@ int64_t do_mlock(Task& t, uint64_t addr, uint64_t len, bool onfault) {
   uint64_t start, size;
   if (!page_range(addr, len, start, size)) return -EINVAL;
   if (size == 0) return 0;
-  if (stub::overlaps_stub(start, size)) return -ENOMEM;
+  if (t.proc->memory->reserved(start, size)) return -ENOMEM;
   if (int64_t r = may_lock(t, size); r < 0) return r;
-  int64_t r = onfault ? guest_host_syscall(t, SYS_mlock2, start, size, MLOCK_ONFAULT)
-                      : guest_host_syscall(t, SYS_mlock, start, size);
+  int64_t r = onfault ? t.proc->memory->memory_call(SYS_mlock2, start, size, MLOCK_ONFAULT)
+                      : t.proc->memory->memory_call(SYS_mlock, start, size);
   if (r == 0) t.proc->locked_bytes += size;
   return r;
 }
@@ -70,8 +69,8 @@ int64_t sys_munlock(Task& t) {
   uint64_t start, size;
   if (!page_range(t.arg(0), t.arg(1), start, size)) return -EINVAL;
   if (size == 0) return 0;
-  if (stub::overlaps_stub(start, size)) return -ENOMEM;
-  int64_t r = guest_host_syscall(t, SYS_munlock, start, size);
+  if (t.proc->memory->reserved(start, size)) return -ENOMEM;
+  int64_t r = t.proc->memory->memory_call(SYS_munlock, start, size);
   if (r == 0) t.proc->locked_bytes -= std::min(t.proc->locked_bytes, size);
   return r;
 }
@@ -86,13 +85,13 @@ int64_t sys_mlockall(Task& t) {
     if (lim == 0) return -EPERM;
     if ((flags & MCL_CURRENT) && lim != RLIM_INFINITY && host_vm_bytes(*t.proc) > lim) return -ENOMEM;
   }
-  int64_t r = guest_host_syscall(t, SYS_mlockall, flags);
+  int64_t r = t.proc->memory->memory_call(SYS_mlockall, flags);
   if (r == 0 && (flags & MCL_CURRENT)) t.proc->locked_bytes = host_vm_bytes(*t.proc);
   return r;
 }
 
 int64_t sys_munlockall(Task& t) {
-  int64_t r = guest_host_syscall(t, SYS_munlockall);
+  int64_t r = t.proc->memory->memory_call(SYS_munlockall);
   if (r == 0) t.proc->locked_bytes = 0;
   return r;
 }
@@ -102,9 +101,9 @@ int64_t sys_mincore(Task& t) {
   if (addr & (kPage - 1)) return -EINVAL;
   uint64_t start, size;
   if (!page_range(addr, len, start, size)) return -ENOMEM;
-  if (size && stub::overlaps_stub(start, size)) return -ENOMEM;
+  if (size && t.proc->memory->reserved(start, size)) return -ENOMEM;
   // The vector is guest memory in the same host address space: the host fills it.
-  return guest_host_syscall(t, SYS_mincore, addr, len, t.arg(2));
+  return t.proc->memory->memory_call(SYS_mincore, addr, len, t.arg(2));
 }
 
 int64_t sys_membarrier(Task& t) {
@@ -114,7 +113,7 @@ int64_t sys_membarrier(Task& t) {
   // barriers are the guest's. RSEQ variants need rseq, which umkernel does not offer.
   constexpr int kRseqCmds = MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ;
   if (cmd & kRseqCmds) return -EINVAL;
-  int64_t r = guest_host_syscall(t, SYS_membarrier, static_cast<uint64_t>(cmd), flags, t.arg(2));
+  int64_t r = t.proc->memory->memory_call(SYS_membarrier, static_cast<uint64_t>(cmd), flags, t.arg(2));
   if (cmd == MEMBARRIER_CMD_QUERY && r > 0) r &= ~static_cast<int64_t>(kRseqCmds);
   return r;
 }
