@@ -46,7 +46,7 @@ int FutexQueues::wake(FutexKey key, int n, uint32_t bitset) {
   if (it == queues_.end()) return 0;
   int woken = it->second->wake_if([&](Task* w) {
     if (!(w->futex_bitset & bitset)) return false;
-    w->sys_progress = 1;  // tells the re-run handler it was woken, not timed out
+    w->progress.woken = true;  // tells the re-run handler it was woken, not timed out
     return true;
   }, n);
   forget_if_empty(key);

@@ -22,7 +22,7 @@ Kernel* g_kernel = nullptr;
 }
 
 Kernel& kernel() { return *g_kernel; }
-bool kernel_exists() { return g_kernel != nullptr; }
+bool kernel_exists() { return g_kernel != nullptr && !g_kernel->torn_down(); }
 
 int64_t monotonic_ns() {
   timespec ts;
@@ -90,8 +90,10 @@ void Task::stop_waiting() {
   waiting_on.clear();
 }
 
+Kernel::Registration::Registration(Kernel* k) { g_kernel = k; }
+Kernel::Registration::~Registration() { g_kernel = nullptr; }
+
 Kernel::Kernel() {
-  g_kernel = this;
   boot_ns_ = monotonic_ns();
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   unimplemented_seen_.assign(1024, false);
@@ -101,7 +103,8 @@ Kernel::~Kernel() {
   shutdown_all();
   management.reset();  // removes the run directory once the disks are synced
   if (strace_ && strace_ != stderr) fclose(strace_);
-  g_kernel = nullptr;
+  torn_down_ = true;  // kernel_exists() says false from here; kernel() answers until the
+                      // last member is gone (their destructors may still reach states_)
 }
 
 Task* Kernel::task_by_tid(int tid) {
@@ -394,7 +397,7 @@ void Kernel::handle_syscall(Task& t) {
   const platform::SyscallArgs& sc = t.ctx->syscall();
   t.sys_nr = sc.nr;
   for (int i = 0; i < 6; i++) t.sys_args[i] = sc.args[i];
-  t.sys_progress = 0;
+  t.progress = {};
   t.sys_partial = 0;
   t.sys_remaining_addr = 0;
   t.sys_deadline_ns = -1;

@@ -17,6 +17,7 @@
 
 #include "core/unique_fd.h"
 #include "umkernel/kernel/futex_queue.h"
+#include "umkernel/kernel/subsystem_state.h"
 #include "umkernel/kernel/task.h"
 
 namespace um::kernel {
@@ -30,6 +31,7 @@ constexpr int64_t kERestartSys = -512;
 constexpr int64_t kERestartNoIntr = -513;
 constexpr int64_t kERestartNoHand = -514;
 
+namespace mgmt { class Management; }
 struct BootConfig;
 struct DiskSpec;
 
@@ -132,9 +134,13 @@ class Kernel {
   void disk_raw_access(int index, bool writing);
   Tty* tty(int index);
   FutexQueues& futexes() { return futexes_; }  // every futex with waiters
+  bool torn_down() const { return torn_down_; }  // ~Kernel's body has run
+  // A subsystem's own state, made on first use (kernel/subsystem_state.h).
+  template <class T>
+  T& state() { return states_.get<T>(); }
 
   // --- management from the host (umkernel/mgmt) ---
-  std::shared_ptr<void> management;   // run directory, mconsole; released in ~Kernel
+  std::shared_ptr<mgmt::Management> management;  // run directory, mconsole; released in ~Kernel
   // mconsole stop/go: while frozen, guest stops are not collected and nothing is resumed;
   // event sources (the mconsole) are still served.
   void set_frozen(bool on) { frozen_ = on; }
@@ -163,8 +169,16 @@ class Kernel {
   void shutdown_all();
   int next_timeout_ms();
 
-  // Declared first, so destroyed last: tasks and processes hold its contexts.
+  // Declared first, so destroyed last: kernel() answers while the members below go.
+  struct Registration {
+    explicit Registration(Kernel* k);
+    ~Registration();
+  } registration_{this};
+  bool torn_down_ = false;
+  // Tasks and processes hold its contexts.
   std::unique_ptr<platform::Platform> platform_;
+  // Destroyed after tasks and processes, whose files and waits still reach it.
+  SubsystemStates states_;
   std::map<int, std::shared_ptr<Process>> processes_;
   std::unordered_map<int, std::unique_ptr<Task>> tasks_by_tid_;
   std::unordered_set<Task*> live_tasks_;  // tasks whose host thread has not been reaped

@@ -97,7 +97,7 @@ bool Kernel::boot(const BootConfig& cfg, std::string* error) {
   if (!start_platform(cfg.platform, error)) return false;
   UM_INFO("platform: %s", platform_->name());
   kmsg(6, "platform: %s", platform_->name());
-  auto* mgmt = static_cast<mgmt::Management*>(management.get());
+  mgmt::Management* mgmt = management.get();
   if (!net::boot_network(cfg, mgmt ? mgmt->umid() : cfg.umid, error)) return false;
   for (const DiskSpec& d : cfg.disks) {
     disks_.push_back(std::make_shared<DiskSpec>(d));

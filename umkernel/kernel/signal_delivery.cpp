@@ -378,19 +378,19 @@ void force_signal(Task& t, int sig, const siginfo_t* info) {
 }
 
 int64_t apply_temporary_sigmask(Task& t, uint64_t mask_addr, uint64_t size) {
-  if (!mask_addr || t.sys_progress) return 0;
+  if (!mask_addr || t.progress.mask_applied) return 0;
   if (size != sizeof(uint64_t)) return -EINVAL;
   uint64_t mask;
   if (get_user(t, mask_addr, mask) < 0) return -EFAULT;
   t.saved_mask = t.blocked;
   t.has_saved_mask = true;
   t.blocked = mask & ~kUnblockable;
-  t.sys_progress = 1;
+  t.progress.mask_applied = true;
   return 0;
 }
 
 void restore_temporary_sigmask(Task& t) {
-  if (t.has_saved_mask && t.sys_progress) {
+  if (t.has_saved_mask && t.progress.mask_applied) {
     t.blocked = t.saved_mask;
     t.has_saved_mask = false;
   }

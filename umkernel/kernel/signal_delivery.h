@@ -22,7 +22,7 @@ void force_signal(Task& t, int sig, const siginfo_t* info);
 // rt_sigreturn: restores registers, mask and FP state from the frame on the stack.
 int64_t sigreturn(Task& t);
 // The temporary signal mask of ppoll, pselect6 and epoll_pwait: installed on the first run of
-// the handler (t.sys_progress marks it), restored when the call ends; if a signal interrupts
+// the handler (t.progress.mask_applied marks it), restored when the call ends; if a signal interrupts
 // the call, the handler's frame saves the old mask instead, as for sigsuspend.
 int64_t apply_temporary_sigmask(Task& t, uint64_t mask_addr, uint64_t size);
 void restore_temporary_sigmask(Task& t);

@@ -38,6 +38,18 @@ struct Credentials {
 };
 
 // Scheduling attributes a thread keeps (sys/sched.cpp); the host schedules the threads.
+// What a parked system call has done so far, for its re-run on wake-up (Linux's
+// restart_block, gVisor's SyscallRestartBlock): one field per meaning. Cleared when the task
+// starts a new system call.
+struct SyscallProgress {
+  uint64_t bytes_done = 0;        // read/write/send/sendmsg: bytes moved before it blocked
+  bool woken = false;             // FUTEX_WAIT: a FUTEX_WAKE woke it (not its timeout)
+  bool connect_started = false;   // connect: the handshake it started is under way
+  int vfork_child = 0;            // vfork, clone(CLONE_VFORK): the child it waits for
+  bool mask_applied = false;      // sigsuspend, ppoll, pselect6, epoll_pwait: the temporary mask is in place
+  uint64_t fifo_other_opens = 0;  // open of a FIFO: the other side's open count + 1 when it began waiting
+};
+
 struct TaskSched {
   uint64_t affinity = ~0ull;    // CPUs allowed (masked with the VM's CPUs when read)
   int policy = 0;               // SCHED_OTHER, FIFO, RR, BATCH, IDLE, DEADLINE
@@ -130,7 +142,7 @@ class Task {
   // The syscall in progress (kept while parked so that it can be re-run on wake-up).
   long sys_nr = -1;
   uint64_t sys_args[6]{};
-  uint64_t sys_progress = 0;    // partial progress of a blocked syscall (bytes written...)
+  SyscallProgress progress;     // what a parked syscall has done so far (cleared at each new one)
   int64_t sys_partial = 0;      // what to return if a signal cuts it short after progress
   uint64_t sys_remaining_addr = 0;  // nanosleep's rem: written with the time left if interrupted
   int64_t sys_deadline_ns = -1; // absolute CLOCK_MONOTONIC deadline of a parked syscall

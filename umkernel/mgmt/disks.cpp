@@ -9,6 +9,7 @@
 
 #include "core/cow/cow_file.h"
 #include "umkernel/boot/cmdline.h"
+#include "umkernel/kernel/kernel.h"
 #include "umkernel/mgmt/management.h"
 
 namespace um::kernel {
@@ -24,10 +25,11 @@ Result<UniqueFd> lock_one(const DiskSpec& d, const std::string& file, bool write
   return fd;
 }
 
-std::map<int, std::vector<UniqueFd>>& held_locks() {
-  static std::map<int, std::vector<UniqueFd>> locks;  // per disk index, for the VM's life
-  return locks;
-}
+// The lock fds of each disk (per disk index), held while the VM has the disk.
+struct DiskLocks {
+  std::map<int, std::vector<UniqueFd>> by_index;
+};
+std::map<int, std::vector<UniqueFd>>& held_locks() { return kernel().state<DiskLocks>().by_index; }
 
 }  // namespace
 

@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+
+#include "umkernel/kernel/kernel.h"
 #include <string>
 
 #include "umkernel/kernel/user_memory.h"
@@ -30,10 +32,10 @@ namespace {
 // multicast frame.)
 constexpr unsigned kKeptFlags = IFF_DEBUG | IFF_NOTRAILERS | IFF_DYNAMIC | IFF_PORTSEL | IFF_AUTOMEDIA | IFF_ALLMULTI;
 
-std::map<int, unsigned>& kept_flags() {
-  static std::map<int, unsigned> m;
-  return m;
-}
+struct KeptFlags {
+  std::map<int, unsigned> by_index;
+};
+std::map<int, unsigned>& kept_flags() { return kernel().state<KeptFlags>().by_index; }
 
 bool privileged(Task& t) { return t.proc->cred.euid == 0; }
 

@@ -79,7 +79,7 @@ InodePtr Socket::make_inode(Task& t) {
 
 int64_t Socket::pipe_error(Task& t, int flags) {
   // Only stream sockets raise SIGPIPE, and only when nothing of the call went through.
-  if (type_ == SOCK_STREAM && t.sys_progress == 0 && !(flags & MSG_NOSIGNAL)) {
+  if (type_ == SOCK_STREAM && t.progress.bytes_done == 0 && !(flags & MSG_NOSIGNAL)) {
     siginfo_t si{};
     si.si_code = SI_USER;
     kernel().send_signal_to_task(t, SIGPIPE, &si);

@@ -60,7 +60,7 @@ class Socket : public File {
   virtual int64_t shutdown(int how) = 0;
   // Sends `len` bytes from `src` (to `to`, a sockaddr's bytes, if given). Stream sockets may
   // send part: the result is the number of bytes taken, -EAGAIN if none could be. The caller
-  // keeps t.sys_progress, which decides whether EPIPE raises SIGPIPE.
+  // keeps t.progress.bytes_done, which decides whether EPIPE raises SIGPIPE.
   virtual int64_t send(Task& t, const SendSource& src, size_t len, int flags, const std::string* to,
                        Ancillary* anc) = 0;
   // Receives at most `len` bytes: the byte count (the full datagram length with MSG_TRUNC),

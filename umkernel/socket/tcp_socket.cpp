@@ -231,7 +231,7 @@ class TcpSocket : public InetSocket {
     sa_family_t f = AF_UNSPEC;
     if (raw.size() >= sizeof f) memcpy(&f, raw.data(), sizeof f);
     StackLock lock;
-    if (t.sys_progress == 1) {  // a blocking connect we started: how did it go?
+    if (t.progress.connect_started) {  // a blocking connect we started: how did it go?
       if (c_->connecting) return wait = &wq_, -EAGAIN;
       if (c_->connected) return connect_reported_ = true, 0;
       return -std::exchange(c_->err, 0);
@@ -263,7 +263,7 @@ class TcpSocket : public InetSocket {
     bound_ = true;
     c_->connecting = true;
     if (nonblocking()) return -EINPROGRESS;
-    t.sys_progress = 1;
+    t.progress.connect_started = true;
     wait = &wq_;
     return -EAGAIN;
   }

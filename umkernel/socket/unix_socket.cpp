@@ -37,16 +37,13 @@ struct Registry {
   std::map<std::pair<int, std::string>, UnixSocket*> abstract;
   uint32_t next_autobind = 0;
 };
-Registry& registry() {
-  static Registry r;
-  return r;
-}
+Registry& registry() { return kernel().state<Registry>(); }
 
 // Sockets whose files sit in some receive queue (SCM_RIGHTS), for the cycle collector.
-std::unordered_set<UnixSocket*>& in_flight() {
-  static std::unordered_set<UnixSocket*> s;
-  return s;
-}
+struct InFlight {
+  std::unordered_set<UnixSocket*> sockets;
+};
+std::unordered_set<UnixSocket*>& in_flight() { return kernel().state<InFlight>().sockets; }
 
 PeerCred peer_cred_of(Task& t) {  // SO_PEERCRED: effective ids
   return {t.proc->pid, t.proc->cred.euid, t.proc->cred.egid};

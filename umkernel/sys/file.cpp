@@ -60,14 +60,14 @@ int64_t do_read(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
 }
 
 int64_t write_buffer(Task& t, File& f, const char* data, uint64_t count, int64_t* off) {
-  // Blocking writes to pipes continue where they stopped when woken (t.sys_progress).
-  uint64_t done = off ? 0 : t.sys_progress;
+  // Blocking writes to pipes continue where they stopped when woken (t.progress.bytes_done).
+  uint64_t done = off ? 0 : t.progress.bytes_done;
   while (done < count) {
     int64_t pos = off ? *off + static_cast<int64_t>(done) : 0;
     int64_t r = f.write(t, data + done, count - done, off ? &pos : nullptr);
     if (r == -EAGAIN) {
       if (f.nonblocking()) return done ? static_cast<int64_t>(done) : -EAGAIN;
-      t.sys_progress = done;
+      t.progress.bytes_done = done;
       t.sys_partial = static_cast<int64_t>(done);
       int64_t b = block_on(t, f, true);
       return b == -EAGAIN && done ? static_cast<int64_t>(done) : b;  // timed out after some
@@ -91,8 +91,8 @@ int64_t do_write(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
     if (copy_from_user(t, data.data(), buf, count) < 0) return -EFAULT;
     return write_buffer(t, *f, data.data(), count, off);
   }
-  // Large writes go in chunks; a blocked pipe or terminal write resumes at t.sys_progress.
-  uint64_t done = off ? 0 : t.sys_progress;
+  // Large writes go in chunks; a blocked pipe or terminal write resumes at t.progress.bytes_done.
+  uint64_t done = off ? 0 : t.progress.bytes_done;
   auto& tmp = scratch(kChunk);
   while (done < count) {
     size_t n = std::min<uint64_t>(count - done, kChunk);
@@ -101,7 +101,7 @@ int64_t do_write(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
     int64_t r = f->write(t, tmp.data(), n, off ? &pos : nullptr);
     if (r == -EAGAIN && !f->seekable()) {
       if (f->nonblocking()) return done ? static_cast<int64_t>(done) : -EAGAIN;
-      t.sys_progress = done;
+      t.progress.bytes_done = done;
       t.sys_partial = static_cast<int64_t>(done);
       int64_t b = block_on(t, *f, true);
       return b == -EAGAIN && done ? static_cast<int64_t>(done) : b;

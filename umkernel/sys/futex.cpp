@@ -16,7 +16,7 @@ namespace {
 int64_t futex_wait(Task& t, uint64_t addr, uint32_t val, uint64_t timeout_addr, uint32_t bitset,
                    bool absolute, bool realtime, bool shared) {
   if (bitset == 0) return -EINVAL;
-  if (t.sys_progress == 1) return 0;  // woken by FUTEX_WAKE
+  if (t.progress.woken) return 0;  // woken by FUTEX_WAKE
   if (t.sys_deadline_ns >= 0 && monotonic_ns() >= t.sys_deadline_ns) return -ETIMEDOUT;
   if (addr & 3) return -EINVAL;
   uint32_t cur;

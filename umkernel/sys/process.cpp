@@ -103,12 +103,12 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
 
 // Finishes vfork/clone(CLONE_VFORK): the parent sleeps until the child execs or exits.
 int64_t fork_entry(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls) {
-  if (t.sys_progress == 0) {
+  if (t.progress.vfork_child == 0) {
     int64_t pid = do_fork(t, flags, stack, ptid, ctid, tls);
     if (pid < 0 || !(flags & CLONE_VFORK)) return pid;
-    t.sys_progress = static_cast<uint64_t>(pid);
+    t.progress.vfork_child = static_cast<int>(pid);
   }
-  int pid = static_cast<int>(t.sys_progress);
+  int pid = t.progress.vfork_child;
   auto child = kernel().process_by_pid(pid);
   if (!child || child->vfork_released) return pid;
   t.uninterruptible = true;

@@ -177,13 +177,13 @@ int64_t sys_rt_sigpending(Task& t) {
 
 int64_t sys_rt_sigsuspend(Task& t) {
   if (t.arg(1) != 8) return -EINVAL;
-  if (t.sys_progress == 0) {
+  if (!t.progress.mask_applied) {
     uint64_t mask;
     if (get_user(t, t.arg(0), mask) < 0) return -EFAULT;
     t.saved_mask = t.blocked;
     t.has_saved_mask = true;
     t.blocked = mask & ~kUnblockable;
-    t.sys_progress = 1;
+    t.progress.mask_applied = true;
   }
   t.sys_restartable = false;
   return kBlock;  // only a signal ends it: -EINTR, and the handler runs with the old mask saved

@@ -210,15 +210,15 @@ class ControlWriter {
 
 int64_t do_send(Task& t, Socket& s, const IoVec& io, int flags, const std::string* to, Ancillary* anc) {
   bool nonblock = s.nonblocking() || (flags & MSG_DONTWAIT);
-  // A stream send that blocked resumes after what it already queued (t.sys_progress).
-  size_t done = t.sys_progress;
+  // A stream send that blocked resumes after what it already queued (t.progress.bytes_done).
+  size_t done = t.progress.bytes_done;
   for (;;) {
     size_t base = done;
     SendSource src = [&](size_t off, char* dst, size_t n) { return iovec_copy(t, io, base + off, dst, n, false); };
     int64_t r = s.send(t, src, io.total - done, flags, to, done == 0 ? anc : nullptr);
     if (r == -EAGAIN) {
       if (nonblock) return done ? static_cast<int64_t>(done) : -EAGAIN;
-      t.sys_progress = done;
+      t.progress.bytes_done = done;
       t.sys_partial = static_cast<int64_t>(done);
       r = park_on(t, *s.wait_queue(), s.send_timeout_ns());
       return r == -EAGAIN && done ? static_cast<int64_t>(done) : r;
@@ -235,7 +235,7 @@ int64_t do_recv(Task& t, Socket& s, const IoVec& io, int flags, Received& out) {
   int rflags = flags | (nonblock ? MSG_DONTWAIT : 0);
   bool stream = s.is_stream();
   // MSG_WAITALL on a stream: what earlier runs received is already in the guest buffer.
-  size_t done = t.sys_progress;
+  size_t done = t.progress.bytes_done;
   for (;;) {
     Received part;
     // TCP data that cannot be copied to the guest (EFAULT) stays queued, as on Linux: peek,
@@ -244,7 +244,7 @@ int64_t do_recv(Task& t, Socket& s, const IoVec& io, int flags, Received& out) {
     int64_t r = s.recv(t, io.total - done, rflags | (peek_first ? MSG_PEEK : 0), part);
     if (r == -EAGAIN) {
       if (done && nonblock) return static_cast<int64_t>(done);
-      t.sys_progress = done;
+      t.progress.bytes_done = done;
       t.sys_partial = static_cast<int64_t>(done);
       r = nonblock ? -EAGAIN : park_on(t, *s.wait_queue(), s.recv_timeout_ns());
       return r == -EAGAIN && done ? static_cast<int64_t>(done) : r;
@@ -439,7 +439,7 @@ int64_t send_msghdr(Task& t, uint64_t fd, uint64_t maddr, int flags) {
     if (int64_t r = sockaddr_from_user(t, reinterpret_cast<uint64_t>(m.msg_name), len, to); r < 0) return r;
   }
   Ancillary anc;
-  if (t.sys_progress == 0 && m.msg_controllen >= sizeof(cmsghdr)) {  // a resumed send already sent them
+  if (t.progress.bytes_done == 0 && m.msg_controllen >= sizeof(cmsghdr)) {  // a resumed send already sent them
     if (m.msg_controllen > kMaxControl) return -ENOBUFS;
     std::string ctl(m.msg_controllen, '\0');
     if (copy_from_user(t, ctl.data(), reinterpret_cast<uint64_t>(m.msg_control), ctl.size()) < 0) return -EFAULT;

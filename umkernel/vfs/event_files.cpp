@@ -255,10 +255,10 @@ constexpr uint32_t kPrivateBits = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEX
 constexpr int kMaxNests = 4;  // EP_MAX_NESTS
 
 // Every live epoll instance, for finding the ones that contain a given one.
-std::set<const EpollFile*>& all_epolls() {
-  static std::set<const EpollFile*> all;
-  return all;
-}
+struct Epolls {
+  std::set<const EpollFile*> all;
+};
+std::set<const EpollFile*>& all_epolls() { return kernel().state<Epolls>().all; }
 }  // namespace
 
 EpollFile::EpollFile() : File(nullptr, O_RDWR) {

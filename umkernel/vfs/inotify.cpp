@@ -37,14 +37,13 @@ struct DnotifyEntry {
   uint32_t mask;  // DN_* | DN_MULTISHOT
 };
 
-std::multimap<Key, Watch>& watches() {
-  static std::multimap<Key, Watch> m;
-  return m;
-}
-std::multimap<Key, DnotifyEntry>& dnotify() {
-  static std::multimap<Key, DnotifyEntry> m;
-  return m;
-}
+// Every inotify watch and dnotify request, by the inode they watch.
+struct Watches {
+  std::multimap<Key, Watch> inotify;
+  std::multimap<Key, DnotifyEntry> dnotify;
+};
+std::multimap<Key, Watch>& watches() { return kernel().state<Watches>().inotify; }
+std::multimap<Key, DnotifyEntry>& dnotify() { return kernel().state<Watches>().dnotify; }
 
 class InotifyFile : public File {
  public:

@@ -10,58 +10,16 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/vfs/hostfs.h"
+#include "umkernel/vfs/lock_list.h"
 
 namespace um::kernel {
 
 namespace {
 
-struct Lock {
-  const void* owner;     // Process* (POSIX) or File* (flock, OFD)
-  int pid;               // reported by F_GETLK (-1 for OFD locks)
-  bool write;
-  uint64_t start, end;   // [start, end], end = UINT64_MAX for "to EOF"
-  bool is_flock;
-};
-
 struct InodeLocks {
-  std::list<Lock> locks;
+  LockList list;
   WaitQueue waiters;
 };
-
-std::map<const Inode*, InodeLocks>& table() {
-  static std::map<const Inode*, InodeLocks> t;
-  return t;
-}
-
-bool overlaps(const Lock& a, uint64_t s, uint64_t e) { return a.start <= e && s <= a.end; }
-
-// Files whose locks host processes see too (hostfs): what the guest holds is mirrored there.
-HostLockable* host_side(const Inode* ino) {
-  return ino ? dynamic_cast<HostLockable*>(const_cast<Inode*>(ino)) : nullptr;
-}
-// How often a task blocked on a host process's lock looks again (the host tells no one).
-constexpr int64_t kHostLockRetryNs = 20'000'000;
-
-// The first lock held by another owner that conflicts with the request, if any.
-const Lock* conflict(InodeLocks& il, const void* owner, bool write, uint64_t s, uint64_t e, bool is_flock) {
-  for (auto& l : il.locks) {
-    if (l.is_flock != is_flock || l.owner == owner) continue;
-    if (!overlaps(l, s, e)) continue;
-    if (write || l.write) return &l;
-  }
-  return nullptr;
-}
-
-// Removes the owner's coverage of [s, e], splitting locks that stick out on either side.
-void unlock_range(InodeLocks& il, const void* owner, uint64_t s, uint64_t e, bool is_flock) {
-  for (auto it = il.locks.begin(); it != il.locks.end();) {
-    if (it->owner != owner || it->is_flock != is_flock || !overlaps(*it, s, e)) { ++it; continue; }
-    Lock l = *it;
-    it = il.locks.erase(it);
-    if (l.start < s) { Lock left = l; left.end = s - 1; il.locks.insert(it, left); }
-    if (l.end > e) { Lock right = l; right.start = e + 1; il.locks.insert(it, right); }
-  }
-}
 
 // POSIX-lock owners (processes) parked in F_SETLKW, and what they wait for: the wait-for
 // graph Linux walks to answer EDEADLK instead of letting two processes wait for each other.
@@ -71,10 +29,21 @@ struct Waiting {
   bool write;
   uint64_t start, end;
 };
-std::map<const void*, Waiting>& waiting() {
-  static std::map<const void*, Waiting> w;
-  return w;
+
+// Every inode with locks or lock waiters.
+struct FileLockState {
+  std::map<const Inode*, InodeLocks> table;
+  std::map<const void*, Waiting> waiting;
+};
+std::map<const Inode*, InodeLocks>& table() { return kernel().state<FileLockState>().table; }
+std::map<const void*, Waiting>& waiting() { return kernel().state<FileLockState>().waiting; }
+
+// Files whose locks host processes see too (hostfs): what the guest holds is mirrored there.
+HostLockable* host_side(const Inode* ino) {
+  return ino ? dynamic_cast<HostLockable*>(const_cast<Inode*>(ino)) : nullptr;
 }
+// How often a task blocked on a host process's lock looks again (the host tells no one).
+constexpr int64_t kHostLockRetryNs = 20'000'000;
 
 // Whether waiting for `blocker` would close a cycle back to `owner`.
 bool would_deadlock(const void* owner, const void* blocker) {
@@ -89,7 +58,7 @@ bool would_deadlock(const void* owner, const void* blocker) {
     }
     auto li = table().find(it->second.inode);
     if (li == table().end()) return false;
-    const Lock* c = conflict(li->second, blocker, it->second.write, it->second.start, it->second.end, false);
+    const RangeLock* c = li->second.list.conflict(blocker, it->second.write, it->second.start, it->second.end, false);
     blocker = c ? c->owner : nullptr;
   }
   return false;
@@ -100,36 +69,17 @@ bool would_deadlock(const void* owner, const void* blocker) {
 void sync_host_range(const Inode* ino, InodeLocks& il, uint64_t s, uint64_t e) {
   HostLockable* h = host_side(ino);
   if (!h) return;
-  std::vector<uint64_t> cuts{s};
-  for (auto& l : il.locks) {
-    if (l.is_flock || !overlaps(l, s, e)) continue;
-    if (l.start > s) cuts.push_back(l.start);
-    if (l.end < e) cuts.push_back(l.end + 1);
-  }
-  std::sort(cuts.begin(), cuts.end());
-  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-  for (size_t i = 0; i < cuts.size(); i++) {
-    uint64_t a = cuts[i], b = i + 1 < cuts.size() ? cuts[i + 1] - 1 : e;
-    int type = F_UNLCK;
-    for (auto& l : il.locks)
-      if (!l.is_flock && overlaps(l, a, b)) type = l.write ? F_WRLCK : (type == F_WRLCK ? F_WRLCK : F_RDLCK);
-    h->host_range_lock(type, a, b);
-  }
+  for (const LockRun& run : il.list.coverage(s, e)) h->host_range_lock(run.type, run.start, run.end);
 }
 
 // The host's flock: the strongest the guest holds.
 void sync_host_flock(const Inode* ino, InodeLocks& il) {
-  HostLockable* h = host_side(ino);
-  if (!h) return;
-  int op = LOCK_UN;
-  for (auto& l : il.locks)
-    if (l.is_flock) op = l.write ? LOCK_EX : (op == LOCK_EX ? LOCK_EX : LOCK_SH);
-  h->host_flock(op);
+  if (HostLockable* h = host_side(ino)) h->host_flock(il.list.flock_strength());
 }
 
 void forget_if_empty(const Inode* ino) {
   auto it = table().find(ino);
-  if (it != table().end() && it->second.locks.empty() && it->second.waiters.empty()) table().erase(it);
+  if (it != table().end() && it->second.list.empty() && it->second.waiters.empty()) table().erase(it);
 }
 
 }  // namespace
@@ -141,14 +91,14 @@ int64_t flock_file(Task& t, File& f, int op) {
   if (!f.inode()) return -EINVAL;
   InodeLocks& il = table()[f.inode()];
   if (op == LOCK_UN) {
-    unlock_range(il, &f, 0, UINT64_MAX, true);
+    il.list.unlock(&f, 0, UINT64_MAX, true);
     sync_host_flock(f.inode(), il);
     il.waiters.wake_all();
     forget_if_empty(f.inode());
     return 0;
   }
   bool write = op == LOCK_EX;
-  if (conflict(il, &f, write, 0, UINT64_MAX, true)) {
+  if (il.list.conflict(&f, write, 0, UINT64_MAX, true)) {
     if (nb) return -EWOULDBLOCK;
     t.wait_on(il.waiters);
     return kBlock;
@@ -165,9 +115,7 @@ int64_t flock_file(Task& t, File& f, int op) {
       return kBlock;
     }
   } else if (h) {
-    bool held = false;
-    for (auto& l : il.locks) held |= l.is_flock && l.owner != &f;
-    if (!held) {
+    if (!il.list.flock_held_by_other(&f)) {
       if (int64_t r = h->host_flock(LOCK_SH); r < 0) {
         if (r != -EWOULDBLOCK && r != -EAGAIN) return r;
         if (nb) return -EWOULDBLOCK;
@@ -177,8 +125,7 @@ int64_t flock_file(Task& t, File& f, int op) {
       }
     }
   }
-  unlock_range(il, &f, 0, UINT64_MAX, true);  // conversion replaces the old lock
-  il.locks.push_back({&f, t.proc->pid, write, 0, UINT64_MAX, true});
+  il.list.lock({&f, t.proc->pid, write, 0, UINT64_MAX, true});  // a conversion replaces the old lock
   il.waiters.wake_all();  // a downgrade may let others in
   return 0;
 }
@@ -210,7 +157,7 @@ int64_t posix_lock(Task& t, File& f, int cmd, struct flock& fl) {
   InodeLocks& il = table()[f.inode()];
   bool write = fl.l_type == F_WRLCK;
   if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
-    const Lock* c = fl.l_type == F_UNLCK ? nullptr : conflict(il, owner, write, s, e, false);
+    const RangeLock* c = fl.l_type == F_UNLCK ? nullptr : il.list.conflict(owner, write, s, e, false);
     struct flock host {};
     HostLockable* h = host_side(f.inode());
     if (!c && h && fl.l_type != F_UNLCK && h->host_range_conflict(fl.l_type, s, e, host)) {
@@ -229,14 +176,14 @@ int64_t posix_lock(Task& t, File& f, int cmd, struct flock& fl) {
     return 0;
   }
   if (fl.l_type == F_UNLCK) {
-    unlock_range(il, owner, s, e, false);
+    il.list.unlock(owner, s, e, false);
     sync_host_range(f.inode(), il, s, e);
     il.waiters.wake_all();
     forget_if_empty(f.inode());
     return 0;
   }
   if (write ? !f.writable() : (f.flags() & O_ACCMODE) == O_WRONLY) return -EBADF;
-  if (const Lock* c = conflict(il, owner, write, s, e, false)) {
+  if (const RangeLock* c = il.list.conflict(owner, write, s, e, false)) {
     if (cmd == F_SETLK || cmd == F_OFD_SETLK) return -EAGAIN;
     if (!ofd) {
       if (would_deadlock(owner, c->owner)) {
@@ -260,8 +207,7 @@ int64_t posix_lock(Task& t, File& f, int cmd, struct flock& fl) {
     }
   }
   if (!ofd) waiting().erase(owner);
-  unlock_range(il, owner, s, e, false);
-  il.locks.push_back({owner, ofd ? -1 : t.proc->pid, write, s, e, false});
+  il.list.lock({owner, ofd ? -1 : t.proc->pid, write, s, e, false});
   if (!write) sync_host_range(f.inode(), il, s, e);  // a downgrade: other readers keep theirs
   il.waiters.wake_all();
   return 0;
@@ -271,13 +217,11 @@ void release_posix_locks(Process& p, Inode* inode) {
   for (auto it = table().begin(); it != table().end();) {
     if (inode && it->first != inode) { ++it; continue; }
     auto& il = it->second;
-    size_t before = il.locks.size();
-    il.locks.remove_if([&](const Lock& l) { return !l.is_flock && l.owner == &p; });
-    if (il.locks.size() != before) {
+    if (il.list.release(&p, true, false)) {
       sync_host_range(it->first, il, 0, UINT64_MAX);
       il.waiters.wake_all();
     }
-    it = il.locks.empty() && il.waiters.empty() ? table().erase(it) : std::next(it);
+    it = il.list.empty() && il.waiters.empty() ? table().erase(it) : std::next(it);
   }
 }
 
@@ -286,14 +230,12 @@ void release_file_locks(File& f) {
   auto it = table().find(f.inode());
   if (it == table().end()) return;
   auto& il = it->second;
-  size_t before = il.locks.size();
-  il.locks.remove_if([&](const Lock& l) { return l.owner == &f; });
-  if (il.locks.size() != before) {
+  if (il.list.release(&f, true, true)) {
     sync_host_range(f.inode(), il, 0, UINT64_MAX);
     sync_host_flock(f.inode(), il);
     il.waiters.wake_all();
   }
-  if (il.locks.empty() && il.waiters.empty()) table().erase(it);
+  if (il.list.empty() && il.waiters.empty()) table().erase(it);
 }
 
 }  // namespace um::kernel

@@ -109,10 +109,10 @@ class PipeFile : public File {
 };
 
 // The pipe of each FIFO inode that is open or being opened.
-std::map<const Inode*, std::shared_ptr<PipeBuffer>>& fifos() {
-  static std::map<const Inode*, std::shared_ptr<PipeBuffer>> m;
-  return m;
-}
+struct Fifos {
+  std::map<const Inode*, std::shared_ptr<PipeBuffer>> by_inode;
+};
+std::map<const Inode*, std::shared_ptr<PipeBuffer>>& fifos() { return kernel().state<Fifos>().by_inode; }
 
 bool fifo_idle(const std::shared_ptr<PipeBuffer>& p) {
   return p.use_count() == 1 && !p->has_readers() && !p->has_writers();
@@ -134,7 +134,7 @@ int64_t open_fifo(Task& t, InodePtr inode, int flags, FilePtr& out) {
   if (!p) p = std::make_shared<PipeBuffer>();
   int acc = flags & O_ACCMODE;
   bool reader = acc == O_RDONLY, both = acc == O_RDWR;
-  bool first = t.sys_progress == 0;  // not a re-run after a wait
+  bool first = t.progress.fifo_other_opens == 0;  // not a re-run after a wait
   if (!first) {
     int& woken = acc == O_RDONLY ? p->woken_readers : p->woken_writers;
     if (woken > 0) woken--;
@@ -143,8 +143,8 @@ int64_t open_fifo(Task& t, InodePtr inode, int flags, FilePtr& out) {
     // Is the other side there (open, or waiting for us), or has it come since we began waiting?
     bool other = reader ? p->has_writers() : p->has_readers();
     uint64_t other_counter = reader ? p->w_counter : p->r_counter;
-    if (first) t.sys_progress = other_counter + 1;
-    bool came = !first && t.sys_progress != other_counter + 1;
+    if (first) t.progress.fifo_other_opens = other_counter + 1;
+    bool came = !first && t.progress.fifo_other_opens != other_counter + 1;
     if (!other && !came) {
       if (flags & O_NONBLOCK) {
         if (!reader) return -ENXIO;  // a reader never waits when non-blocking

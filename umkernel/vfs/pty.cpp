@@ -63,10 +63,7 @@ struct DevPts {
   }
 };
 
-DevPts& devpts() {
-  static DevPts d;
-  return d;
-}
+DevPts& devpts() { return kernel().state<DevPts>(); }
 
 class PtySlave : public Tty {
  public:

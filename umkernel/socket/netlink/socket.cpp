@@ -14,10 +14,7 @@
 
 namespace um::kernel::net::netlink {
 
-Ports& ports() {
-  static Ports p;
-  return p;
-}
+Ports& ports() { return kernel().state<Ports>(); }
 
 NetlinkSocket* port_owner(uint32_t port) {
   auto it = ports().bound.find(port);
