@@ -30,19 +30,18 @@ int64_t monotonic_ns() {
   return ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
-namespace {
-int64_t g_realtime_offset_ns = 0;
+int64_t realtime_offset_ns() { return g_kernel ? g_kernel->realtime_offset_ns_ : 0; }
+void set_realtime_offset_ns(int64_t off) {
+  if (g_kernel) g_kernel->realtime_offset_ns_ = off;
 }
-
-int64_t realtime_offset_ns() { return g_realtime_offset_ns; }
-void set_realtime_offset_ns(int64_t off) { g_realtime_offset_ns = off; }
 
 int guest_clock_gettime(clockid_t clock, timespec* ts) {
   int r = clock_gettime(clock, ts);
-  if (r == 0 && g_realtime_offset_ns &&
+  int64_t offset = realtime_offset_ns();
+  if (r == 0 && offset &&
       (clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE || clock == CLOCK_REALTIME_ALARM ||
        clock == CLOCK_TAI)) {
-    int64_t ns = ts->tv_sec * 1000000000ll + ts->tv_nsec + g_realtime_offset_ns;
+    int64_t ns = ts->tv_sec * 1000000000ll + ts->tv_nsec + offset;
     ts->tv_sec = ns / 1000000000;
     ts->tv_nsec = ns % 1000000000;
     if (ts->tv_nsec < 0) { ts->tv_nsec += 1000000000; ts->tv_sec--; }

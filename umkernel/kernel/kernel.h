@@ -175,6 +175,9 @@ class Kernel {
     ~Registration();
   } registration_{this};
   bool torn_down_ = false;
+  int64_t realtime_offset_ns_ = 0;  // the guest's CLOCK_REALTIME minus the host's
+  friend int64_t realtime_offset_ns();
+  friend void set_realtime_offset_ns(int64_t off);
   // Tasks and processes hold its contexts.
   std::unique_ptr<platform::Platform> platform_;
   // Destroyed after tasks and processes, whose files and waits still reach it.

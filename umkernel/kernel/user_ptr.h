@@ -81,6 +81,15 @@ class UserPtr {
     if (put_user(t, addr_, v) < 0) return Errno{EFAULT};
     return {};
   }
+  // n consecutive Ts (an array the guest passed).
+  KResult<void> read_array(Task& t, T* out, size_t n) const {
+    if (copy_from_user(t, out, addr_, n * sizeof(T)) < 0) return Errno{EFAULT};
+    return {};
+  }
+  KResult<void> write_array(Task& t, const T* v, size_t n) const {
+    if (copy_to_user(t, addr_, v, n * sizeof(T)) < 0) return Errno{EFAULT};
+    return {};
+  }
 
  private:
   uint64_t addr_ = 0;

@@ -7,7 +7,7 @@
 #include "umkernel/kernel/capability.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
-#include "umkernel/kernel/user_memory.h"
+#include "umkernel/kernel/user_ptr.h"
 
 namespace um::kernel {
 
@@ -64,9 +64,9 @@ int64_t sys_pidfd_open(Task& t) {
 }
 
 int64_t sys_pidfd_send_signal(Task& t) {
-  int fd = static_cast<int>(t.arg(0));
-  int sig = static_cast<int>(t.arg(1));
-  uint64_t info_addr = t.arg(2);
+  int fd = t.int_arg(0);
+  int sig = t.int_arg(1);
+  auto info_addr = t.ptr_arg<siginfo_t>(2);
   if (t.arg(3) & ~7ull) return -EINVAL;  // PIDFD_SIGNAL_THREAD/THREAD_GROUP/PROCESS_GROUP
   FilePtr f = t.proc->fds->get(fd);
   if (!f) return -EBADF;
@@ -78,7 +78,7 @@ int64_t sys_pidfd_send_signal(Task& t) {
   if (!p || p->reaped) return -ESRCH;
   siginfo_t si{};
   if (info_addr) {
-    if (get_user(t, info_addr, si) < 0) return -EFAULT;
+    si = UM_TRY(info_addr.read(t));
     if (si.si_signo != sig) return -EINVAL;
     // Only the kernel may forge SI_USER/kernel codes for another process.
     if (p.get() != t.proc.get() && (si.si_code >= 0 || si.si_code == SI_TKILL)) return -EPERM;
@@ -99,8 +99,8 @@ int64_t sys_pidfd_send_signal(Task& t) {
 }
 
 int64_t sys_pidfd_getfd(Task& t) {
-  int fd = static_cast<int>(t.arg(0));
-  int target_fd = static_cast<int>(t.arg(1));
+  int fd = t.int_arg(0);
+  int target_fd = t.int_arg(1);
   if (t.arg(2) != 0) return -EINVAL;
   FilePtr f = t.proc->fds->get(fd);
   if (!f) return -EBADF;

@@ -6,7 +6,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/kmsg.h"
 #include "umkernel/kernel/syscall_table.h"
-#include "umkernel/kernel/user_memory.h"
+#include "umkernel/kernel/user_ptr.h"
 
 namespace um::kernel {
 
@@ -15,13 +15,17 @@ enum {
   kClose = 0, kOpen = 1, kRead = 2, kReadAll = 3, kReadClear = 4, kClear = 5, kConsoleOff = 6,
   kConsoleOn = 7, kConsoleLevel = 8, kSizeUnread = 9, kSizeBuffer = 10,
 };
-int g_saved_console_level = -1;
+// The console level console-off saved, for console-on.
+struct SyslogState {
+  int saved_console_level = -1;
+};
 }  // namespace
 
 int64_t sys_syslog(Task& t) {
-  int type = static_cast<int>(t.arg(0));
-  uint64_t buf = t.arg(1);
-  int len = static_cast<int>(t.arg(2));
+  int type = t.int_arg(0);
+  auto buf = t.ptr_arg<char>(1);
+  int len = t.int_arg(2);
+  int& saved_console_level = kernel().state<SyslogState>().saved_console_level;
   if (type < kClose || type > kSizeBuffer) return -EINVAL;
   if (!capable(t, CAP_SYSLOG) && !capable(t, CAP_SYS_ADMIN)) return -EPERM;
   KernelLog& log = kernel_log();
@@ -35,7 +39,7 @@ int64_t sys_syslog(Task& t) {
         return kBlock;
       }
       std::string s = log.consume(static_cast<size_t>(len));
-      if (copy_to_user(t, buf, s.data(), s.size()) < 0) return -EFAULT;
+      UM_TRY(buf.write_array(t, s.data(), s.size()));
       return static_cast<int64_t>(s.size());
     }
     case kReadAll: case kReadClear: {
@@ -50,23 +54,23 @@ int64_t sys_syslog(Task& t) {
         start = nl + 1;
       }
       std::string_view s = all.substr(start);
-      if (!s.empty() && copy_to_user(t, buf, s.data(), s.size()) < 0) return -EFAULT;
+      if (!s.empty()) UM_TRY(buf.write_array(t, s.data(), s.size()));
       if (type == kReadClear) log.clear();
       return static_cast<int64_t>(s.size());
     }
     case kClear: log.clear(); return 0;
     case kConsoleOff:
-      if (g_saved_console_level < 0) g_saved_console_level = log.console_level;
+      if (saved_console_level < 0) saved_console_level = log.console_level;
       log.console_level = 1;  // minimum_console_loglevel
       return 0;
     case kConsoleOn:
-      if (g_saved_console_level >= 0) log.console_level = g_saved_console_level;
-      g_saved_console_level = -1;
+      if (saved_console_level >= 0) log.console_level = saved_console_level;
+      saved_console_level = -1;
       return 0;
     case kConsoleLevel:
       if (len < 1 || len > 8) return -EINVAL;
       log.console_level = len;
-      g_saved_console_level = -1;
+      saved_console_level = -1;
       return 0;
     case kSizeUnread: return static_cast<int64_t>(log.unread());
     case kSizeBuffer: return static_cast<int64_t>(KernelLog::kBufferSize);
