@@ -113,3 +113,42 @@ INIT
   chmod +x "$r/init"
   mke2fs -q -t ext4 -d "$r" "$W/uml.img" 32M
 }
+
+# Guest scripts for the sha256-checked TCP transfer between two VMs (port 5001):
+#   receiver_script PEER        pings PEER, hashes what arrives and sends the hash back;
+#   sender_script PEER MIB      makes MIB MiB of random data, pings PEER and sends it,
+#                               retrying while the receiver is not listening yet (refused),
+#                               never after a failed transfer.
+# The logs then hold "SENT SHA", "RECV SHA", "ECHOED SHA" and "PING OK" lines.
+receiver_script() {
+  printf '%s\n' "wait_peer $1; ping -c 3 -w 10 $1 >/dev/null && echo \"PING OK\" || echo \"PING FAILED\"" \
+    'timeout 150 nc -l -p 5001 -e sh -c "sha256sum | tee /tmp/sha"' \
+    'echo "RECV SHA $(cat /tmp/sha)"'
+}
+sender_script() {
+  printf '%s\n' "dd if=/dev/urandom of=/tmp/big bs=1M count=$2 2>/dev/null" \
+    'echo "SENT SHA $(sha256sum < /tmp/big)"' \
+    "wait_peer $1; ping -c 3 -w 10 $1 >/dev/null && echo \"PING OK\" || echo \"PING FAILED\"" \
+    't0=$(date +%s); i=0' \
+    'while :; do' \
+    "  timeout 150 nc -w 5 $1 5001 < /tmp/big > /tmp/back; rc=\$?" \
+    '  [ $rc -eq 0 ] && break' \
+    '  i=$((i + 1))' \
+    "  if [ \$rc -ge 124 ] || [ \$i -ge 20 ] || ! ping -c 1 -w 2 $1 >/dev/null; then echo \"SEND FAILED (\$rc)\"; break; fi" \
+    '  sleep 0.5' \
+    'done' \
+    'echo "TRANSFER SECONDS $(( $(date +%s) - t0 ))"' \
+    'echo "ECHOED SHA $(cat /tmp/back)"'
+}
+
+# For teardown(): stops the VMs a failed test left running ($W/*.pid) and the processes named
+# in $KILL_PIDS, and waits for the latter.
+stop_test_processes() {
+  local p f
+  for f in "$W"/*.pid; do
+    if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
+    rm -f "$f"
+  done
+  for p in ${KILL_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+  for p in ${KILL_PIDS:-}; do wait "$p" 2>/dev/null || true; done
+}

@@ -39,13 +39,7 @@ teardown_file() {
 }
 
 teardown() {
-  local p f
-  for f in "$W"/*.pid; do   # VMs still running (a failed test)
-    if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
-    rm -f "$f"
-  done
-  for p in ${KILL_PIDS:-}; do kill "$p" 2>/dev/null || true; done
-  for p in ${KILL_PIDS:-}; do wait "$p" 2>/dev/null || true; done
+  stop_test_processes
   [ -n "${SW_PID:-}" ] && { kill "$SW_PID" 2>/dev/null; wait "$SW_PID" 2>/dev/null; } || true
   [ -n "${USER_DIR:-}" ] && rm -rf "$USER_DIR"
   true
@@ -267,29 +261,10 @@ same_as_native() {
 @test "two umkernel VMs on umswitch ping each other and move 100 MiB over TCP with nc (sha256 equal)" {
   start_switch pair
   # The receiver hashes what arrives and sends its hash back over the same connection.
-  vm pair-a 200 '
-    wait_peer 10.0.0.2; ping -c 3 -w 10 10.0.0.2 >/dev/null && echo "PING OK" || echo "PING FAILED"
-    timeout 150 nc -l -p 5001 -e sh -c "sha256sum | tee /tmp/sha"
-    echo "RECV SHA $(cat /tmp/sha)"' \
+  vm pair-a 200 "$(receiver_script 10.0.0.2)" \
     eth0=daemon,02:00:00:00:02:01,unix,"$SW_CTL" ip=10.0.0.1:::255.255.255.0::eth0 &
   KILL_PIDS="$!"
-  vm pair-b 200 '
-    dd if=/dev/urandom of=/tmp/big bs=1M count=100 2>/dev/null
-    echo "SENT SHA $(sha256sum < /tmp/big)"
-    wait_peer 10.0.0.1; ping -c 3 -w 10 10.0.0.1 >/dev/null && echo "PING OK" || echo "PING FAILED"
-    # Retry while the receiver is not listening yet (refused), not after a failed transfer.
-    t0=$(date +%s); i=0
-    while :; do
-      timeout 150 nc -w 5 10.0.0.1 5001 < /tmp/big > /tmp/back; rc=$?
-      [ $rc -eq 0 ] && break
-      i=$((i + 1))
-      if [ $rc -ge 124 ] || [ $i -ge 20 ] || ! ping -c 1 -w 2 10.0.0.1 >/dev/null; then
-        echo "SEND FAILED ($rc)"; break
-      fi
-      sleep 0.5
-    done
-    echo "TRANSFER SECONDS $(( $(date +%s) - t0 ))"
-    echo "ECHOED SHA $(cat /tmp/back)"' \
+  vm pair-b 200 "$(sender_script 10.0.0.1 100)" \
     eth0=daemon,02:00:00:00:02:02,unix,"$SW_CTL" ip=10.0.0.2:::255.255.255.0::eth0 mem=512M
   wait "$KILL_PIDS"
   show_vm pair-a pair-b

@@ -20,13 +20,7 @@ teardown_file() {
 }
 
 teardown() {
-  local p f
-  for f in "$W"/*.pid; do   # VMs still running (a failed test)
-    if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
-    rm -f "$f"
-  done
-  for p in ${KILL_PIDS:-}; do kill "$p" 2>/dev/null || true; done
-  for p in ${KILL_PIDS:-}; do wait "$p" 2>/dev/null || true; done
+  stop_test_processes
   [ -n "${VDE_PID:-}" ] && kill "$VDE_PID" 2>/dev/null || true
   [ -n "${VM_NETNS:-}" ] && ip netns del "$VM_NETNS" 2>/dev/null || true
   true
@@ -126,25 +120,10 @@ start_vde() {  # start_vde NAME: a vde_switch on $W/NAME.vde; sets VDE_SOCK and 
   # Only lo in the namespace: the group's datagrams never leave the machine.
   ip -n "$VM_NETNS" link set lo multicast on
   ip -n "$VM_NETNS" route add 224.0.0.0/4 dev lo
-  vm mc-a 200 '
-    wait_peer 10.0.8.2; ping -c 3 -w 10 10.0.8.2 >/dev/null && echo "PING OK" || echo "PING FAILED"
-    timeout 150 nc -l -p 5001 -e sh -c "sha256sum | tee /tmp/sha"
-    echo "RECV SHA $(cat /tmp/sha)"' \
+  vm mc-a 200 "$(receiver_script 10.0.8.2)" \
     eth0=mcast,02:00:00:00:08:01 ip=10.0.8.1:::255.255.255.0::eth0 &
   KILL_PIDS="$!"
-  vm mc-b 200 '
-    dd if=/dev/urandom of=/tmp/big bs=1M count=32 2>/dev/null
-    echo "SENT SHA $(sha256sum < /tmp/big)"
-    wait_peer 10.0.8.1; ping -c 3 -w 10 10.0.8.1 >/dev/null && echo "PING OK" || echo "PING FAILED"
-    i=0
-    while :; do
-      timeout 150 nc -w 5 10.0.8.1 5001 < /tmp/big > /tmp/back; rc=$?
-      [ $rc -eq 0 ] && break
-      i=$((i + 1))
-      if [ $rc -ge 124 ] || [ $i -ge 20 ]; then echo "SEND FAILED ($rc)"; break; fi
-      sleep 0.5
-    done
-    echo "ECHOED SHA $(cat /tmp/back)"' \
+  vm mc-b 200 "$(sender_script 10.0.8.1 32)" \
     eth0=mcast,02:00:00:00:08:02,239.192.168.1,1102,1 ip=10.0.8.2:::255.255.255.0::eth0
   wait "$KILL_PIDS"
   show_vm mc-a mc-b

@@ -19,13 +19,7 @@ teardown_file() {
 }
 
 teardown() {
-  local p f
-  for f in "$W"/*.pid; do
-    if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
-    rm -f "$f"
-  done
-  for p in ${KILL_PIDS:-}; do kill "$p" 2>/dev/null || true; done
-  for p in ${KILL_PIDS:-}; do wait "$p" 2>/dev/null || true; done
+  stop_test_processes
   [ -n "${NSA:-}" ] && ip netns del "$NSA" 2>/dev/null || true
   [ -n "${NSB:-}" ] && ip netns del "$NSB" 2>/dev/null || true
   true
@@ -147,26 +141,11 @@ print(s.getsockname()[1], flush=True); time.sleep(30)' >"$W/taken" &
   VM_NETNS=$NSB start_switch vx-b --vxlan 10.99.1.1 --vni 4242
   CTL_B=$SW_CTL
   KILL_PIDS="$KILL_PIDS $SW_PID"
-  VM_NETNS=$NSA vm vx-a 200 '
-    wait_peer 10.0.13.2; ping -c 3 -w 10 10.0.13.2 >/dev/null && echo "PING OK" || echo "PING FAILED"
-    timeout 150 nc -l -p 5001 -e sh -c "sha256sum | tee /tmp/sha"
-    echo "RECV SHA $(cat /tmp/sha)"' \
+  VM_NETNS=$NSA vm vx-a 200 "$(receiver_script 10.0.13.2)" \
     eth0=daemon,02:00:00:00:0d:01,unix,"$CTL_A" ip=10.0.13.1:::255.255.255.0::eth0 &
   VMPID=$!
   KILL_PIDS="$KILL_PIDS $VMPID"
-  VM_NETNS=$NSB vm vx-b 200 '
-    dd if=/dev/urandom of=/tmp/big bs=1M count=32 2>/dev/null
-    echo "SENT SHA $(sha256sum < /tmp/big)"
-    wait_peer 10.0.13.1; ping -c 3 -w 10 10.0.13.1 >/dev/null && echo "PING OK" || echo "PING FAILED"
-    i=0
-    while :; do
-      timeout 150 nc -w 5 10.0.13.1 5001 < /tmp/big > /tmp/back; rc=$?
-      [ $rc -eq 0 ] && break
-      i=$((i + 1))
-      if [ $rc -ge 124 ] || [ $i -ge 20 ]; then echo "SEND FAILED ($rc)"; break; fi
-      sleep 0.5
-    done
-    echo "ECHOED SHA $(cat /tmp/back)"' \
+  VM_NETNS=$NSB vm vx-b 200 "$(sender_script 10.0.13.1 32)" \
     eth0=daemon,02:00:00:00:0d:02,unix,"$CTL_B" ip=10.0.13.2:::255.255.255.0::eth0 mem=512M
   wait "$VMPID"
   "$UMSWITCH" ctl "$CTL_A" macs | tee "$W/macs-a"
