@@ -177,6 +177,7 @@ class Task {
   template <class T>
   UserPtr<T> ptr_arg(int i) const;
   int int_arg(int i) const { return static_cast<int>(sys_args[i]); }
+  uint32_t uint_arg(int i) const { return static_cast<uint32_t>(sys_args[i]); }
   size_t size_arg(int i) const { return sys_args[i]; }
 };
 

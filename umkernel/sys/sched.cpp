@@ -15,6 +15,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/kernel/user_ptr.h"
 
 namespace um::kernel {
 
@@ -138,10 +139,9 @@ int64_t set_sched(Task& t, Task& target, NewSched n) {
   return 0;
 }
 
-int64_t setscheduler(Task& t, int64_t pid, int policy, uint64_t param_addr) {
-  if (!param_addr || pid < 0) return -EINVAL;
-  sched_param p;
-  if (get_user(t, param_addr, p) < 0) return -EFAULT;
+int64_t setscheduler(Task& t, int64_t pid, int policy, UserPtr<sched_param> param_addr) {
+  if (param_addr.null() || pid < 0) return -EINVAL;
+  sched_param p = UM_TRY(param_addr.read(t));
   Task* target = find_task(t, pid);
   if (!target) return -ESRCH;
   bool reset = false;
@@ -156,13 +156,13 @@ int64_t setscheduler(Task& t, int64_t pid, int policy, uint64_t param_addr) {
 }  // namespace
 
 int64_t sys_sched_setscheduler(Task& t) {
-  return setscheduler(t, static_cast<int32_t>(t.arg(0)), static_cast<int32_t>(t.arg(1)), t.arg(2));
+  return setscheduler(t, t.int_arg(0), t.int_arg(1), t.ptr_arg<sched_param>(2));
 }
 
-int64_t sys_sched_setparam(Task& t) { return setscheduler(t, static_cast<int32_t>(t.arg(0)), -1, t.arg(1)); }
+int64_t sys_sched_setparam(Task& t) { return setscheduler(t, t.int_arg(0), -1, t.ptr_arg<sched_param>(1)); }
 
 int64_t sys_sched_getscheduler(Task& t) {
-  int64_t pid = static_cast<int32_t>(t.arg(0));
+  int64_t pid = t.int_arg(0);
   if (pid < 0) return -EINVAL;
   Task* target = find_task(t, pid);
   if (!target) return -ESRCH;
@@ -170,13 +170,15 @@ int64_t sys_sched_getscheduler(Task& t) {
 }
 
 int64_t sys_sched_getparam(Task& t) {
-  int64_t pid = static_cast<int32_t>(t.arg(0));
-  if (!t.arg(1) || pid < 0) return -EINVAL;
+  int64_t pid = t.int_arg(0);
+  auto out = t.ptr_arg<sched_param>(1);
+  if (out.null() || pid < 0) return -EINVAL;
   Task* target = find_task(t, pid);
   if (!target) return -ESRCH;
   sched_param p{};
   p.sched_priority = rt_policy(target->sched.policy) ? target->sched.rt_priority : 0;
-  return put_user(t, t.arg(1), p);
+  UM_TRY(out.write(t, p));
+  return 0;
 }
 
 int64_t sys_sched_setattr(Task& t) {
@@ -248,46 +250,47 @@ int64_t sys_sched_getattr(Task& t) {
 }
 
 int64_t sys_sched_get_priority_max(Task& t) {
-  int p = static_cast<int32_t>(t.arg(0));
+  int p = t.int_arg(0);
   if (!valid_policy(p)) return -EINVAL;
   return rt_policy(p) ? 99 : 0;
 }
 
 int64_t sys_sched_get_priority_min(Task& t) {
-  int p = static_cast<int32_t>(t.arg(0));
+  int p = t.int_arg(0);
   if (!valid_policy(p)) return -EINVAL;
   return rt_policy(p) ? 1 : 0;
 }
 
 int64_t sys_sched_rr_get_interval(Task& t) {
-  int64_t pid = static_cast<int32_t>(t.arg(0));
+  int64_t pid = t.int_arg(0);
   if (pid < 0) return -EINVAL;
   Task* target = find_task(t, pid);
   if (!target) return -ESRCH;
   // SCHED_RR's time slice (RR_TIMESLICE, 100 ms); FIFO has none. Fair-class threads report
   // 0 too: with EEVDF a slice is only known while the thread is queued on a run queue.
   timespec ts{0, target->sched.policy == SCHED_RR ? 100000000 : 0};
-  return put_user(t, t.arg(1), ts);
+  UM_TRY(t.ptr_arg<timespec>(1).write(t, ts));
+  return 0;
 }
 
 int64_t sys_sched_getaffinity(Task& t) {
-  int64_t pid = static_cast<int32_t>(t.arg(0));
-  uint64_t len = static_cast<uint32_t>(t.arg(1));
+  int64_t pid = t.int_arg(0);
+  uint64_t len = t.uint_arg(1);
   // cpumask_size() is one long for up to 64 CPUs.
   if (len * 8 < static_cast<uint64_t>(std::popcount(all_cpus_mask()))) return -EINVAL;
   if (len & 7) return -EINVAL;
   Task* target = find_task(t, pid);
   if (!target) return -ESRCH;
   uint64_t mask = target->sched.affinity & all_cpus_mask();
-  if (put_user(t, t.arg(2), mask) < 0) return -EFAULT;
+  UM_TRY(t.ptr_arg<uint64_t>(2).write(t, mask));
   return 8;
 }
 
 int64_t sys_sched_setaffinity(Task& t) {
-  int64_t pid = static_cast<int32_t>(t.arg(0));
-  uint64_t len = static_cast<uint32_t>(t.arg(1));
+  int64_t pid = t.int_arg(0);
+  uint64_t len = t.uint_arg(1);
   uint64_t mask = 0;
-  if (copy_from_user(t, &mask, t.arg(2), std::min<uint64_t>(len, 8)) < 0) return -EFAULT;
+  UM_TRY(t.ptr_arg<uint8_t>(2).read_array(t, reinterpret_cast<uint8_t*>(&mask), std::min<uint64_t>(len, 8)));
   Task* target = find_task(t, pid);
   if (!target) return -ESRCH;
   if (!may_change(t, *target)) return -EPERM;
@@ -353,8 +356,8 @@ int64_t for_ioprio_targets(Task& t, int which, int who, Fn fn) {
 }  // namespace
 
 int64_t sys_ioprio_set(Task& t) {
-  int which = static_cast<int>(t.arg(0)), who = static_cast<int>(t.arg(1));
-  int prio = static_cast<int>(t.arg(2));
+  int which = t.int_arg(0), who = t.int_arg(1);
+  int prio = t.int_arg(2);
   if (which < kIoprioWhoProcess || which > kIoprioWhoUser) return -EINVAL;
   if (!valid_ioprio(t, prio)) return -EINVAL;
   if ((prio >> kIoprioClassShift) == kIoprioClassRt && !capable(t, CAP_SYS_ADMIN) &&
@@ -372,7 +375,7 @@ int64_t sys_ioprio_set(Task& t) {
 }
 
 int64_t sys_ioprio_get(Task& t) {
-  int which = static_cast<int>(t.arg(0)), who = static_cast<int>(t.arg(1));
+  int which = t.int_arg(0), who = t.int_arg(1);
   int best = -1;
   int64_t r = for_ioprio_targets(t, which, who, [&](Task& target) -> int64_t {
     int p = target.sched.ioprio;
