@@ -42,6 +42,7 @@ Status FsCore::close_fs() {
       if (auto s = free_inode(ino); !s && st) st = s;
     }
     orphans.clear();
+    if (auto s = stop_journal(); !s && st) st = s;
     if (was_valid) {
       fs->super->s_state |= EXT2_VALID_FS;
       ext2fs_mark_super_dirty(fs);
@@ -113,8 +114,10 @@ Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode, H
   if (lock == HostLock::None) no_cow_locks.emplace();
 
   int flags = EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : 0);
+  auto journal = std::make_shared<Journal>();
+  JournalIoOpen via(io.manager, journal);
   ext2_filsys fs = nullptr;
-  errcode_t err = ext2fs_open2(path.c_str(), nullptr, flags, 0, 0, io.manager, &fs);
+  errcode_t err = ext2fs_open2(path.c_str(), nullptr, flags, 0, 0, journal_io_manager(), &fs);
   if (err) {
     if (fs) ext2fs_free(fs);
     if (std::string why = image_io_error(io); !why.empty())
@@ -128,23 +131,46 @@ Result<std::unique_ptr<ExtFs>> ExtFs::open(const std::string& path, Mode mode, H
   impl->path = path;
   impl->ro = !rw;
   impl->lock_fd = lock_fd.release();
-  if (auto s = validate_open_fs(fs, path, io.plain, S_ISREG(st.st_mode) ? st.st_size : ~0ULL); !s) {
-    ext2fs_free(fs);
+  impl->journal = journal;
+  auto fail = [&](Error e) -> Error {
+    if (impl->fs) ext2fs_free(impl->fs);
     impl->fs = nullptr;
-    return std::move(s).error();
+    return e;
+  };
+  uint64_t file_size = S_ISREG(st.st_mode) ? st.st_size : ~0ULL;
+  if (auto s = validate_open_fs(fs, path, io.plain, file_size); !s) return fail(std::move(s).error());
+  if (auto s = journal->attach(fs); !s) return fail(std::move(s).error());
+  if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
+    // A crash left the journal in use. As a mount does: replay what it committed (in memory
+    // only when read-only), then read the file system again.
+    if (!journal->attached()) {
+      if (rw)
+        return fail(Error::make(EROFS, path + ": the journal needs recovery (" +
+                                           journal->unusable_reason() + "); run e2fsck -fy on it first"));
+    } else if (journal->needs_replay()) {
+      if (auto s = journal->recover(); !s) return fail(std::move(s).error());
+      if (rw)
+        if (auto s = journal->finish_recovery(); !s) return fail(std::move(s).error());
+      ext2fs_free(fs);
+      impl->fs = fs = nullptr;
+      if ((err = ext2fs_open2(path.c_str(), nullptr, flags, 0, 0, journal_io_manager(), &fs))) {
+        if (fs) ext2fs_free(fs);
+        return ext_error(err, path + ": cannot open image after replaying its journal");
+      }
+      impl->fs = fs;
+      if (auto s = validate_open_fs(fs, path, io.plain, file_size); !s) return fail(std::move(s).error());
+    }
   }
   if (rw) {
-    if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
-      ext2fs_free(fs);
-      impl->fs = nullptr;
-      return Error::make(EROFS, path + ": the journal needs recovery; run e2fsck -fy on it first");
-    }
-    if ((err = ext2fs_read_bitmaps(fs))) {
-      ext2fs_free(fs);
-      impl->fs = nullptr;
-      return ext_error(err, path + ": reading allocation bitmaps");
-    }
+    if ((err = ext2fs_read_bitmaps(fs)))
+      return fail(ext_error(err, path + ": reading allocation bitmaps"));
     fs->umask = 0;
+    if (ext2fs_has_feature_journal_needs_recovery(fs->super) && journal->attached()) {
+      // Replayed (or there was nothing to replay): the journal is empty, the image not in use.
+      ext2fs_clear_feature_journal_needs_recovery(fs->super);
+      ext2fs_mark_super_dirty(fs);
+      if ((err = ext2fs_flush(fs))) return fail(ext_error(err, path + ": writing the superblock"));
+    }
     impl->was_valid = fs->super->s_state & EXT2_VALID_FS;
   }
   uint32_t seed = 0;
@@ -161,14 +187,53 @@ ext2_filsys ExtFs::raw() { return impl_->fs; }
 
 Status FsCore::check_writable() {
   if (ro) return Error::make(EROFS, path + ": image is open read-only");
+  changed = true;
   if (!dirtied) {
     // Nothing is written before the first change, so failed edits leave the image as it was.
-    // From here on it is "not clean" until closed: a crash leaves one e2fsck will check.
     dirtied = true;
+    if (journal->attached()) {
+      // As Linux mounts a journaled file system: needs_recovery marks it in use (a crash
+      // leaves a journal e2fsck and the next open replay), and from here on every block
+      // reaches the image through a journal transaction.
+      ext2fs_set_feature_journal_needs_recovery(fs->super);
+      ext2fs_mark_super_dirty(fs);
+      if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, path + ": writing the superblock");
+      return journal->start_logging();
+    }
+    // Without a journal it is "not clean" until closed: a crash leaves one e2fsck will check.
     fs->super->s_state &= ~EXT2_VALID_FS;
     ext2fs_mark_super_dirty(fs);
     if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, path + ": writing the superblock");
   }
+  return {};
+}
+
+Status FsCore::begin_change() {
+  UM_TRY(check_writable());
+  if (journal->mode() == Journal::Mode::Logging &&
+      journal->pending_blocks() >= journal->commit_threshold())
+    return commit();
+  return {};
+}
+
+Status FsCore::commit() {
+  UM_TRY(evict_all_files());
+  if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, "flushing " + path);
+  // ext2fs_flush leaves the in-memory state "clean"; the image stays marked in use.
+  if (auto s = journal->commit(); !s) return Error::make(s.error().code, path + ": " + s.error().message);
+  changed = false;
+  return {};
+}
+
+Status FsCore::stop_journal() {
+  if (journal->mode() != Journal::Mode::Logging) return {};
+  if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, "flushing " + path);
+  if (auto s = journal->stop_logging(); !s)
+    return Error::make(s.error().code, path + ": " + s.error().message);
+  // The journal is empty: the image is no longer in use (written straight to it).
+  ext2fs_clear_feature_journal_needs_recovery(fs->super);
+  ext2fs_mark_super_dirty(fs);
+  if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, "flushing " + path);
   return {};
 }
 
@@ -306,7 +371,7 @@ Result<Attr> ExtFs::getattr(Ino ino) {
 }
 
 Status ExtFs::setattr(Ino ino, const SetAttr& c) {
-  UM_TRY(impl_->check_writable());
+  UM_TRY(impl_->begin_change());
   UM_TRY(impl_->evict_file(ino));
   InodeBuf b;
   UM_TRY(impl_->read_inode(ino, b));
@@ -347,7 +412,24 @@ Result<size_t> ExtFs::read(Ino ino, uint64_t offset, void* buf, size_t len) {
 }
 
 Result<size_t> ExtFs::write(Ino ino, uint64_t offset, const void* buf, size_t len) {
-  UM_TRY(impl_->check_writable());
+  // Large writes in pieces: between them the journal may commit what it holds.
+  constexpr size_t kPiece = 1 << 20;
+  if (len > kPiece) {
+    size_t done = 0;
+    auto* p = static_cast<const char*>(buf);
+    while (done < len) {
+      size_t n = std::min(kPiece, len - done);
+      auto r = write(ino, offset + done, p + done, n);
+      if (!r) {
+        if (done) return done;
+        return r;
+      }
+      done += *r;
+      if (*r < n) break;
+    }
+    return done;
+  }
+  UM_TRY(impl_->begin_change());
   CachedFile* cf = UM_TRY(impl_->file_for(ino, true));
   if (len == 0) return size_t(0);
   if ((ext2fs_file_get_inode(cf->file)->i_flags & EXT4_INLINE_DATA_FL) &&
@@ -396,7 +478,7 @@ Result<size_t> ExtFs::write(Ino ino, uint64_t offset, const void* buf, size_t le
 }
 
 Status ExtFs::truncate(Ino ino, uint64_t size) {
-  UM_TRY(impl_->check_writable());
+  UM_TRY(impl_->begin_change());
   if (size >= (uint64_t(1) << 44)) return Error::make(EFBIG, "file would be too large");
   {
     // Inline-data files get a real block first: libext2fs cannot truncate them safely.
@@ -511,7 +593,7 @@ Result<std::string> ExtFs::getxattr(Ino ino, std::string_view name) {
 }
 
 Status ExtFs::setxattr(Ino ino, std::string_view name, std::string_view value, int flags) {
-  UM_TRY(impl_->check_writable());
+  UM_TRY(impl_->begin_change());
   UM_TRY(check_xattr_name(name));
   if (value.size() > 65536) return Error::make(E2BIG, "attribute value too large");
   XattrHandle xh;
@@ -550,7 +632,7 @@ Result<std::vector<std::string>> ExtFs::listxattr(Ino ino) {
 }
 
 Status ExtFs::removexattr(Ino ino, std::string_view name) {
-  UM_TRY(impl_->check_writable());
+  UM_TRY(impl_->begin_change());
   UM_TRY(check_xattr_name(name));
   XattrHandle xh;
   UM_TRY(open_xattrs(*impl_, ino, xh));
@@ -571,19 +653,22 @@ Status ExtFs::removexattr(Ino ino, std::string_view name) {
 // ---------------------------------------------------------------------------------------
 
 Status ExtFs::flush() {
-  if (impl_->ro || !impl_->dirtied) return {};
-  UM_TRY(impl_->evict_all_files());
-  if (errcode_t err = ext2fs_flush(impl_->fs)) return ext_error(err, "flushing " + impl_->path);
-  // ext2fs_flush leaves the in-memory state "clean"; keep it marked as open.
-  return {};
+  if (impl_->ro || !impl_->dirtied || !impl_->changed) return {};
+  return impl_->commit();
 }
 
 Status ExtFs::mark_clean() {
   Impl& i = *impl_;
   if (i.ro || !i.dirtied) return {};
+  // Unlinked inodes still open are freed only when closed: until then the image is in use.
+  if (!i.orphans.empty()) return i.commit();
   UM_TRY(i.evict_all_files());
-  // Unlinked inodes still open are freed only when closed: until then the image is not clean.
-  if (i.was_valid && i.orphans.empty()) {
+  if (i.journal->mode() == Journal::Mode::Logging) {
+    UM_TRY(i.stop_journal());
+    i.dirtied = false;
+    return {};
+  }
+  if (i.was_valid) {
     i.fs->super->s_state |= EXT2_VALID_FS;
     i.dirtied = false;
   }

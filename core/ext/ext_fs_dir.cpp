@@ -328,7 +328,7 @@ Status ExtFs::readdir(Ino dir, uint64_t pos,
 
 namespace {
 Status check_new_name(ExtFs& fs, FsCore& im, Ino dir, std::string_view name) {
-  UM_TRY(im.check_writable());
+  UM_TRY(im.begin_change());
   UM_TRY(check_name(name));
   UM_TRY(im.dir_inode(dir));
   if (name == "." || name == "..") return Error::make(EEXIST, std::string(name) + ": exists");
@@ -532,7 +532,7 @@ Status ExtFs::link(Ino dir, std::string_view name, Ino target) {
 
 Status ExtFs::unlink(Ino dir, std::string_view name) {
   auto& im = *impl_;
-  UM_TRY(im.check_writable());
+  UM_TRY(im.begin_change());
   UM_TRY(check_name(name));
   if (name == "." || name == "..") return Error::make(EISDIR, std::string(name) + ": is a directory");
   Ino ino = UM_TRY(lookup(dir, name));
@@ -546,7 +546,7 @@ Status ExtFs::unlink(Ino dir, std::string_view name) {
 
 Status ExtFs::rmdir(Ino dir, std::string_view name) {
   auto& im = *impl_;
-  UM_TRY(im.check_writable());
+  UM_TRY(im.begin_change());
   UM_TRY(check_name(name));
   if (name == ".") return Error::make(EINVAL, "cannot remove '.'");
   if (name == "..") return Error::make(ENOTEMPTY, "cannot remove '..'");
@@ -581,7 +581,7 @@ Result<bool> is_ancestor(FsCore& im, Ino ancestor, Ino dir) {
 Status ExtFs::rename(Ino olddir, std::string_view oldname, Ino newdir, std::string_view newname,
                      unsigned flags) {
   auto& im = *impl_;
-  UM_TRY(im.check_writable());
+  UM_TRY(im.begin_change());
   UM_TRY(check_name(oldname));
   UM_TRY(check_name(newname));
   if (flags & ~(kRenameNoreplace | kRenameExchange) || flags & kRenameWhiteout ||

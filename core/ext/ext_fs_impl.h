@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/ext/ext_fs.h"
+#include "core/ext/journal.h"
 
 namespace um::ext {
 
@@ -66,7 +67,9 @@ struct FsCore {
   bool ro = true;
   bool was_valid = true;                  // s_state had EXT2_VALID_FS when opened
   bool dirtied = false;                   // first change made (image marked not clean)
+  bool changed = false;                   // a change since the last commit()
   int lock_fd = -1;                       // holds a plain image's host lock (closed last)
+  std::shared_ptr<Journal> journal = std::make_shared<Journal>();  // what reaches the image, when
   std::unordered_map<Ino, CachedFile> files;
   std::unordered_map<Ino, int> open_refs;
   std::unordered_set<Ino> orphans;        // nlink 0 but still referenced
@@ -88,6 +91,14 @@ struct FsCore {
   Result<CachedFile*> file_for(Ino ino, bool write);
 
   Status check_writable();                // EROFS, else marks the image in use on first call
+  // check_writable() at the start of a public change; first commits what the journal holds
+  // when it is enough for a transaction (no change is half done at that point).
+  Status begin_change();
+  // Everything changed so far into the image: cached files and libext2fs' bitmaps, group
+  // descriptors and superblock written, then committed as one journal transaction.
+  Status commit();
+  // The journal emptied and the image marked not in use (needs_recovery cleared).
+  Status stop_journal();
   Status check_ino(Ino ino);
   Result<InodeBuf> dir_inode(Ino dir);    // ENOTDIR unless a directory
   Status touch_dir(Ino dir);              // mtime = ctime = now

@@ -282,6 +282,8 @@ ExtSuperBlock::ExtSuperBlock(std::unique_ptr<ext::ExtFs> fs, uint64_t dev) : fs_
   read_only = fs_->read_only();
   fs_type_ = fs_->info().type;
   if (fs_type_.empty()) fs_type_ = "ext2";
+  // Changes not fsync'd reach the image (its journal) every few seconds, as Linux commits.
+  if (!read_only && kernel_exists()) arm_timer();
 }
 
 InodePtr ExtSuperBlock::inode(ext::Ino ino) {
@@ -328,6 +330,8 @@ void ExtSuperBlock::arm_timer() {
   timer_ = kernel().add_timer(monotonic_ns() + kWriteBackNs, [this] {
     timer_ = 0;
     write_back_shared();
+    if (!read_only)
+      if (auto r = fs_->flush(); !r) UM_WARN("ubd: writing changes to the image failed: %s", r.error().message.c_str());
     arm_timer();
   });
 }
