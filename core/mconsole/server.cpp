@@ -1,12 +1,15 @@
 #include "core/mconsole/server.h"
 
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <list>
+#include <map>
 
 #include "core/log.h"
 #include "core/mconsole/protocol.h"
@@ -26,18 +29,31 @@ class Outbox {
   int sock() const { return sock_.get(); }
   int timer() const { return timer_.get(); }
   size_t queued() const { return queue_.size(); }
+  // The send buffer is held by replies nobody reads: the socket should be renewed.
+  bool starved() const { return starved_; }
+  UniqueFd replace_socket(UniqueFd sock) {
+    std::swap(sock_, sock);
+    starved_ = false;
+    return sock;
+  }
 
   // Sends now, or queues behind earlier packets for the same peer to keep their order.
   void send(const sockaddr_un& peer, socklen_t len, std::string packet) {
     Peer key = make_peer(peer, len);
-    bool behind = std::any_of(queue_.begin(), queue_.end(), [&](const Pending& p) { return p.peer == key; });
-    if (!behind) {
+    auto queued = peer_bytes_.find(key);
+    if (queued == peer_bytes_.end()) {
       switch (try_send(key, packet)) {
         case Sent::Done: return;
         case Sent::PeerGone: return;
         case Sent::Again: break;
       }
+    } else if (queued->second + packet.size() > opt_.max_peer_queued_bytes) {
+      // A client this far behind does not read: its replies go, nobody else's.
+      UM_WARN("mconsole: a client is not reading its replies; dropping them");
+      drop_peer(key);
+      return;
     }
+    peer_bytes_[key] += packet.size();
     queued_bytes_ += packet.size();
     queue_.push_back({key, std::move(packet), Clock::now() + opt_.max_queue_time});
     enforce_bound();
@@ -67,7 +83,7 @@ class Outbox {
         drop = s == Sent::PeerGone;
       }
       if (drop && !contains(dead, it->peer)) dead.push_back(it->peer);
-      queued_bytes_ -= it->packet.size();
+      unqueue(*it);
       it = queue_.erase(it);
     }
     arm_timer();
@@ -90,16 +106,32 @@ class Outbox {
   Sent try_send(const Peer& peer, const std::string& packet) {
     ssize_t n = sendto(sock_.get(), packet.data(), packet.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
                        reinterpret_cast<const sockaddr*>(peer.data()), static_cast<socklen_t>(peer.size()));
+    int err = errno;
+    // Replies not yet read by their clients hold the send buffer (SIOCOUTQ): near its size,
+    // sends to everyone would soon fail; the socket is due for renewal.
+    int outq = 0, sndbuf = 0;
+    socklen_t l = sizeof sndbuf;
+    if (ioctl(sock_.get(), SIOCOUTQ, &outq) == 0 &&
+        getsockopt(sock_.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) == 0 &&
+        int64_t(outq) >= int64_t(sndbuf) / 4 * 3)
+      starved_ = true;
     if (n >= 0) return Sent::Done;
+    errno = err;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return Sent::Again;
     UM_DEBUG("mconsole: reply not delivered: %s", strerror(errno));
     return Sent::PeerGone;  // ECONNREFUSED/ENOENT: the client went away
   }
 
+  void unqueue(const Pending& p) {
+    queued_bytes_ -= p.packet.size();
+    auto it = peer_bytes_.find(p.peer);
+    if (it != peer_bytes_.end() && (it->second -= p.packet.size()) == 0) peer_bytes_.erase(it);
+  }
+
   void drop_peer(const Peer& peer) {
     for (auto it = queue_.begin(); it != queue_.end();) {
       if (it->peer == peer) {
-        queued_bytes_ -= it->packet.size();
+        unqueue(*it);
         it = queue_.erase(it);
       } else {
         ++it;
@@ -108,9 +140,12 @@ class Outbox {
   }
 
   void enforce_bound() {
-    while (queued_bytes_ > opt_.max_queued_bytes && !queue_.empty()) {
-      UM_WARN("mconsole: reply queue full, dropping the oldest client's reply");
-      drop_peer(queue_.front().peer);
+    while (queued_bytes_ > opt_.max_queued_bytes && !peer_bytes_.empty()) {
+      // The client with the most waiting goes first (the one reading least).
+      auto most = std::max_element(peer_bytes_.begin(), peer_bytes_.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+      UM_WARN("mconsole: reply queue full, dropping the replies of the client furthest behind");
+      drop_peer(Peer(most->first));
     }
   }
 
@@ -130,6 +165,8 @@ class Outbox {
   Server::Options opt_;
   std::list<Pending> queue_;
   size_t queued_bytes_ = 0;
+  std::map<Peer, size_t> peer_bytes_;  // queued bytes per peer (peers with none absent)
+  bool starved_ = false;
 };
 
 // ---- ReplySink ------------------------------------------------------------------------------
@@ -194,6 +231,8 @@ Result<std::unique_ptr<Server>> Server::open(const std::string& socket_path) {
 Result<std::unique_ptr<Server>> Server::open(const std::string& socket_path, Options options) {
   auto addr = UM_TRY(unix_socket::path_address(socket_path));
   UniqueFd sock = UM_TRY(unix_socket::bind(SOCK_DGRAM, addr, /*nonblocking=*/true));
+  int sndbuf = int(std::min<size_t>(options.send_buffer_bytes, INT32_MAX / 2));
+  (void)setsockopt(sock.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!timer) return Error::from_errno("timerfd_create");
   UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
@@ -205,7 +244,9 @@ Result<std::unique_ptr<Server>> Server::open(const std::string& socket_path, Opt
     if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return Error::from_errno("epoll_ctl");
   }
   auto outbox = std::make_shared<Outbox>(std::move(sock), std::move(timer), options);
-  return std::unique_ptr<Server>(new Server(socket_path, std::move(ep), std::move(outbox)));
+  auto server = std::unique_ptr<Server>(new Server(socket_path, std::move(ep), std::move(outbox)));
+  server->options_ = options;
+  return server;
 }
 
 void Server::add_command(std::string name, Handler handler) {
@@ -220,12 +261,16 @@ int Server::socket_fd() const { return outbox_->sock(); }
 void Server::on_readable() {
   outbox_->flush();
   // Bounded per call so that a flood of requests cannot starve the rest of the kernel loop.
-  for (int i = 0; i < 64; ++i) {
+  read_requests(outbox_->sock(), 64);
+  if (outbox_->starved() && Clock::now() - last_renewal_ >= options_.min_renew_interval) renew_socket();
+}
+
+void Server::read_requests(int sock, int max) {
+  for (int i = 0; i < max; ++i) {
     char buf[kRequestSize + 64];
     sockaddr_un peer{};
     socklen_t peer_len = sizeof peer;
-    ssize_t n = recvfrom(outbox_->sock(), buf, sizeof buf, MSG_DONTWAIT,
-                         reinterpret_cast<sockaddr*>(&peer), &peer_len);
+    ssize_t n = recvfrom(sock, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer), &peer_len);
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
         UM_WARN("mconsole: recvfrom: %s", strerror(errno));
@@ -237,6 +282,39 @@ void Server::on_readable() {
     }
     handle_datagram(std::string_view(buf, static_cast<size_t>(n)), peer, peer_len);
   }
+}
+
+// A fresh socket at the same path: the old one's send buffer is held by replies clients do
+// not read, and only closing it gives that memory back.
+void Server::renew_socket() {
+  last_renewal_ = Clock::now();
+  std::string tmp = path_ + ".renew";
+  auto addr = unix_socket::path_address(tmp);
+  if (!addr) return;
+  ::unlink(tmp.c_str());
+  auto fresh = unix_socket::bind(SOCK_DGRAM, *addr, /*nonblocking=*/true);
+  if (!fresh) {
+    UM_WARN("mconsole: cannot renew the socket: %s", fresh.error().message.c_str());
+    return;
+  }
+  int sndbuf = int(std::min<size_t>(options_.send_buffer_bytes, INT32_MAX / 2));
+  (void)setsockopt(fresh->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+    UM_WARN("mconsole: cannot renew the socket: rename: %s", strerror(errno));
+    ::unlink(tmp.c_str());
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fresh->get();
+  epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fresh->get(), &ev);
+  UniqueFd old = outbox_->replace_socket(std::move(*fresh));
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, old.get(), nullptr);
+  // Requests that reached the old socket before the rename are still answered.
+  read_requests(old.get(), 1024);
+  ++renewals_;
+  UM_WARN("mconsole: clients that do not read their replies filled the socket's send buffer; "
+          "renewed the socket (%llu times so far)", static_cast<unsigned long long>(renewals_));
 }
 
 void Server::handle_datagram(std::string_view datagram, const sockaddr_un& peer, socklen_t peer_len) {

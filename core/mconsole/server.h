@@ -3,6 +3,15 @@
 // the kernel registers. Never blocks: replies that cannot be sent now (a client's receive
 // queue is full) are queued, retried from a timer, and dropped after a bounded time/size.
 //
+// Clients that never read cannot starve the others. A reply datagram stays charged to the
+// server socket's send buffer until its client reads it (Linux's AF_UNIX accounting), so a
+// crowd of such clients could fill that buffer and every send would fail. Each client may
+// have at most Options::max_peer_queued_bytes waiting here (more: its replies are dropped);
+// and when the socket's budget is held by unread replies, the socket is renewed: a fresh one
+// is bound and renamed over the path, and the old one (with the memory its unread replies
+// hold) is closed. Clients that connect()ed to the old socket must reconnect (umconsole and
+// uml_mconsole open a socket per session anyway).
+//
 // Handlers and ReplySinks may outlive the request; do not destroy the Server from inside a
 // handler. Embedding (no threads):
 //   auto srv = UM_TRY(mconsole::Server::open(rundir::mconsole_path(umid)));
@@ -76,6 +85,9 @@ class Server {
     size_t max_queued_bytes = 1 << 20;                   // all unsent reply packets together
     std::chrono::milliseconds max_queue_time{3000};      // per packet, then its client is dropped
     std::chrono::milliseconds retry_interval{10};
+    size_t max_peer_queued_bytes = 64 << 10;             // one client's unsent packets
+    size_t send_buffer_bytes = 4 << 20;                  // SO_SNDBUF asked for (host caps it)
+    std::chrono::milliseconds min_renew_interval{1000};  // between socket renewals
   };
 
   static Result<std::unique_ptr<Server>> open(const std::string& socket_path);
@@ -95,6 +107,8 @@ class Server {
 
   const std::string& path() const { return path_; }
   size_t queued_packets() const;
+  // How often the socket was renewed because unread replies held its send buffer.
+  uint64_t renewals() const { return renewals_; }
   // The bound socket (e.g. for mconsole=notify: "socket" announcements).
   int socket_fd() const;
 
@@ -102,6 +116,8 @@ class Server {
   Server(std::string path, UniqueFd epoll, std::shared_ptr<Outbox> outbox);
   void handle_datagram(std::string_view datagram, const sockaddr_un& peer, socklen_t peer_len);
   void dispatch(const std::string& command, const ReplyPtr& reply);
+  void read_requests(int sock, int max);
+  void renew_socket();
 
   struct Command {
     std::string name;
@@ -111,6 +127,9 @@ class Server {
   UniqueFd epoll_;
   std::shared_ptr<Outbox> outbox_;
   std::vector<Command> commands_;
+  Options options_;
+  uint64_t renewals_ = 0;
+  std::chrono::steady_clock::time_point last_renewal_{};
 };
 
 }  // namespace um::mconsole
