@@ -96,6 +96,10 @@ descendants() {
   all_held mem_files 7 mem=64M -- 64
 }
 
+@test "mem=64M: pipe contents and unix socket queues are held to it (ENOMEM, ENOBUFS), and given back" {
+  all_held mem_buffers 4 mem=64M -- 64
+}
+
 @test "mem=64M: processes that together touch 2x mem= are OOM-killed until the rest fit; init is spared" {
   all_held mem_many 3 mem=64M -- 64
 }

@@ -417,6 +417,72 @@ static void mem_files(long mem_mb) {
   umount("/mnt");
 }
 
+// Pipe contents and unix socket queues are kernel memory the guest makes umkernel hold: they
+// count against mem= (ENOMEM / ENOBUFS past it) and are given back when the files close.
+static long fill_pipes(long limit, int* fds, int* nfds, int* err) {
+  static char buf[1 << 20];
+  memset(buf, 5, sizeof buf);
+  long held = 0;
+  *nfds = 0;
+  *err = 0;
+  while (held < limit && *nfds < 1000) {
+    int p[2];
+    if (pipe2(p, O_NONBLOCK) != 0) { *err = errno; break; }
+    fds[(*nfds)++] = p[0];
+    fds[(*nfds)++] = p[1];
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    ssize_t w = write(p[1], buf, sizeof buf);
+    if (w < 0) { *err = errno; break; }
+    held += w;
+  }
+  return held;
+}
+
+static long fill_sockets(long limit, int* fds, int* nfds, int* err) {
+  static char buf[65536];
+  memset(buf, 6, sizeof buf);
+  long held = 0;
+  *nfds = 0;
+  *err = 0;
+  while (held < limit && *nfds < 1000) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0) { *err = errno; break; }
+    fds[(*nfds)++] = sv[0];
+    fds[(*nfds)++] = sv[1];
+    ssize_t w;
+    while ((w = write(sv[0], buf, sizeof buf)) > 0) held += w;
+    if (errno != EAGAIN) { *err = errno; break; }
+  }
+  return held;
+}
+
+static void close_all(int* fds, int n) {
+  for (int i = 0; i < n; i++) close(fds[i]);
+}
+
+static void mem_buffers(long mem_mb) {
+  static int fds[1000];
+  int n = 0, err = 0;
+  char detail[128];
+  long limit = 4 * mem_mb * MB;
+  long held = fill_pipes(limit, fds, &n, &err);
+  snprintf(detail, sizeof detail, "%d pipes hold %ld MB, errno %s", n / 2, held / MB, strerrorname_np(err));
+  check("pipes filled with data stop at mem= with ENOMEM", err == ENOMEM && held <= mem_mb * MB, detail);
+  close_all(fds, n);
+  long again = fill_pipes(limit, fds, &n, &err);
+  snprintf(detail, sizeof detail, "%ld MB, then %ld MB", held / MB, again / MB);
+  check("closed pipes give their memory back", again >= held - 8 * MB, detail);
+  close_all(fds, n);
+  held = fill_sockets(limit, fds, &n, &err);
+  snprintf(detail, sizeof detail, "%d socket pairs hold %ld MB, errno %s", n / 2, held / MB, strerrorname_np(err));
+  check("unix socket queues stop at mem= with ENOBUFS", err == ENOBUFS && held <= mem_mb * MB, detail);
+  close_all(fds, n);
+  again = fill_sockets(limit, fds, &n, &err);
+  snprintf(detail, sizeof detail, "%ld MB, then %ld MB", held / MB, again / MB);
+  check("closed sockets give their memory back", again >= held - 8 * MB, detail);
+  close_all(fds, n);
+}
+
 // A tree-shaped fork bomb that never gives up: every process forks forever, retrying after
 // EAGAIN. The caller waits for a line on stdin (the host counts host processes meanwhile),
 // then kills it with kill(-1, SIGKILL) until nothing is left and checks the VM works.
@@ -575,6 +641,7 @@ int main(int argc, char** argv) {
   else if (!strcmp(part, "mem_single")) mem_single(atol(argv[2]));
   else if (!strcmp(part, "mem_many")) mem_many(atol(argv[2]));
   else if (!strcmp(part, "mem_files")) mem_files(atol(argv[2]));
+  else if (!strcmp(part, "mem_buffers")) mem_buffers(atol(argv[2]));
   else if (!strcmp(part, "reach")) reach(argv[2], atoi(argv[3]), atoi(argv[4]));
   else if (!strcmp(part, "writer")) writer(argv[2], atoi(argv[3]));
   else if (!strcmp(part, "churn")) churn(argc > 2 ? atoi(argv[2]) : 100);

@@ -18,6 +18,7 @@ namespace {
 
 uint64_t g_limit = 256ull << 20;
 uint64_t g_file_data = 0;     // tmpfs and memfd bytes (file sizes: sparse files count fully)
+uint64_t g_buffers = 0;       // pipe contents and socket queues
 uint64_t g_guest_memory = 0;  // the last sample of the guest processes' memory
 
 bool live(const Process& p) { return !p.zombie && p.memory; }
@@ -45,17 +46,18 @@ void oom_kill(uint64_t total) {
 
 void sample() {
   Kernel& k = kernel();
-  uint64_t total = g_file_data;
+  uint64_t held = g_file_data + g_buffers;
+  uint64_t total = held;
   for (auto& [pid, p] : k.processes())
     if (live(*p)) total += p->memory->resident_bytes();
   if (total > g_limit) {
     // Over on the cheap count: count again fairly before killing anything.
-    total = g_file_data;
+    total = held;
     for (auto& [pid, p] : k.processes())
       if (live(*p)) total += p->memory->proportional_bytes();
     if (total > g_limit) oom_kill(total);
   }
-  g_guest_memory = total > g_file_data ? total - g_file_data : 0;
+  g_guest_memory = total > held ? total - held : 0;
 }
 
 void arm() {
@@ -79,10 +81,19 @@ void limit_host_process(platform::AddressSpace& as) {
 }
 
 bool charge_file_data(uint64_t bytes) {
-  if (g_file_data + bytes + g_guest_memory > g_limit) return false;
+  if (g_file_data + g_buffers + bytes + g_guest_memory > g_limit) return false;
   g_file_data += bytes;
   return true;
 }
+
+bool charge_kernel_buffers(uint64_t bytes) {
+  if (g_file_data + g_buffers + bytes + g_guest_memory > g_limit) return false;
+  g_buffers += bytes;
+  return true;
+}
+
+void uncharge_kernel_buffers(uint64_t bytes) { g_buffers -= std::min(g_buffers, bytes); }
+uint64_t kernel_buffers_charged() { return g_buffers; }
 
 void uncharge_file_data(uint64_t bytes) { g_file_data -= std::min(g_file_data, bytes); }
 uint64_t file_data_charged() { return g_file_data; }

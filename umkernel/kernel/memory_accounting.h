@@ -4,10 +4,12 @@
 //    private writable memory than the VM has: mmap/brk fail with ENOMEM), and the VM-wide
 //    total is watched by an OOM killer (below);
 //  - tmpfs and memfd data lives in memfds umkernel owns: every tmpfs' size= is at most mem,
-//    and all of them together are charged here (writes past the limit fail with ENOSPC).
+//    and all of them together are charged here (writes past the limit fail with ENOSPC);
+//  - pipe contents and unix socket queues live in umkernel's heap and are charged here too
+//    (writes past the limit fail with ENOMEM / ENOBUFS).
 // The OOM killer samples the guest's memory every kOomPeriodMs: when anonymous and shared
 // memory of all guest processes (proportional set size, so that pages shared after fork
-// count once) plus tmpfs data exceed mem, it kills the guest process holding most, never
+// count once) plus tmpfs data and kernel buffers exceed mem, it kills the guest process holding most, never
 // init while another candidate exists (Linux's oom_kill_process), and never umkernel or the
 // host. Past the limit the guest gets ENOMEM/ENOSPC where a call asks for the memory, and
 // SIGKILL from the OOM killer where it merely touches memory it mapped.
@@ -35,6 +37,13 @@ void limit_host_process(platform::AddressSpace& as);
 bool charge_file_data(uint64_t bytes);
 void uncharge_file_data(uint64_t bytes);
 uint64_t file_data_charged();
+
+// Kernel buffers held for the guest (pipe contents, unix socket queues): reserve `bytes` more
+// (false: the VM is out of memory; the call that wanted them fails with ENOMEM/ENOBUFS, as
+// Linux's do when a memory cgroup is at its limit) or give them back. Counted with tmpfs data.
+bool charge_kernel_buffers(uint64_t bytes);
+void uncharge_kernel_buffers(uint64_t bytes);
+uint64_t kernel_buffers_charged();
 
 // Starts the OOM killer's periodic sampling (a kernel timer).
 void start_oom_killer();

@@ -1,4 +1,5 @@
 #include "umkernel/socket/unix_socket.h"
+#include "umkernel/kernel/memory_accounting.h"
 
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -143,17 +144,21 @@ void UnixSocket::set_peer(const std::shared_ptr<UnixSocket>& p) {
 // ---------------------------------------------------------------------------------------
 // Queues
 
-void UnixSocket::enqueue(Message m, UnixSocket& sender) {
+bool UnixSocket::enqueue(Message m, UnixSocket& sender) {
+  size_t charge = m.data.size() + kMessageOverhead;
+  if (!charge_kernel_buffers(charge)) return false;  // the VM's memory (mem=) is used up
   count_in_flight(m.anc.files, +1);
   m.sender = sender.self();
-  m.charge = m.data.size() + kMessageOverhead;
+  m.charge = charge;
   sender.wmem_ += m.charge;
   queue_bytes_ += m.data.size() - m.consumed;
   queue_.push_back(std::move(m));
   wq_.wake_all();
+  return true;
 }
 
 void UnixSocket::finish_message(Message& m) {
+  uncharge_kernel_buffers(m.charge);
   if (auto s = m.sender.lock()) {
     s->wmem_ -= std::min(s->wmem_, m.charge);
     s->wq_.wake_all();
@@ -510,7 +515,7 @@ int64_t UnixSocket::send_stream(Task& t, const SendSource& src, size_t len, int 
       m.anc.has_cred = true;
       m.anc.cred = scm_cred_of(t);
     }
-    peer->enqueue(std::move(m), *this);
+    if (!peer->enqueue(std::move(m), *this)) return sent ? static_cast<int64_t>(sent) : -ENOBUFS;
     sent += chunk;
   }
   if (len == 0) return 0;
@@ -552,7 +557,7 @@ int64_t UnixSocket::send_datagram(Task& t, const SendSource& src, size_t len, in
     m.anc.has_cred = true;
     m.anc.cred = scm_cred_of(t);
   }
-  target->enqueue(std::move(m), *this);
+  if (!target->enqueue(std::move(m), *this)) return -ENOBUFS;
   return static_cast<int64_t>(len);
 }
 

@@ -96,7 +96,7 @@ class UnixSocket : public Socket {
                         const UnixAddress* to, Ancillary* anc);
   int64_t recv_stream(size_t len, int flags, Received& out);
   int64_t recv_datagram(size_t len, int flags, Received& out);
-  void enqueue(Message m, UnixSocket& sender);
+  bool enqueue(Message m, UnixSocket& sender);  // false: no memory left in the VM (mem=)
   void finish_message(Message& m);  // un-charges the sender once a message is read or dropped
   void purge_queue();
   static void count_in_flight(const std::vector<FilePtr>& files, int delta);

@@ -96,6 +96,7 @@ int64_t sys_splice(Task& t) {
   }
   if (room == 0) return wait_pipe(t, pout->writeq, nonblock || out->nonblocking());
   size_t n = std::min(len, room);
+  if (!pout->reserve(n)) return -ENOMEM;  // mem= is used up
   std::vector<char> buf(n);
   int64_t before = off_in;
   int64_t r = in->read(t, buf.data(), n, has_in ? &off_in : nullptr);
@@ -131,7 +132,7 @@ int64_t sys_tee(Task& t) {
   }
   size_t n = std::min({len, pin->available(), pout->space()});
   if (n == 0) return wait_pipe(t, pout->writeq, nonblock || out->nonblocking());
-  pout->append(pin->data.data() + pin->head, n);
+  if (!pout->append(pin->data.data() + pin->head, n)) return -ENOMEM;
   return static_cast<int64_t>(n);
 }
 
@@ -171,7 +172,10 @@ int64_t sys_vmsplice(Task& t) {
         if (done) break;
         return -EFAULT;
       }
-      p->append(buf.data(), n);
+      if (!p->append(buf.data(), n)) {
+        if (done) break;
+        return -ENOMEM;
+      }
       done += n;
     }
     return static_cast<int64_t>(done);

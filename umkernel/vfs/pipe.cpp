@@ -1,5 +1,7 @@
 #include "umkernel/vfs/pipe.h"
 
+#include "umkernel/kernel/memory_accounting.h"
+
 #include <poll.h>
 
 #include <bit>
@@ -28,10 +30,7 @@ class PipeFile : public File {
     PipeBuffer& p = *pipe_;
     // The last close of a FIFO discards what was not read (as Linux frees its pipe), unless
     // an opener the other side woke is still on its way in.
-    if (!p.has_readers() && !p.has_writers()) {
-      p.data.clear();
-      p.head = 0;
-    }
+    if (!p.has_readers() && !p.has_writers()) p.discard();
   }
   bool seekable() const override { return false; }
   int64_t seek(int64_t, int) override { return -ESPIPE; }
@@ -44,15 +43,7 @@ class PipeFile : public File {
     if (p.available() == 0) return p.has_writers() ? -EAGAIN : 0;
     size_t c = std::min(n, p.available());
     memcpy(buf, p.data.data() + p.head, c);
-    p.head += c;
-    if (p.head == p.data.size()) {
-      p.data.clear();
-      p.head = 0;
-    } else if (p.head > p.capacity) {
-      p.data.erase(0, p.head);
-      p.head = 0;
-    }
-    p.wake_writers();
+    p.consume(c);
     return static_cast<int64_t>(c);
   }
 
@@ -70,8 +61,7 @@ class PipeFile : public File {
     // Writes of up to PIPE_BUF bytes are atomic: all or nothing.
     if (space == 0 || (n <= 4096 && space < n)) return -EAGAIN;
     size_t c = std::min(n, space);
-    p.data.append(static_cast<const char*>(buf), c);
-    p.wake_readers();
+    if (!p.append(static_cast<const char*>(buf), c)) return -ENOMEM;  // mem= is used up
     return static_cast<int64_t>(c);
   }
 
@@ -171,9 +161,21 @@ int64_t open_fifo(Task& t, InodePtr inode, int flags, FilePtr& out) {
   return 0;
 }
 
-void PipeBuffer::append(const char* p, size_t n) {
+PipeBuffer::~PipeBuffer() { uncharge_kernel_buffers(charged_); }
+
+bool PipeBuffer::charge_for(size_t bytes) {
+  uint64_t want = (uint64_t(bytes) + 4095) & ~uint64_t(4095);
+  if (want > charged_ && !charge_kernel_buffers(want - charged_)) return false;
+  if (want < charged_) uncharge_kernel_buffers(charged_ - want);
+  charged_ = want;
+  return true;
+}
+
+bool PipeBuffer::append(const char* p, size_t n) {
+  if (!charge_for(data.size() + n)) return false;
   data.append(p, n);
   wake_readers();
+  return true;
 }
 
 void PipeBuffer::consume(size_t n) {
@@ -181,11 +183,20 @@ void PipeBuffer::consume(size_t n) {
   if (head == data.size()) {
     data.clear();
     head = 0;
+    // An emptied pipe gives its memory back (Linux frees consumed pipe pages).
+    if (data.capacity() > 4096) std::string().swap(data);
   } else if (head > capacity) {
     data.erase(0, head);
     head = 0;
   }
+  (void)charge_for(data.size());
   wake_writers();
+}
+
+void PipeBuffer::discard() {
+  std::string().swap(data);
+  head = 0;
+  (void)charge_for(0);
 }
 
 std::shared_ptr<PipeBuffer> pipe_buffer_of(File& f) {

@@ -29,9 +29,24 @@ struct PipeBuffer {
   void wake_writers() { writeq.wake_all(); anyq.wake_all(); }
   size_t available() const { return data.size() - head; }
   size_t space() const { return capacity > available() ? capacity - available() : 0; }
-  // Adds bytes (within space()) and wakes readers; takes bytes read and wakes writers.
-  void append(const char* p, size_t n);
+  // Adds bytes (within space()) and wakes readers; false (nothing added) when the VM has no
+  // memory left for them (mem=). Takes bytes read and wakes writers.
+  bool append(const char* p, size_t n);
+  // Charges room for n more bytes ahead of an append (false: no memory left in the VM).
+  bool reserve(size_t n) { return charge_for(data.size() + n); }
   void consume(size_t n);
+  // Discards everything (the last close of a FIFO).
+  void discard();
+
+  // The heap the contents take (whole pages) is charged to mem= while held.
+  PipeBuffer() = default;
+  PipeBuffer(const PipeBuffer&) = delete;
+  PipeBuffer& operator=(const PipeBuffer&) = delete;
+  ~PipeBuffer();
+
+ private:
+  bool charge_for(size_t bytes);
+  uint64_t charged_ = 0;
 };
 
 // The pipe behind an open pipe or FIFO end; nullptr for other files.
