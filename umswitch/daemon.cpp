@@ -73,6 +73,8 @@ class Daemon {
   void on_mgmt(uint64_t token, Watch& w, uint32_t events);
   void end_mgmt(uint64_t token, int fd);
   void on_tick();
+  // Closes the connection of `kind` (Request or Mgmt) that has waited longest; false if none.
+  bool evict_oldest(Watch::Kind kind);
   void shutdown();
 
   DaemonOptions opt_;
@@ -230,9 +232,14 @@ void Daemon::accept_control() {
   for (int i = 0; i < 16; ++i) {
     UniqueFd fd(accept4(control_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;
-    if (pending_requests_ >= kMaxPendingRequests) {  // a connect flood: refuse the excess
+    if (pending_requests_ >= kMaxPendingRequests) {
+      // Full of connections that have not sent their request: the one waiting longest goes,
+      // so that a flood of idle connections cannot keep clients that do send out.
+      if (!evict_oldest(Watch::Request)) continue;
+      --pending_requests_;
       ++engine_.stats().bad_requests;
-      continue;
+      warn_limited("control connection: %s pending, the oldest dropped for a new one",
+                   std::to_string(kMaxPendingRequests));
     }
     int raw = fd.get();
     ++pending_requests_;
@@ -299,7 +306,13 @@ void Daemon::accept_mgmt() {
   for (int i = 0; i < 16; ++i) {
     UniqueFd fd(accept4(mgmt_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;
-    if (mgmt_sessions_ >= kMaxMgmtSessions) continue;  // closed: try again later
+    if (mgmt_sessions_ >= kMaxMgmtSessions) {
+      // The session waiting longest goes (each has kRequestTimeoutSeconds anyway).
+      if (!evict_oldest(Watch::Mgmt)) continue;
+      --mgmt_sessions_;
+      warn_limited("management: %s sessions open, the oldest dropped for a new one",
+                   std::to_string(kMaxMgmtSessions));
+    }
     ++mgmt_sessions_;
     int raw = fd.get();
     watch(raw, EPOLLIN | EPOLLRDHUP, {.kind = Watch::Mgmt, .fd = std::move(fd), .deadline = engine_.now() + kRequestTimeoutSeconds});
@@ -339,6 +352,20 @@ void Daemon::on_mgmt(uint64_t token, Watch& w, uint32_t events) {
     w.sent += static_cast<size_t>(n);
   }
   end_mgmt(token, fd);
+}
+
+bool Daemon::evict_oldest(Watch::Kind kind) {
+  // Tokens grow with every watch made: the smallest is the oldest.
+  uint64_t oldest = UINT64_MAX;
+  int fd = -1;
+  for (auto& [token, w] : watches_)
+    if (w.kind == kind && token < oldest) {
+      oldest = token;
+      fd = w.fd.get();
+    }
+  if (fd < 0) return false;
+  unwatch(oldest, fd);
+  return true;
 }
 
 void Daemon::on_tick() {

@@ -55,6 +55,9 @@ bool Engine::pump(Port& ingress) {
   int n = ingress.receive(b);
   if (n < 0) return false;
   uint64_t t = now();
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  now_ms_ = uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
   for (int i = 0; i < n; ++i) {
     uint32_t len = b.len[i];
     FrameCheck check = b.truncated[i] ? FrameCheck::TooLong : check_frame(len);
@@ -104,6 +107,11 @@ void Engine::forward(Port& ingress, const uint8_t* frame, uint32_t len, uint64_t
   const uint8_t* src = frame_src(frame);
   if (!is_group(src) && !macs_.learn(mac_key(src), ingress.id, t)) ++stats_.mac_table_full;
   const uint8_t* dst = frame_dst(frame);
+  if (is_group(dst) && !ingress.take_group_token(now_ms_)) {
+    ++stats_.drop_storm;
+    ++ingress.counters.rx_drops;
+    return;
+  }
   if (config_.hub || is_group(dst)) return flood(ingress, frame, len);
   int out = macs_.lookup(mac_key(dst), t);
   if (out == 0) return flood(ingress, frame, len);

@@ -63,6 +63,7 @@ class Engine {
   std::vector<Port*> pending_tx_;             // ports with a non-empty txq this batch
   MacTable macs_;
   SwitchStats stats_;
+  uint64_t now_ms_ = 0;  // monotonic milliseconds at the current batch
   PcapWriter* pcap_ = nullptr;
   std::function<void(Port&, bool)> backlog_change_;
   std::unique_ptr<RxBatch> batch_;

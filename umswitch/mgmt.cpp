@@ -109,6 +109,7 @@ std::string stats_text(const Engine& engine, bool json) {
       {"ports_disconnected", s.ports_disconnected},
       {"ports_refused", s.ports_refused},
       {"bad_requests", s.bad_requests},
+      {"drop_storm", s.drop_storm},
   };
   std::ostringstream o;
   if (json) {

@@ -2,6 +2,7 @@
 // device, the NAT router). Frames received go into the engine's RxBatch; frames to send are
 // queued as pointers into that batch and flushed once per batch, so sends are batched too.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <span>
@@ -25,6 +26,7 @@ struct SwitchStats {
   uint64_t mac_table_full = 0;
   uint64_t ports_connected = 0, ports_disconnected = 0, ports_refused = 0;
   uint64_t bad_requests = 0;                       // garbage on control connections
+  uint64_t drop_storm = 0;                         // broadcast/multicast past a port's share
 };
 
 // The receive buffers of one batch. A buffer is larger than any valid frame so an oversize
@@ -62,6 +64,23 @@ class Port {
   PortCounters counters;
   std::vector<FrameRef> txq;
   bool watching_writable = false;  // the event loop's bookkeeping
+
+  // Each port's share of flooding: broadcast and multicast frames it may send, refilled at
+  // kGroupFramesPerSecond up to kGroupBurst. A storm on one port (a loop, a flooder) is cut
+  // there and cannot fill every other port's queue.
+  static constexpr double kGroupFramesPerSecond = 5000, kGroupBurst = 5000;
+  double group_tokens = kGroupBurst;
+  uint64_t group_refilled_ms = 0;
+  bool take_group_token(uint64_t now_ms) {
+    if (now_ms > group_refilled_ms) {
+      group_tokens = std::min(kGroupBurst, group_tokens + double(now_ms - group_refilled_ms) *
+                                                              kGroupFramesPerSecond / 1000);
+      group_refilled_ms = now_ms;
+    }
+    if (group_tokens < 1) return false;
+    group_tokens -= 1;
+    return true;
+  }
 
  protected:
   void count_sent(SwitchStats& stats, const FrameRef& f) {

@@ -31,7 +31,7 @@ teardown() {
   cat "$D/sw.err"
   [ "$status" -eq 0 ]
   [[ "$output" != *FAIL* ]]
-  [ "$(grep -c '^ok:' <<<"$output")" -ge 8 ]
+  [ "$(grep -c '^ok:' <<<"$output")" -ge 14 ]
   grep -q "is one of the switch's own ports" "$D/sw.err"
   grep -q "belongs to uid 0, not to the client" "$D/sw.err"
   kill -0 "$SW"  # still up
