@@ -412,8 +412,12 @@ Result<size_t> ExtFs::read(Ino ino, uint64_t offset, void* buf, size_t len) {
 }
 
 Result<size_t> ExtFs::write(Ino ino, uint64_t offset, const void* buf, size_t len) {
-  // Large writes in pieces: between them the journal may commit what it holds.
-  constexpr size_t kPiece = 1 << 20;
+  // Large writes in pieces: between them the journal may commit what it holds (a piece is
+  // at most half a transaction, so that one always fits the journal).
+  size_t kPiece = 1 << 20;
+  if (impl_->journal->attached())
+    kPiece = std::max<size_t>(impl_->fs->blocksize,
+                              std::min(kPiece, impl_->journal->commit_threshold() * impl_->fs->blocksize / 2));
   if (len > kPiece) {
     size_t done = 0;
     auto* p = static_cast<const char*>(buf);

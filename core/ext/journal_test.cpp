@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "core/ext/ext_fs.h"
+#include "core/log.h"
 
 namespace um::ext {
 namespace {
@@ -206,6 +207,42 @@ TEST_P(JournalTest, InUseWhileOpenCleanWhenClosed) {
   EXPECT_EQ(rc, 0) << out;
   out = run("dumpe2fs -h " + img, &rc);
   EXPECT_EQ(out.find("needs_recovery"), std::string::npos) << out;
+}
+
+std::vector<std::string> g_log;
+
+TEST(JournalSmall, LargeWritesOnASmallJournalStayJournaled) {
+  char tmpl[] = "/tmp/journal_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl, img = dir + "/small.img";
+  int rc = 0;
+  run("mke2fs -q -F -t ext4 -b 1024 -J size=1 " + img + " 16M", &rc);
+  if (rc != 0) GTEST_SKIP() << "mke2fs not available";
+  g_log.clear();
+  um::log::set_sink([](um::log::Level, const char* line) { g_log.emplace_back(line); });
+  std::string data = content(3, 5 << 20);
+  {
+    auto r = ExtFs::open(img, ExtFs::Mode::ReadWrite);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    auto ino = (*r)->mknod((*r)->root(), "big", S_IFREG | 0644, 0, 0);
+    ASSERT_TRUE(ino.ok());
+    auto w = (*r)->write(*ino, 0, data.data(), data.size());
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    EXPECT_EQ(*w, data.size());
+  }
+  um::log::set_sink(nullptr);
+  for (auto& l : g_log) EXPECT_EQ(l.find("without the journal"), std::string::npos) << l;
+  std::string out = run("e2fsck -fn " + img, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  auto r = ExtFs::open(img, ExtFs::Mode::ReadOnly);
+  ASSERT_TRUE(r.ok());
+  auto ino = (*r)->lookup((*r)->root(), "big");
+  ASSERT_TRUE(ino.ok());
+  std::string got(data.size(), '\0');
+  auto rd = (*r)->read(*ino, 0, got.data(), got.size());
+  ASSERT_TRUE(rd.ok());
+  EXPECT_TRUE(got == data);
+  fsys::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Images, JournalTest, ::testing::Values("ext4", "ext3", "mke2fs"));
