@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "core/ext/ext_fs_impl.h"
+#include "core/log.h"
 #include "core/ext/image_io.h"
 #include "core/cow/cow_file.h"
 #include "core/unique_fd.h"
@@ -187,6 +188,8 @@ ext2_filsys ExtFs::raw() { return impl_->fs; }
 
 Status FsCore::check_writable() {
   if (ro) return Error::make(EROFS, path + ": image is open read-only");
+  if (journal->failed())
+    return Error::make(EIO, path + ": writing to the image failed earlier; no more changes until it is opened again");
   changed = true;
   if (!dirtied) {
     // Nothing is written before the first change, so failed edits leave the image as it was.
@@ -197,8 +200,11 @@ Status FsCore::check_writable() {
       // reaches the image through a journal transaction.
       ext2fs_set_feature_journal_needs_recovery(fs->super);
       ext2fs_mark_super_dirty(fs);
-      if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, path + ": writing the superblock");
-      return journal->start_logging();
+      Status st;
+      if (errcode_t err = ext2fs_flush(fs)) st = ext_error(err, path + ": writing the superblock");
+      if (st) st = journal->start_logging();
+      if (!st) dirtied = false;  // nothing changes unless the journal runs
+      return st;
     }
     // Without a journal it is "not clean" until closed: a crash leaves one e2fsck will check.
     fs->super->s_state &= ~EXT2_VALID_FS;
@@ -220,13 +226,21 @@ Status FsCore::commit() {
   UM_TRY(evict_all_files());
   if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, "flushing " + path);
   // ext2fs_flush leaves the in-memory state "clean"; the image stays marked in use.
-  if (auto s = journal->commit(); !s) return Error::make(s.error().code, path + ": " + s.error().message);
+  if (auto s = journal->commit(); !s) {
+    if (journal->failed() && !failure_reported) {
+      failure_reported = true;
+      UM_WARN("%s: %s; the file system takes no more changes (as Linux's ext4 after a journal "
+              "abort), what was committed stays", path.c_str(), s.error().message.c_str());
+    }
+    return Error::make(EIO, path + ": " + s.error().message);
+  }
   changed = false;
   return {};
 }
 
 Status FsCore::stop_journal() {
   if (journal->mode() != Journal::Mode::Logging) return {};
+  if (journal->failed()) return Error::make(EIO, path + ": the journal stopped after a failed write");
   if (errcode_t err = ext2fs_flush(fs)) return ext_error(err, "flushing " + path);
   if (auto s = journal->stop_logging(); !s)
     return Error::make(s.error().code, path + ": " + s.error().message);

@@ -68,6 +68,7 @@ struct FsCore {
   bool was_valid = true;                  // s_state had EXT2_VALID_FS when opened
   bool dirtied = false;                   // first change made (image marked not clean)
   bool changed = false;                   // a change since the last commit()
+  bool failure_reported = false;          // the journal's failure was logged
   int lock_fd = -1;                       // holds a plain image's host lock (closed last)
   std::shared_ptr<Journal> journal = std::make_shared<Journal>();  // what reaches the image, when
   std::unordered_map<Ino, CachedFile> files;

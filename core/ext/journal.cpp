@@ -247,11 +247,16 @@ Status Journal::start_logging() {
   put_be32(sb_.data() + kSbCompat, 0);
   put_be32(sb_.data() + kSbRoCompat, 0);
   head_ = first_;
-  if (errcode_t err = write_superblock(first_, sequence_)) return journal_error(err, "writing the journal superblock");
-  if (errcode_t err = inner_flush()) return journal_error(err, "writing the journal superblock");
+  if (errcode_t err = write_superblock(first_, sequence_)) return fail(err, "writing the journal superblock");
+  if (errcode_t err = inner_flush()) return fail(err, "writing the journal superblock");
   home_synced_ = true;
   mode_ = Mode::Logging;
   return {};
+}
+
+Status Journal::fail(errcode_t err, const char* what) {
+  failed_ = true;
+  return journal_error(err, what);
 }
 
 Status Journal::write_home_unlogged(const char* why) {
@@ -267,6 +272,7 @@ Status Journal::write_home_unlogged(const char* why) {
 }
 
 Status Journal::commit() {
+  if (failed_) return Error::make(EIO, "the journal stopped after a failed write");
   if (mode_ != Mode::Logging || overlay_.empty()) return {};
   // Blocks rewritten with what the image already holds need no logging (bitmaps and group
   // descriptor copies libext2fs writes whole).
@@ -283,13 +289,19 @@ Status Journal::commit() {
   size_t per_desc = (bs_ - 12 - (with_csum ? 4 : 0) - 16) / tb;
   size_t n = overlay_.size();
   size_t total = n + (n + per_desc - 1) / per_desc + 1;
-  if (total > maxlen_ - first_) return write_home_unlogged("a transaction larger than the journal");
+  if (total > maxlen_ - first_) {
+    if (auto st = write_home_unlogged("a transaction larger than the journal"); !st) {
+      failed_ = true;
+      return st;
+    }
+    return {};
+  }
   uint32_t tid = sequence_;
   if (head_ + total > maxlen_) {
     // Back to the journal's start: what it holds must be home for good first.
     if (!home_synced_)
-      if (errcode_t err = inner_flush()) return journal_error(err, "writing the image");
-    if (errcode_t err = write_superblock(first_, tid)) return journal_error(err, "writing the journal superblock");
+      if (errcode_t err = inner_flush()) return fail(err, "writing the image");
+    if (errcode_t err = write_superblock(first_, tid)) return fail(err, "writing the journal superblock");
     home_synced_ = true;
     head_ = first_;
   }
@@ -327,13 +339,13 @@ Status Journal::commit() {
         std::memcpy(desc.data() + off, sb_.data() + kSbUuid, 16);
         off += 16;
       }
-      if (errcode_t err = write_block(jblock(pos++), data.data())) return journal_error(err, "writing the journal");
+      if (errcode_t err = write_block(jblock(pos++), data.data())) return fail(err, "writing the journal");
     }
     if (with_csum) put_be32(desc.data() + bs_ - 4, csum(csum_seed_, desc.data(), bs_));
-    if (errcode_t err = write_block(jblock(desc_pos), desc.data())) return journal_error(err, "writing the journal");
+    if (errcode_t err = write_block(jblock(desc_pos), desc.data())) return fail(err, "writing the journal");
   }
   // The logged blocks are in the journal before the commit block that makes them count.
-  if (errcode_t err = inner_flush()) return journal_error(err, "writing the journal");
+  if (errcode_t err = inner_flush()) return fail(err, "writing the journal");
   std::fill(desc.begin(), desc.end(), 0);
   header(desc.data(), kCommit, tid);
   timespec now{};
@@ -341,11 +353,11 @@ Status Journal::commit() {
   put_be64(desc.data() + kCommitSec, uint64_t(now.tv_sec));
   put_be32(desc.data() + kCommitNsec, uint32_t(now.tv_nsec));
   if (with_csum) put_be32(desc.data() + kCommitChecksum, csum(csum_seed_, desc.data(), bs_));
-  if (errcode_t err = write_block(jblock(pos++), desc.data())) return journal_error(err, "writing the journal");
-  if (errcode_t err = inner_flush()) return journal_error(err, "committing to the journal");
+  if (errcode_t err = write_block(jblock(pos++), desc.data())) return fail(err, "writing the journal");
+  if (errcode_t err = inner_flush()) return fail(err, "committing to the journal");
   // Committed: a crash from here on is completed by replaying the journal. Now home.
   for (auto& [blk, d] : overlay_)
-    if (errcode_t err = write_block(blk, d.data())) return journal_error(err, "writing the image");
+    if (errcode_t err = write_block(blk, d.data())) return fail(err, "writing the image");
 
   overlay_.clear();
   home_synced_ = false;
@@ -356,10 +368,11 @@ Status Journal::commit() {
 
 Status Journal::stop_logging() {
   if (mode_ != Mode::Logging) return {};
+  if (failed_) return Error::make(EIO, "the journal stopped after a failed write");
   UM_TRY(commit());
-  if (errcode_t err = inner_flush()) return journal_error(err, "writing the image");
-  if (errcode_t err = write_superblock(0, sequence_)) return journal_error(err, "writing the journal superblock");
-  if (errcode_t err = inner_flush()) return journal_error(err, "writing the journal superblock");
+  if (errcode_t err = inner_flush()) return fail(err, "writing the image");
+  if (errcode_t err = write_superblock(0, sequence_)) return fail(err, "writing the journal superblock");
+  if (errcode_t err = inner_flush()) return fail(err, "writing the journal superblock");
   home_synced_ = true;
   mode_ = Mode::Direct;
   return {};

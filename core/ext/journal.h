@@ -52,6 +52,10 @@ class Journal {
   // commit(), then the journal marked empty (s_start 0): what a clean unmount leaves.
   Status stop_logging();
   Mode mode() const { return mode_; }
+  // A commit that could not write (the host's disk full, an I/O error) stops the journal for
+  // good, as jbd2 aborts: nothing more is written, what was committed stays replayable, and
+  // the file system refuses changes (EIO) until it is opened again.
+  bool failed() const { return failed_; }
 
   // Blocks held for the next transaction; commit well before the journal would overflow.
   size_t pending_blocks() const { return overlay_.size(); }
@@ -95,6 +99,8 @@ class Journal {
   size_t replayed_ = 0;
   bool home_synced_ = true;          // checkpointed blocks fsync'd since their last write
   bool warned_ = false;
+  bool failed_ = false;
+  Status fail(errcode_t err, const char* what);
   size_t threshold_ = 0;
   std::map<uint64_t, std::vector<uint8_t>> overlay_;  // image block -> newest contents
 };

@@ -5,7 +5,7 @@
 # kill the image must pass e2fsck -fn and every file the guest reported durable (it prints
 # after fsync returns) must be intact. Run it on demand:
 #   CRASH_KILLS=100 bats tests/e2e/umkernel_crash.bats
-# CI runs a short campaign (5 kills). Images with a journal are written through it (see
+# CI runs a short campaign (5 kills), and fills the host's disk under an image (a small tmpfs). Images with a journal are written through it (see
 # umkernel/ARCHITECTURE.md, "Disk images and crashes"): after a kill `umimage check`
 # replays the journal on a copy with e2fsck, as the next mount would, then runs e2fsck -fn;
 # `umimage get` reads the image as ExtFs::open replays it (in memory, read-only).
@@ -22,7 +22,7 @@ setup_file() {
 }
 
 teardown_file() {
-  [ -n "${W:-}" ] && rm -rf "$W"
+  [ -n "${W:-}" ] && { umount "$W/small" 2>/dev/null || true; rm -rf "$W"; }
 }
 
 # Checks the files a run reported durable: OUT is the console log, DIR the image's /data
@@ -90,4 +90,22 @@ PY
   [ "$inconsistent" -eq 0 ]
   [ "$lost" -eq 0 ]
   [ "$total_files" -gt "$kills" ]  # the workload did run
+}
+
+@test "the host's disk fills under the image: the guest gets ENOSPC/EIO, umkernel stays up, the image stays consistent" {
+  [ "$(id -u)" = 0 ] || skip "needs root to mount a small tmpfs"
+  mkdir -p "$W/small"
+  mount -t tmpfs -o size=24m tmpfs "$W/small" || skip "cannot mount a tmpfs here"
+  cp --sparse=always "$W/base.img" "$W/small/full.img"
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/small/full.img" init=/bin/limits -- diskfull /big
+  echo "$output"
+  cp --sparse=always "$W/small/full.img" "$W/full.img"
+  umount "$W/small"
+  [[ "$output" == *"ok: writing past the host's free space fails"* ]]
+  [[ "$output" == *"alive after the failure"* ]]
+  [[ "$output" != *FAIL* ]]
+  # e2fsck -fn after the journal's replay (the check replays on a copy).
+  run "$UMIMAGE" check "$W/full.img"
+  echo "$output"
+  [ "$status" -eq 0 ]
 }

@@ -483,6 +483,33 @@ static void mem_buffers(long mem_mb) {
   close_all(fds, n);
 }
 
+// The host's disk fills under the image: writes and fsync fail (ENOSPC or EIO), nothing
+// crashes, and the guest carries on.
+static void diskfull(const char* path) {
+  static char buf[1 << 20];
+  memset(buf, 9, sizeof buf);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  long mb = 0;
+  int err = 0;
+  for (; mb < 4096; mb++) {
+    errno = 0;
+    ssize_t w = write(fd, buf, sizeof buf);
+    if (w >= 0 && w < (ssize_t)sizeof buf) w = write(fd, buf, sizeof buf);  // short: then the error
+    if (w != sizeof buf) {
+      err = errno;
+      printf("write returned %zd (%s)\n", w, strerrorname_np(err));
+      break;
+    }
+    if (mb % 8 == 7 && fsync(fd) != 0) { err = errno; break; }
+  }
+  char detail[96];
+  snprintf(detail, sizeof detail, "after %ld MB: %s", mb, strerrorname_np(err));
+  check("writing past the host's free space fails with ENOSPC or EIO", err == ENOSPC || err == EIO, detail);
+  close(fd);
+  printf("alive after the failure\n");
+  fflush(stdout);
+}
+
 // A tree-shaped fork bomb that never gives up: every process forks forever, retrying after
 // EAGAIN. The caller waits for a line on stdin (the host counts host processes meanwhile),
 // then kills it with kill(-1, SIGKILL) until nothing is left and checks the VM works.
@@ -642,6 +669,7 @@ int main(int argc, char** argv) {
   else if (!strcmp(part, "mem_many")) mem_many(atol(argv[2]));
   else if (!strcmp(part, "mem_files")) mem_files(atol(argv[2]));
   else if (!strcmp(part, "mem_buffers")) mem_buffers(atol(argv[2]));
+  else if (!strcmp(part, "diskfull")) diskfull(argv[2]);
   else if (!strcmp(part, "reach")) reach(argv[2], atoi(argv[3]), atoi(argv[4]));
   else if (!strcmp(part, "writer")) writer(argv[2], atoi(argv[3]));
   else if (!strcmp(part, "churn")) churn(argc > 2 ? atoi(argv[2]) : 100);
