@@ -52,8 +52,10 @@ Result<std::unique_ptr<ExecEndpoint>> ExecEndpoint::listen_in(const std::string&
   timerfd_settime(timer.get(), 0, &its, nullptr);
   UM_TRY(add(ep.get(), listener->get(), EPOLLIN));
   UM_TRY(add(ep.get(), timer.get(), EPOLLIN));
-  return std::unique_ptr<ExecEndpoint>(
+  auto endpoint = std::unique_ptr<ExecEndpoint>(
       new ExecEndpoint(path, std::move(listener.value()), std::move(timer), std::move(ep), std::move(cb)));
+  endpoint->timeout_ = accept_timeout;
+  return endpoint;
 }
 
 void ExecEndpoint::close_listener() {
@@ -61,10 +63,12 @@ void ExecEndpoint::close_listener() {
   epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
   listener_.reset();
   unlink(path_.c_str());
-  if (timer_) {
-    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, timer_.get(), nullptr);
-    timer_.reset();
-  }
+}
+
+void ExecEndpoint::stop_timer() {
+  if (!timer_) return;
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, timer_.get(), nullptr);
+  timer_.reset();
 }
 
 void ExecEndpoint::on_readable() {
@@ -75,8 +79,10 @@ void ExecEndpoint::on_readable() {
     if (listener_ && fd == listener_.get()) {
       accept_client();
     } else if (timer_ && fd == timer_.get()) {
-      UM_WARN("um-exec: nobody connected to %s in time", path_.c_str());
+      if (listener_) UM_WARN("um-exec: nobody connected to %s in time", path_.c_str());
+      else UM_WARN("um-exec: the client of %s sent no command in time", path_.c_str());
       close_listener();
+      stop_timer();
       disconnect();
     } else if (conn_ && fd == conn_.get()) {
       if (events[i].events & EPOLLOUT) flush();
@@ -90,7 +96,13 @@ void ExecEndpoint::accept_client() {
   if (!c) return;
   close_listener();  // one-shot
   conn_ = std::move(c);
-  if (!add(epoll_.get(), conn_.get(), EPOLLIN | EPOLLRDHUP).ok()) disconnect();
+  if (!add(epoll_.get(), conn_.get(), EPOLLIN | EPOLLRDHUP).ok()) return disconnect();
+  // A client that connects and then sends nothing must not hold the session: it has the same
+  // time again to send its command.
+  itimerspec its{};
+  its.it_value.tv_sec = timeout_.count() / 1000;
+  its.it_value.tv_nsec = (timeout_.count() % 1000) * 1000000 + 1;
+  if (timer_) timerfd_settime(timer_.get(), 0, &its, nullptr);
 }
 
 void ExecEndpoint::read_client() {
@@ -130,6 +142,7 @@ void ExecEndpoint::handle(const Frame& f) {
     case FrameType::Argv:
       if (started_) break;
       started_ = true;
+      stop_timer();
       request_.argv = decode_strings(f.payload);
       if (request_.argv.empty() || request_.argv[0].empty()) {
         send_failed("empty command");

@@ -45,7 +45,8 @@ class ExecEndpoint {
   static inline constexpr size_t kHighWater = 256 * 1024;  // pause guest output above this
   static inline constexpr size_t kHardLimit = 8 << 20;     // client hopelessly behind: disconnect
 
-  // Listens at <dir>/exec-<pid>-<n>.
+  // Listens at <dir>/exec-<pid>-<n>. The client must connect within accept_timeout and then
+  // send its command within accept_timeout again, else the session ends.
   static Result<std::unique_ptr<ExecEndpoint>> listen_in(
       const std::string& dir, EndpointCallbacks callbacks,
       std::chrono::milliseconds accept_timeout = std::chrono::seconds(10));
@@ -74,9 +75,11 @@ class ExecEndpoint {
   void watch_writable(bool on);
   void disconnect();  // client lost before the end
   void close_listener();
+  void stop_timer();
 
   std::string path_;
   UniqueFd listener_, timer_, epoll_, conn_;
+  std::chrono::milliseconds timeout_{10000};  // to connect, then to send the command
   EndpointCallbacks cb_;
   FrameDecoder decoder_;
   ExecRequest request_;

@@ -19,6 +19,8 @@
 #include "core/mconsole/exec_endpoint.h"
 #include "core/mconsole/exec_protocol.h"
 #include "core/mconsole/server.h"
+#include "core/unique_fd.h"
+#include "core/unix_socket.h"
 
 namespace um::mconsole::exec {
 namespace {
@@ -286,6 +288,29 @@ TEST_F(ExecSessionTest, EndpointGivesUpWhenNobodyConnects) {
   EXPECT_TRUE(gone);
   EXPECT_TRUE((*ep)->finished());
   EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST_F(ExecSessionTest, EndpointGivesUpOnAClientThatSendsNothing) {
+  EndpointCallbacks cb;
+  bool gone = false, started = false;
+  cb.on_disconnect = [&] { gone = true; };
+  cb.on_start = [&](const ExecRequest&) { started = true; };
+  auto ep = ExecEndpoint::listen_in(dir_, cb, 100ms);
+  ASSERT_TRUE(ep.ok());
+  auto addr = unix_socket::path_address((*ep)->path());
+  ASSERT_TRUE(addr.ok());
+  UniqueFd c(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(connect(c.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr), 0);
+  for (int i = 0; i < 300 && !gone; ++i) {
+    pollfd p{(*ep)->fd(), POLLIN, 0};
+    poll(&p, 1, 10);
+    (*ep)->on_readable();
+  }
+  EXPECT_TRUE(gone);
+  EXPECT_FALSE(started);
+  EXPECT_TRUE((*ep)->finished());
+  char b;
+  EXPECT_EQ(recv(c.get(), &b, 1, 0), 0);  // the session closed the connection
 }
 
 }  // namespace
