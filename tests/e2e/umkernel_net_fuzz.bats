@@ -66,7 +66,7 @@ teardown_file() {
   line=$(grep eth0 "$W/b.log")
   packets=$(echo "$line" | awk -F'[: ]+' '{print $4}')
   drops=$(echo "$line" | awk -F'[: ]+' '{print $6}')
-  [ "$packets" -gt 20000 ]
+  [ "$packets" -ge $((sent / 2)) ]  # the switch may drop some too when the host is loaded
   [ "$drops" -ge 1 ]
 }
 
