@@ -411,6 +411,8 @@ SCRIPT
 port a
 send a broadcast
 SCRIPT
+  # The switch captures the frame when it gets to it (the peer does not wait for that).
+  for _ in $(seq 50); do [ "$(stat -c %s "$SW_DIR/live.pcap")" -gt 24 ] && break; sleep 0.1; done
   size=$(stat -c %s "$SW_DIR/live.pcap")
   [ "$size" -gt 24 ]
   run "$UMSWITCH" --unix "$SW_CTL" --pcap "$SW_DIR/live.pcap" --pidfile "$SW_DIR/live.pid"
