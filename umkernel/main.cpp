@@ -1,4 +1,5 @@
 // umkernel: a Linux-compatible kernel that runs as an ordinary user process.
+#include <sys/resource.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,6 +20,12 @@ int main(int argc, char** argv) {
   // Terminal access (a log line with TOSTOP set, console output, restoring the terminal) never
   // stops umkernel, even in the background: see vfs/host_terminal.h.
   HostTerminal::block_stop_signals();
+  // The page cache holds a host descriptor per cached file (vfs/page_cache.h): use what the
+  // host allows.
+  if (rlimit nofile; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   if (getenv("UMKERNEL_DEBUG")) um::log::set_level(um::log::Level::Debug);
   std::vector<std::string> args(argv + 1, argv + argc);
   for (auto& a : args) {

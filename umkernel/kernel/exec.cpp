@@ -75,6 +75,32 @@ int prot_of(uint32_t pf) {
   return ((pf & PF_R) ? PROT_READ : 0) | ((pf & PF_W) ? PROT_WRITE : 0) | ((pf & PF_X) ? PROT_EXEC : 0);
 }
 
+// A segment of a file with a host descriptor (the page cache of an image file, a tmpfs
+// memfd): its file pages mapped privately from it, as Linux maps them, the rest of its last
+// file page cleared when bss follows, and anonymous memory for the rest. -ENOSYS: copy it in.
+int64_t map_segment(Task& t, ElfImage& img, const Elf64_Phdr& ph, uint64_t base, uint64_t start, uint64_t end) {
+  if (ph.p_filesz == 0 || (ph.p_offset % kPage) != (ph.p_vaddr % kPage)) return -ENOSYS;
+  Stat st;
+  if (img.inode->getattr(st) < 0 || ph.p_offset + ph.p_filesz < ph.p_offset ||
+      ph.p_offset + ph.p_filesz > static_cast<uint64_t>(st.size))
+    return -ENOSYS;  // the copy path reports what is wrong with it
+  uint64_t file_end = base + ph.p_vaddr + ph.p_filesz;
+  uint64_t map_end = std::min(end, page_up(file_end));
+  uint64_t foff = page_down(ph.p_offset);
+  int hfd = img.inode->map_fd(foff, map_end - start, false, false);
+  if (hfd < 0) return -ENOSYS;
+  int prot = prot_of(ph.p_flags);
+  int64_t r = t.proc->memory->map_file(start, map_end - start, prot, MAP_PRIVATE | MAP_FIXED, hfd, foff, false);
+  if (r < 0) return r;
+  if (ph.p_memsz > ph.p_filesz && file_end < map_end)
+    if (int64_t e = clear_user(t, file_end, map_end - file_end); e < 0) return e;
+  if (end > map_end) {
+    r = t.proc->memory->map_anonymous(map_end, end - map_end, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
 // Maps the PT_LOAD segments at `base` and copies the file data in.
 int64_t load_segments(Task& t, ElfImage& img, uint64_t base, const std::string& path) {
   std::vector<char> buf;
@@ -82,6 +108,11 @@ int64_t load_segments(Task& t, ElfImage& img, uint64_t base, const std::string& 
     if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
     uint64_t start = page_down(base + ph.p_vaddr);
     uint64_t end = page_up(base + ph.p_vaddr + ph.p_memsz);
+    if (int64_t r = map_segment(t, img, ph, base, start, end); r != -ENOSYS) {
+      if (r < 0) return r;
+      t.proc->note_mapping(start, end, path);
+      continue;
+    }
     int64_t r = t.proc->memory->map_anonymous(start, end - start, prot_of(ph.p_flags),
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
     if (r < 0) return r;

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/vfs/page_cache.h"
 
 namespace um::kernel {
 
@@ -20,6 +21,8 @@ uint64_t g_limit = 256ull << 20;
 uint64_t g_file_data = 0;     // tmpfs and memfd bytes (file sizes: sparse files count fully)
 uint64_t g_buffers = 0;       // pipe contents and socket queues
 uint64_t g_guest_memory = 0;  // the last sample of the guest processes' memory
+uint64_t g_cache = 0;         // the page cache (reclaimable)
+bool g_balancing = false;
 
 bool live(const Process& p) { return !p.zombie && p.memory; }
 
@@ -46,6 +49,7 @@ void oom_kill(uint64_t total) {
 
 void sample() {
   Kernel& k = kernel();
+  balance_cache();
   uint64_t held = g_file_data + g_buffers;
   uint64_t total = held;
   for (auto& [pid, p] : k.processes())
@@ -81,13 +85,22 @@ void limit_host_process(platform::AddressSpace& as) {
 }
 
 bool charge_file_data(uint64_t bytes) {
-  if (g_file_data + g_buffers + bytes + g_guest_memory > g_limit) return false;
+  uint64_t others = g_file_data + g_buffers + g_guest_memory;
+  if (others + bytes + g_cache > g_limit) {
+    // The page cache gives way to tmpfs data as Linux's does.
+    if (others + bytes <= g_limit) PageCache::reclaim(others + bytes + g_cache - g_limit);
+    if (others + bytes + g_cache > g_limit) return false;
+  }
   g_file_data += bytes;
   return true;
 }
 
 bool charge_kernel_buffers(uint64_t bytes) {
-  if (g_file_data + g_buffers + bytes + g_guest_memory > g_limit) return false;
+  uint64_t others = g_file_data + g_buffers + g_guest_memory;
+  if (others + bytes + g_cache > g_limit) {
+    if (others + bytes <= g_limit) PageCache::reclaim(others + bytes + g_cache - g_limit);
+    if (others + bytes + g_cache > g_limit) return false;
+  }
   g_buffers += bytes;
   return true;
 }
@@ -99,5 +112,18 @@ void uncharge_file_data(uint64_t bytes) { g_file_data -= std::min(g_file_data, b
 uint64_t file_data_charged() { return g_file_data; }
 
 void start_oom_killer() { arm(); }
+
+void charge_cache(uint64_t bytes) { g_cache += bytes; }
+void uncharge_cache(uint64_t bytes) { g_cache -= std::min(g_cache, bytes); }
+uint64_t cache_charged() { return g_cache; }
+
+void balance_cache() {
+  if (g_balancing) return;
+  uint64_t total = g_file_data + g_buffers + g_guest_memory + g_cache;
+  if (total <= g_limit) return;
+  g_balancing = true;
+  PageCache::reclaim(total - g_limit);
+  g_balancing = false;
+}
 
 }  // namespace um::kernel

@@ -45,6 +45,17 @@ bool charge_kernel_buffers(uint64_t bytes);
 void uncharge_kernel_buffers(uint64_t bytes);
 uint64_t kernel_buffers_charged();
 
+// The page cache of image files (vfs/page_cache.*): counted with everything else, but it is
+// memory the kernel can take back. Charging never fails; when the total passes mem=, clean
+// cache is dropped (dirty cache written back first), oldest use first, before anything else
+// fails or is killed.
+void charge_cache(uint64_t bytes);
+void uncharge_cache(uint64_t bytes);
+uint64_t cache_charged();
+// Drops cache until the total fits in mem= again (the page cache calls it after each piece
+// of work, the OOM sampler periodically).
+void balance_cache();
+
 // Starts the OOM killer's periodic sampling (a kernel timer).
 void start_oom_killer();
 

@@ -37,12 +37,63 @@ int64_t block_on(Task& t, File& f, bool writing = false) {
   return q ? park_on(t, *q, f.block_timeout_ns(writing)) : -EAGAIN;
 }
 
+// Page-cached files (vfs/page_cache.h): guest memory <-> the cache's host memory, one copy,
+// in pieces of kCachedPiece (each filled from the image first). -ENOSYS: not cached.
+constexpr size_t kCachedPiece = 16 << 20;
+
+int64_t read_cached(Task& t, File& f, uint64_t buf, uint64_t count, int64_t* off) {
+  Inode* in = f.inode();
+  if (!in || !f.regular()) return -ENOSYS;
+  int64_t start = off ? *off : f.pos;
+  if (start < 0) return -EINVAL;
+  uint64_t done = 0;
+  while (done < count) {
+    const char* src = nullptr;
+    int64_t n = in->cache_read_view(static_cast<uint64_t>(start) + done, std::min<uint64_t>(count - done, kCachedPiece), &src);
+    if (n == -ENOSYS && done == 0) return n;
+    if (n < 0) return done ? static_cast<int64_t>(done) : n;
+    if (n == 0) break;
+    if (copy_to_user(t, buf + done, src, static_cast<size_t>(n)) < 0) return done ? static_cast<int64_t>(done) : -EFAULT;
+    done += static_cast<uint64_t>(n);
+  }
+  if (!off) f.pos = start + static_cast<int64_t>(done);
+  return static_cast<int64_t>(done);
+}
+
+int64_t write_cached(Task& t, File& f, uint64_t buf, uint64_t count, int64_t* off) {
+  Inode* in = f.inode();
+  if (!in || !f.regular()) return -ENOSYS;
+  int64_t start = off ? *off : f.pos;
+  if ((f.flags() & O_APPEND) && !off) {
+    Stat st;
+    if (int64_t r = in->getattr(st); r < 0) return r;
+    start = st.size;
+  }
+  if (start < 0) return -EINVAL;
+  uint64_t done = 0;
+  while (done < count) {
+    size_t n = std::min<uint64_t>(count - done, kCachedPiece);
+    char* dst = nullptr;
+    uint64_t at = static_cast<uint64_t>(start) + done;
+    int64_t r = in->cache_write_begin(at, n, &dst);
+    if (r == -ENOSYS && done == 0) return r;
+    if (r < 0) return done ? static_cast<int64_t>(done) : r;
+    bool ok = copy_from_user(t, dst, buf + done, n) == 0;
+    in->cache_write_end(at, n, ok);
+    if (!ok) return done ? static_cast<int64_t>(done) : -EFAULT;
+    done += n;
+  }
+  if (!off) f.pos = start + static_cast<int64_t>(done);
+  return static_cast<int64_t>(done);
+}
+
 int64_t do_read(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
   FilePtr f = t.proc->fds->get(fd);
   if (!f) return -EBADF;
   if ((f->flags() & O_ACCMODE) == O_WRONLY || (f->flags() & O_PATH)) return -EBADF;
   if (static_cast<int64_t>(count) < 0) return -EINVAL;
   if (count == 0) return 0;
+  if (int64_t r = read_cached(t, *f, buf, count, off); r != -ENOSYS) return r;
   uint64_t done = 0;
   while (done < count) {
     size_t n = std::min<uint64_t>(count - done, kChunk);
@@ -85,6 +136,7 @@ int64_t do_write(Task& t, int fd, uint64_t buf, uint64_t count, int64_t* off) {
   if (!f->writable() || (f->flags() & O_PATH)) return -EBADF;
   if (static_cast<int64_t>(count) < 0) return -EINVAL;
   if (count == 0) return 0;
+  if (int64_t r = write_cached(t, *f, buf, count, off); r != -ENOSYS) return r;
   if (count <= kChunk) {
     // One piece: pipes need the whole buffer to keep PIPE_BUF atomicity and partial resumes.
     std::vector<char> data(count);

@@ -72,7 +72,9 @@ int64_t sys_mmap(Task& t) {
   }
   if (!S_ISREG(st.mode)) return -ENODEV;
   if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !f->writable()) return -EACCES;
-  int hfd = type == MAP_PRIVATE ? f->inode()->host_fd() : f->inode()->shared_mapping_fd();
+  // Page-cached files (image files) fill the range and map the cache's memfd itself.
+  bool shared = type != MAP_PRIVATE;
+  int hfd = f->inode()->map_fd(off, page_up(len), shared, shared && f->writable());
   if (hfd >= 0)
     return t.proc->memory->map_file(addr, len, prot, host_flags | (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED), hfd, off,
                                      f->writable());
@@ -128,7 +130,7 @@ int64_t sys_msync(Task& t) {
   if (t.arg(0) & (kPage - 1)) return -EINVAL;
   int flags = static_cast<int>(t.arg(2));
   if ((flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) || ((flags & MS_ASYNC) && (flags & MS_SYNC))) return -EINVAL;
-  // Shared mappings of image files are memfd copies (vfs/extfs.cpp): MS_SYNC writes them back.
+  // Shared mappings of image files map their page cache (vfs/page_cache.h): MS_SYNC writes it back.
   // Which file a range maps is not tracked, so every mounted file system writes back its own.
   if (flags & MS_SYNC)
     for (auto& m : kernel().mounts()) m->sb->sync();
@@ -140,8 +142,8 @@ namespace {
 const SyscallRow kRows[] = {
     UM_FULL(brk, "x"),
     UM_PARTIAL(mmap, "xuxxfx",
-               "tmpfs/memfd files map shared; image files map as private copies (MAP_SHARED "
-               "of them is ENODEV)"),
+               "tmpfs/memfd files and image files (their page cache) map shared and private; "
+               "files of other file systems map as private copies (MAP_SHARED of them is ENODEV)"),
     UM_FULL(munmap, "xu"), UM_FULL(mprotect, "xux"), UM_FULL(mremap, "xuuxx"),
     UM_FULL(madvise, "xud"), UM_FULL(msync, "xux"),
 };

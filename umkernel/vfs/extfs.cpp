@@ -6,11 +6,15 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "core/ext/ext_blocks.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/memory_accounting.h"
+#include "umkernel/vfs/page_cache.h"
 
 namespace um::kernel {
 
@@ -18,12 +22,85 @@ int64_t errno_of(const Error& e) { return -(e.code > 0 ? e.code : EIO); }
 
 namespace {
 
+timespec guest_now() {
+  timespec now;
+  guest_clock_gettime(CLOCK_REALTIME, &now);
+  return now;
+}
+
+// A file's bytes on the image, for its page cache: physical extents read in large pieces.
+class ExtBacking : public CacheBacking {
+ public:
+  ExtBacking(ext::ExtFs& fs, ext::Ino ino) : fs_(fs), ino_(ino) {}
+
+  void data_ranges(uint64_t off, uint64_t n, std::vector<std::pair<uint64_t, uint64_t>>& out) override {
+    if (!runs_valid_) {
+      runs_.clear();
+      auto r = ext::data_runs(fs_, ino_);
+      whole_ = !r;  // inline data (or an unreadable map): read() it all
+      if (r) runs_ = std::move(*r);
+      runs_valid_ = true;
+    }
+    if (whole_) {
+      out.emplace_back(off, off + n);
+      return;
+    }
+    uint64_t bs = ext::block_size(fs_), end = off + n;
+    auto it = std::upper_bound(runs_.begin(), runs_.end(), off / bs,
+                               [](uint64_t b, const ext::DataRun& r) { return b < r.lblk; });
+    if (it != runs_.begin()) --it;
+    for (; it != runs_.end() && it->lblk * bs < end; ++it) {
+      uint64_t a = std::max(off, it->lblk * bs), b = std::min(end, (it->lblk + it->count) * bs);
+      if (a < b) out.emplace_back(a, b);
+    }
+  }
+
+  int64_t load(uint64_t off, void* buf, size_t n) override {
+    if (whole_) {
+      auto r = fs_.read(ino_, off, buf, n);
+      return r ? static_cast<int64_t>(*r) : errno_of(r.error());
+    }
+    uint64_t bs = ext::block_size(fs_);
+    auto it = std::upper_bound(runs_.begin(), runs_.end(), off / bs,
+                               [](uint64_t b, const ext::DataRun& r) { return b < r.lblk; });
+    if (it == runs_.begin()) return -EIO;
+    --it;
+    uint64_t rel = off / bs - it->lblk;
+    if (rel >= it->count || off % bs) return -EIO;
+    uint64_t blocks = std::min<uint64_t>(it->count - rel, n / bs);
+    if (blocks == 0) {  // a partial last block
+      std::vector<char> tmp(bs);
+      if (auto r = ext::read_blocks(fs_, it->pblk + rel, 1, tmp.data()); !r) return errno_of(r.error());
+      memcpy(buf, tmp.data(), n);
+      return static_cast<int64_t>(n);
+    }
+    if (auto r = ext::read_blocks(fs_, it->pblk + rel, blocks, buf); !r) return errno_of(r.error());
+    return static_cast<int64_t>(blocks * bs);
+  }
+
+  int64_t store(uint64_t off, const void* buf, size_t n) override {
+    runs_valid_ = false;
+    auto r = fs_.write(ino_, off, buf, n);
+    return r ? static_cast<int64_t>(*r) : errno_of(r.error());
+  }
+
+  int64_t store_size(uint64_t size) override {
+    runs_valid_ = false;
+    auto r = fs_.truncate(ino_, size);
+    return r ? 0 : errno_of(r.error());
+  }
+
+ private:
+  ext::ExtFs& fs_;
+  ext::Ino ino_;
+  bool runs_valid_ = false, whole_ = false;
+  std::vector<ext::DataRun> runs_;
+};
+
 class ExtInode : public Inode {
  public:
   ExtInode(ExtSuperBlock* sb, ext::Ino ino) : Inode(sb, ino), esb_(sb) {}
-  ~ExtInode() override {
-    if (cache_) fs().close_ref(eino());
-  }
+  ~ExtInode() override { release_cache(); }
 
   ext::ExtFs& fs() { return esb_->fs(); }
   ext::Ino eino() const { return static_cast<ext::Ino>(ino_); }
@@ -40,24 +117,24 @@ class ExtInode : public Inode {
     st.rdev = a->rdev;
     st.size = static_cast<int64_t>(a->size);
     st.blocks = static_cast<int64_t>(a->blocks);
-    if (cache_) {  // the shared copy is the file's content now
-      struct stat hs;
-      if (fstat(cache_.get(), &hs) == 0) st.size = hs.st_size;
-    }
     st.blksize = 4096;
     st.atime = a->atime;
     st.mtime = a->mtime;
     st.ctime = a->ctime;
     st.btime = a->crtime;
+    if (cache_) {  // the cache is the file's content; the image catches up on write-back
+      st.size = static_cast<int64_t>(cache_->size());
+      int64_t cached_blocks = static_cast<int64_t>((cache_->size() + 511) / 512);
+      if (cache_->dirty() && st.blocks < cached_blocks) st.blocks = cached_blocks;
+      if (times_pending_) st.mtime = st.ctime = pending_mtime_;
+    }
     return 0;
   }
 
   int64_t setattr(const AttrChange& c) override {
     if (sb_->read_only) return -EROFS;
     if (c.set_size) {
-      if (cache_ && ftruncate(cache_.get(), static_cast<off_t>(c.size)) < 0) return -errno;
-      auto r = fs().truncate(eino(), c.size);
-      if (!r) return errno_of(r.error());
+      if (int64_t r = truncate(c.size); r < 0) return r;
     }
     ext::SetAttr s;
     if (c.set_mode) s.mode = c.mode & 07777;
@@ -65,10 +142,11 @@ class ExtInode : public Inode {
     if (c.set_gid) s.gid = c.gid;
     if (c.set_atime) s.atime = c.atime;
     if (c.set_mtime) s.mtime = c.mtime;
-    timespec now;
-    guest_clock_gettime(CLOCK_REALTIME, &now);
+    timespec now = guest_now();
     s.ctime = now;
     if (c.set_size && !c.set_mtime) s.mtime = now;
+    if (times_pending_ && !s.mtime) s.mtime = pending_mtime_;
+    times_pending_ = false;  // what the guest set (or the write's time) reaches the image now
     auto r = fs().setattr(eino(), s);
     return r ? 0 : errno_of(r.error());
   }
@@ -110,7 +188,9 @@ class ExtInode : public Inode {
 
   int64_t unlink(std::string_view name) override {
     if (sb_->read_only) return -EROFS;
+    auto victim = fs().lookup(eino(), name);
     auto r = fs().unlink(eino(), name);
+    if (r && victim) esb_->unlinked(*victim);
     return r ? 0 : errno_of(r.error());
   }
 
@@ -124,7 +204,9 @@ class ExtInode : public Inode {
                  unsigned flags) override {
     if (sb_->read_only) return -EROFS;
     if (newdir.sb() != sb_) return -EXDEV;
+    auto victim = fs().lookup(static_cast<ext::Ino>(newdir.ino()), newname);
     auto r = fs().rename(eino(), oldname, static_cast<ext::Ino>(newdir.ino()), newname, flags);
+    if (r && victim && !(flags & RENAME_EXCHANGE)) esb_->unlinked(*victim);
     return r ? 0 : errno_of(r.error());
   }
 
@@ -142,12 +224,12 @@ class ExtInode : public Inode {
     return 0;
   }
 
-  // While a shared copy exists (see shared_mapping_fd), reads and writes go to it, so that
-  // they and the guest's shared mappings see the same bytes.
+  // Regular file data goes through the page cache (vfs/page_cache.*).
   int64_t read(uint64_t off, void* buf, size_t n) override {
-    if (cache_) {
-      ssize_t r = pread(cache_.get(), buf, n, static_cast<off_t>(off));
-      return r < 0 ? -errno : r;
+    if (PageCache* c = cache()) {
+      int64_t r = c->read(off, buf, n);
+      balance_cache();
+      return r;
     }
     auto r = fs().read(eino(), off, buf, n);
     return r ? static_cast<int64_t>(*r) : errno_of(r.error());
@@ -155,17 +237,54 @@ class ExtInode : public Inode {
 
   int64_t write(uint64_t off, const void* buf, size_t n) override {
     if (sb_->read_only) return -EROFS;
-    if (cache_) {
-      ssize_t r = pwrite(cache_.get(), buf, n, static_cast<off_t>(off));
-      return r < 0 ? -errno : r;
+    if (PageCache* c = cache()) {
+      int64_t r = c->write(off, buf, n);
+      if (r > 0) wrote();
+      balance_cache();
+      return r;
     }
     auto r = fs().write(eino(), off, buf, n);
     return r ? static_cast<int64_t>(*r) : errno_of(r.error());
   }
 
+  int64_t cache_read_view(uint64_t off, size_t n, const char** out) override {
+    PageCache* c = cache();
+    if (!c) return -ENOSYS;
+    if (off >= c->size()) return 0;
+    n = static_cast<size_t>(std::min<uint64_t>(n, c->size() - off));
+    if (int64_t r = c->fill(off, n); r < 0) return r;
+    *out = c->view(off);
+    return static_cast<int64_t>(n);
+  }
+
+  int64_t cache_write_begin(uint64_t off, size_t n, char** out) override {
+    if (sb_->read_only) return -EROFS;
+    PageCache* c = cache();
+    if (!c) return -ENOSYS;
+    if (off + n < off || off + n > (1ull << 44)) return -EFBIG;
+    size_before_ = c->size();
+    if (int64_t r = c->prepare_write(off, n); r < 0) return r;
+    *out = c->view_for_write(off);
+    return 0;
+  }
+
+  void cache_write_end(uint64_t off, size_t n, bool ok) override {
+    if (!cache_) return;
+    if (!ok) {  // nothing was written: the size is what it was
+      if (cache_->size() > size_before_) (void)cache_->truncate(size_before_);
+      return;
+    }
+    cache_->wrote(off, n);
+    wrote();
+    balance_cache();
+  }
+
   int64_t truncate(uint64_t size) override {
     if (sb_->read_only) return -EROFS;
-    if (cache_ && ftruncate(cache_.get(), static_cast<off_t>(size)) < 0) return -errno;
+    if (PageCache* c = cache()) {
+      if (size >= (1ull << 44)) return -EFBIG;
+      return c->truncate(size);
+    }
     auto r = fs().truncate(eino(), size);
     return r ? 0 : errno_of(r.error());
   }
@@ -176,54 +295,50 @@ class ExtInode : public Inode {
     return r ? 0 : errno_of(r.error());
   }
 
-  int host_fd() override { return cache_ ? cache_.get() : -1; }
-
-  // A MAP_SHARED mapping of an image file maps a memfd holding the file (Linux maps its page
-  // cache); the superblock keeps this inode alive and writes the copy back to the image on
-  // fsync, msync(MS_SYNC), sync, unmount, halt and every few seconds.
-  int shared_mapping_fd() override {
-    if (cache_) return cache_.get();
-    auto a = fs().getattr(eino());
-    if (!a) return -1;
-    UniqueFd fd(memfd_create("um-ext-shared", MFD_CLOEXEC));
-    if (!fd || ftruncate(fd.get(), static_cast<off_t>(a->size)) < 0) return -1;
-    std::vector<char> buf(1 << 20);
-    for (uint64_t off = 0; off < a->size;) {
-      auto r = fs().read(eino(), off, buf.data(), std::min<uint64_t>(buf.size(), a->size - off));
-      if (!r || *r == 0) break;
-      if (pwrite(fd.get(), buf.data(), *r, static_cast<off_t>(off)) != static_cast<ssize_t>(*r)) return -1;
-      off += *r;
-    }
-    cache_ = std::move(fd);
-    fs().open_ref(eino());  // an unlinked file stays allocated while its copy may be written back
-    written_hash_ = content_hash();
-    esb_->keep_shared(std::static_pointer_cast<ExtInode>(shared_from_this()));
-    return cache_.get();
+  int host_fd() override {
+    PageCache* c = cache();
+    return c ? c->fd() : -1;
   }
 
-  // Copies the shared copy to the image if it changed since the last time.
+  // mmap maps the page cache's memfd itself (MAP_SHARED and MAP_PRIVATE). The superblock
+  // keeps a mapped inode (and so its cache) for the life of the mount: guest mappings may
+  // outlive every open file.
+  int map_fd(uint64_t off, uint64_t len, bool shared, bool shared_writable) override {
+    PageCache* c = cache();
+    if (!c) return -1;
+    if (c->prepare_map(off, len, shared && shared_writable) < 0) return -1;
+    esb_->keep_mapped(std::static_pointer_cast<ExtInode>(shared_from_this()));
+    return c->fd();
+  }
+  int shared_mapping_fd() override { return host_fd(); }
+
+  // Writes the cache back to the image (and the time of the last write).
   int64_t write_back() {
     if (!cache_ || sb_->read_only) return 0;
-    uint64_t h = content_hash();
-    if (h == written_hash_) return 0;
-    struct stat hs;
-    if (fstat(cache_.get(), &hs) < 0) return -errno;
-    uint64_t size = static_cast<uint64_t>(hs.st_size);
-    std::vector<char> buf(1 << 20);
-    for (uint64_t off = 0; off < size;) {
-      ssize_t n = pread(cache_.get(), buf.data(), std::min<uint64_t>(buf.size(), size - off), static_cast<off_t>(off));
-      if (n <= 0) return n < 0 ? -errno : -EIO;
-      auto r = fs().write(eino(), off, buf.data(), static_cast<size_t>(n));
-      if (!r) return errno_of(r.error());
-      off += static_cast<uint64_t>(n);
+    int64_t r = cache_->write_back();
+    if (r == 0 && times_pending_) {
+      ext::SetAttr s;
+      s.mtime = s.ctime = pending_mtime_;
+      if (auto e = fs().setattr(eino(), s); !e) return errno_of(e.error());
+      times_pending_ = false;
     }
-    auto a = fs().getattr(eino());
-    if (a && a->size != size) {
-      if (auto r = fs().truncate(eino(), size); !r) return errno_of(r.error());
-    }
-    written_hash_ = h;
-    return 0;
+    return r;
   }
+
+  // Frees the cache after writing it back (an unlinked file's bytes are simply dropped).
+  void release_cache() {
+    if (!cache_) return;
+    auto a = fs().getattr(eino());
+    if (a && a->nlink > 0) {
+      if (int64_t e = write_back(); e < 0)
+        UM_WARN("ubd: writing inode %llu back to the image failed: %s", static_cast<unsigned long long>(ino_),
+                strerror(static_cast<int>(-e)));
+    }
+    cache_.reset();
+    backing_.reset();
+    fs().close_ref(eino());
+  }
+  PageCache* page_cache() { return cache_.get(); }
 
   int64_t getxattr(std::string_view name, std::string& out) override {
     auto r = fs().getxattr(eino(), name);
@@ -253,27 +368,47 @@ class ExtInode : public Inode {
   void closed() override { fs().close_ref(eino()); }
 
  private:
-  // FNV-1a over the copy's words: cheap next to rewriting the file, and it tells whether the
-  // guest wrote through its mapping since the last write-back.
-  uint64_t content_hash() {
-    struct stat hs;
-    if (fstat(cache_.get(), &hs) < 0 || hs.st_size == 0) return 0x9e3779b97f4a7c15ull;
-    size_t size = static_cast<size_t>(hs.st_size);
-    void* m = mmap(nullptr, size, PROT_READ, MAP_SHARED, cache_.get(), 0);
-    if (m == MAP_FAILED) return 0;
-    uint64_t h = 1469598103934665603ull ^ size;
-    const auto* w = static_cast<const uint64_t*>(m);
-    for (size_t i = 0; i < size / 8; i++) h = (h ^ w[i]) * 1099511628211ull;
-    const auto* b = static_cast<const uint8_t*>(m);
-    for (size_t i = size & ~size_t{7}; i < size; i++) h = (h ^ b[i]) * 1099511628211ull;
-    munmap(m, size);
-    return h;
+  // The cache of a regular file, made on first use. It holds an open reference, so that an
+  // unlinked file stays allocated while its cache may still be written back.
+  PageCache* cache() {
+    if (cache_) return cache_.get();
+    if (no_cache_) return nullptr;
+    auto a = fs().getattr(eino());
+    if (!a) return nullptr;
+    if (!S_ISREG(a->mode)) {
+      no_cache_ = true;
+      return nullptr;
+    }
+    backing_ = std::make_unique<ExtBacking>(fs(), eino());
+    int64_t err = 0;
+    cache_ = PageCache::create(*backing_, a->size, &err);
+    if (!cache_) {
+      no_cache_ = true;  // no memfd: straight to the image
+      backing_.reset();
+      UM_WARN("ubd: no page cache for inode %llu: %s", static_cast<unsigned long long>(ino_),
+              strerror(static_cast<int>(-err)));
+      return nullptr;
+    }
+    fs().open_ref(eino());
+    esb_->cached(std::static_pointer_cast<ExtInode>(shared_from_this()));
+    return cache_.get();
+  }
+
+  void wrote() {
+    pending_mtime_ = guest_now();
+    times_pending_ = true;
   }
 
   ExtSuperBlock* esb_;
-  UniqueFd cache_;               // the shared copy, once a MAP_SHARED mapping asked for it
-  uint64_t written_hash_ = 0;    // content_hash() of what the image holds
+  std::unique_ptr<ExtBacking> backing_;
+  std::unique_ptr<PageCache> cache_;
+  bool no_cache_ = false;
+  uint64_t size_before_ = 0;
+  bool times_pending_ = false;
+  timespec pending_mtime_{};
 };
+
+ExtInode* ext_inode(const std::shared_ptr<Inode>& i) { return static_cast<ExtInode*>(i.get()); }
 
 }  // namespace
 
@@ -316,43 +451,82 @@ int64_t ExtSuperBlock::statfs(struct statfs& out) {
 }
 
 ExtSuperBlock::~ExtSuperBlock() {
-  write_back_shared();
+  write_back_all();
   if (timer_ && kernel_exists()) kernel().cancel_timer(timer_);
+  // The inodes go (and their caches with them) while the file system is still here.
+  mapped_.clear();
+  cached_.clear();
 }
 
-void ExtSuperBlock::keep_shared(std::shared_ptr<Inode> inode) {
-  shared_.push_back(std::move(inode));
+void ExtSuperBlock::cached(std::shared_ptr<Inode> inode) {
+  cached_[inode->ino()] = std::move(inode);
   if (!timer_) arm_timer();
+  if (cached_.size() > kMaxCachedInodes) {
+    // Too many caches (each a host descriptor): the least recently used clean ones go first.
+    std::vector<std::pair<uint64_t, uint64_t>> order;  // last use, ino
+    for (auto& [ino, i] : cached_)
+      if (i.use_count() == 1 && !mapped_.count(ino))
+        if (PageCache* c = ext_inode(i)->page_cache()) order.emplace_back(c->last_use(), ino);
+    std::sort(order.begin(), order.end());
+    for (size_t k = 0; k < order.size() && cached_.size() > kMaxCachedInodes * 3 / 4; k++) {
+      auto it = cached_.find(order[k].second);
+      ext_inode(it->second)->release_cache();
+      cached_.erase(it);
+    }
+  }
+}
+
+void ExtSuperBlock::keep_mapped(std::shared_ptr<Inode> inode) {
+  mapped_.emplace(inode->ino(), std::move(inode));
+}
+
+void ExtSuperBlock::unlinked(ext::Ino ino) {
+  auto it = cached_.find(ino);
+  if (it == cached_.end() || mapped_.count(ino)) return;
+  auto a = fs_->getattr(ino);
+  if (!a || a->nlink > 0) return;
+  // Nobody can name it any more: its cache goes now, unless an open file still reads it.
+  std::shared_ptr<Inode> keep = std::move(it->second);
+  cached_.erase(it);
+  if (keep.use_count() == 1) ext_inode(keep)->release_cache();
 }
 
 void ExtSuperBlock::arm_timer() {
-  constexpr int64_t kWriteBackNs = 5'000'000'000;  // as Linux's dirty_writeback, roughly
-  timer_ = kernel().add_timer(monotonic_ns() + kWriteBackNs, [this] {
+  timer_ = kernel().add_timer(monotonic_ns() + PageCache::kDirtyExpireNs, [this] {
     timer_ = 0;
-    write_back_shared();
+    // Data dirty for longer than the expiry reaches the image (Linux's dirty_expire).
+    int64_t old = monotonic_ns() - PageCache::kDirtyExpireNs;
+    int64_t err = 0;
+    for (auto& [ino, i] : cached_) {
+      PageCache* c = ext_inode(i)->page_cache();
+      if (!c || !c->dirty() || (!c->mapped_writable() && c->dirty_since() > old)) continue;
+      if (int64_t e = ext_inode(i)->write_back(); e < 0 && !err) err = e;
+    }
+    if (err) UM_WARN("ubd: writing cached data back to the image failed: %s", strerror(static_cast<int>(-err)));
+    // Then the file system's changes reach the image (its journal), as Linux commits.
     if (!read_only)
       if (auto r = fs_->flush(); !r) UM_WARN("ubd: writing changes to the image failed: %s", r.error().message.c_str());
     arm_timer();
   });
 }
 
-int64_t ExtSuperBlock::write_back_shared() {
+int64_t ExtSuperBlock::write_back_all() {
   int64_t err = 0;
-  for (auto& i : shared_)
-    if (int64_t e = static_cast<ExtInode*>(i.get())->write_back(); e < 0 && !err) err = e;
-  if (err) UM_WARN("ubd: writing shared mappings back to the image failed: %s", strerror(static_cast<int>(-err)));
+  for (auto& [ino, i] : cached_)
+    if (int64_t e = ext_inode(i)->write_back(); e < 0 && !err) err = e;
+  if (err) UM_WARN("ubd: writing cached data back to the image failed: %s", strerror(static_cast<int>(-err)));
   return err;
 }
 
 int64_t ExtSuperBlock::sync() {
-  int64_t e = write_back_shared();
+  int64_t e = write_back_all();
   auto r = fs_->flush();
   if (!r) return errno_of(r.error());
   return e;
 }
 
 int64_t ExtSuperBlock::quiesce() {
-  int64_t e = write_back_shared();
+  int64_t e = write_back_all();
   auto r = fs_->mark_clean();
   if (!r) return errno_of(r.error());
   return e;

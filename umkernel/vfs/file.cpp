@@ -58,6 +58,7 @@ namespace {
 class RegularFile : public File {
  public:
   using File::File;
+  bool regular() const override { return true; }
   int64_t read(Task&, void* buf, size_t n, int64_t* off) override {
     int64_t p = off ? *off : pos;
     int64_t r = inode_->read(static_cast<uint64_t>(p), buf, n);

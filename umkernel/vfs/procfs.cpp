@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/memory_accounting.h"
+#include "umkernel/vfs/page_cache.h"
 #include "umkernel/net/proc_net.h"
 #include "umkernel/vfs/procfs_system.h"
 #include "umkernel/vfs/synthetic.h"
@@ -165,12 +167,19 @@ std::string meminfo_text() {
   uint64_t used = 0;
   for (auto& [pid, p] : kernel().processes()) used += rss_pages(*p) * 4096;
   uint64_t total = g_mem_total;
+  // The page cache of image files (vfs/page_cache.h): Cached, and what is not yet on the image.
+  uint64_t cached = cache_charged(), dirty = PageCache::total_dirty();
+  used += cached;
   uint64_t free = used < total ? total - used : 0;
+  uint64_t available = std::min(total, free + (cached > dirty ? cached - dirty : 0));
   std::ostringstream o;
   o << "MemTotal:       " << total / 1024 << " kB\nMemFree:        " << free / 1024
-    << " kB\nMemAvailable:   " << free / 1024
-    << " kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\n"
-       "SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n";
+    << " kB\nMemAvailable:   " << available / 1024
+    << " kB\nBuffers:               0 kB\nCached:         " << cached / 1024
+    << " kB\nSwapCached:            0 kB\n"
+       "SwapTotal:             0 kB\nSwapFree:              0 kB\n"
+    << "Dirty:          " << dirty / 1024 << " kB\nWriteback:             0 kB\n"
+    << "Shmem:                 0 kB\n";
   return o.str();
 }
 

@@ -98,6 +98,21 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // The host descriptor a MAP_SHARED mapping maps: host_fd(), or for file systems without
   // one a shared copy they keep coherent and write back (ext files); -1 if there is none.
   virtual int shared_mapping_fd() { return host_fd(); }
+  // The host descriptor mmap maps for [off, off+len) of this file (MAP_SHARED with
+  // `shared_writable` when the guest may write through it, else MAP_PRIVATE or read-only):
+  // page-cached files fill that range first. -1: no host descriptor (a private copy is made).
+  virtual int map_fd(uint64_t off, uint64_t len, bool shared, bool shared_writable) {
+    return shared ? shared_mapping_fd() : host_fd();
+  }
+  // Page-cached regular files (vfs/page_cache.h), so that read/write move data between guest
+  // memory and the cache with one copy. -ENOSYS: no cache, use read()/write().
+  // cache_read_view: makes [off, off+n) cached; *out = host memory of it; the count there (0
+  // at the end of the file; clipped to the size).
+  virtual int64_t cache_read_view(uint64_t off, size_t n, const char** out) { return -ENOSYS; }
+  // cache_write_begin: *out = host memory for [off, off+n), the file grown to cover it; the
+  // caller copies into it and then calls cache_write_end (ok false: nothing was copied).
+  virtual int64_t cache_write_begin(uint64_t off, size_t n, char** out) { return -ENOSYS; }
+  virtual void cache_write_end(uint64_t off, size_t n, bool ok) {}
   // Extended attributes (EOPNOTSUPP where the file system has none).
   virtual int64_t getxattr(std::string_view name, std::string& out) { return -EOPNOTSUPP; }
   virtual int64_t setxattr(std::string_view name, std::string_view value, int flags) { return -EOPNOTSUPP; }
@@ -145,6 +160,8 @@ class File : public std::enable_shared_from_this<File> {
   // the same object with `flags`' access mode.
   virtual int64_t reopen(Task&, int flags, FilePtr& out) { return -ENXIO; }
   virtual bool seekable() const { return true; }
+  // An open regular file (its inode's data: read/write may go through Inode::cache_*).
+  virtual bool regular() const { return false; }
 
   // The path it was opened by, for /proc/PID/fd, fchdir and *at() calls.
   std::shared_ptr<Mount> mount;
