@@ -38,6 +38,7 @@ teardown_file() {
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/page_cache -- /root verify
   [[ "$output" == *"persist.dat after reboot: yes"* ]]
+  [[ "$output" == *"stores through a grown shared mapping after reboot: yes"* ]]
 }
 
 @test "a SIGKILL of umkernel loses nothing that was fsync'd" {

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void check(const char* what, int ok) { printf("%s: %s\n", what, ok ? "yes" : "NO"); }
@@ -77,8 +78,26 @@ static int child_reads(const char* path, uint64_t size, unsigned seed) {
   return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+// A shared mapping grown with mremap, stored to beyond what mmap asked for.
+static int grown_mapping(const char* dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/mremap.dat", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || ftruncate(fd, 4096) < 0) return -1;
+  char* m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) return -1;
+  memcpy(m, "first-page", 10);
+  if (ftruncate(fd, 16384) < 0) return -1;
+  char* g = mremap(m, 4096, 16384, MREMAP_MAYMOVE);
+  if (g == MAP_FAILED) return -1;
+  memcpy(g + 12000, "grown-part", 10);
+  munmap(g, 16384);
+  return close(fd);
+}
+
 static int persist(const char* dir, int mode_fsync) {
   char path[4096];
+  if (!mode_fsync && grown_mapping(dir) < 0) return perror("mremap"), 1;
   snprintf(path, sizeof path, "%s/%s", dir, mode_fsync ? "synced.dat" : "persist.dat");
   if (write_file(path, 5 << 20, mode_fsync ? 7 : 5, mode_fsync) < 0) return perror("write"), 1;
   if (mode_fsync) {
@@ -95,6 +114,14 @@ static int verify(const char* dir) {
   check("persist.dat after reboot", read_matches(path, 5 << 20, 5, 1 << 20));
   snprintf(path, sizeof path, "%s/synced.dat", dir);
   check("synced.dat after reboot", read_matches(path, 5 << 20, 7, 1 << 20));
+  snprintf(path, sizeof path, "%s/mremap.dat", dir);
+  char got[16] = {0}, got2[16] = {0};
+  int fd = open(path, O_RDONLY);
+  pread(fd, got, 10, 0);
+  pread(fd, got2, 10, 12000);
+  close(fd);
+  check("stores through a grown shared mapping after reboot",
+        memcmp(got, "first-page", 10) == 0 && memcmp(got2, "grown-part", 10) == 0);
   return 0;
 }
 
@@ -174,7 +201,25 @@ int main(int argc, char** argv) {
   close(fd);
   unlink(path);
 
-  // 4. O_APPEND from two descriptors; unaligned pieces across page edges.
+  // 4. Times: what utimes set survives the data's write-back; a write moves mtime.
+  fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  write(fd, "data", 4);
+  struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+  check("futimens", futimens(fd, times) == 0);
+  sync();
+  fstat(fd, &st);
+  check("mtime after sync is what futimens set", st.st_mtim.tv_sec == 1000000000);
+  write(fd, "more", 4);
+  fstat(fd, &st);
+  check("a write moves mtime", st.st_mtim.tv_sec > 1000000000);
+  time_t written = st.st_mtim.tv_sec;
+  fsync(fd);
+  fstat(fd, &st);
+  check("fsync keeps that mtime", st.st_mtim.tv_sec == written);
+  close(fd);
+  unlink(path);
+
+  // 5. O_APPEND from two descriptors; unaligned pieces across page edges.
   fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0644);
   int fd2 = open(path, O_WRONLY | O_APPEND);
   for (int i = 0; i < 100; i++) {

@@ -90,11 +90,35 @@ class ExtBacking : public CacheBacking {
     return r ? 0 : errno_of(r.error());
   }
 
+  // Writing back is not a change of the file: its mtime and ctime stay what the guest saw
+  // (the time of its last write, or what it set since), not the time of the write-back.
+  void write_back_begin() override {
+    keep_times_ = false;
+    if (times_pending) return;
+    if (auto a = fs_.getattr(ino_)) {
+      mtime_ = a->mtime;
+      ctime_ = a->ctime;
+      keep_times_ = true;
+    }
+  }
+  void write_back_end(bool stored) override {
+    if (!stored || (!times_pending && !keep_times_)) return;
+    ext::SetAttr s;
+    s.mtime = times_pending ? pending_mtime : mtime_;
+    s.ctime = times_pending ? pending_mtime : ctime_;
+    if (fs_.setattr(ino_, s)) times_pending = false;
+  }
+
+  bool times_pending = false;  // the guest wrote at pending_mtime; the image has not heard
+  timespec pending_mtime{};
+
  private:
   ext::ExtFs& fs_;
   ext::Ino ino_;
   bool runs_valid_ = false, whole_ = false;
   std::vector<ext::DataRun> runs_;
+  bool keep_times_ = false;
+  timespec mtime_{}, ctime_{};
 };
 
 class ExtInode : public Inode {
@@ -126,7 +150,7 @@ class ExtInode : public Inode {
       st.size = static_cast<int64_t>(cache_->size());
       int64_t cached_blocks = static_cast<int64_t>((cache_->size() + 511) / 512);
       if (cache_->dirty() && st.blocks < cached_blocks) st.blocks = cached_blocks;
-      if (times_pending_) st.mtime = st.ctime = pending_mtime_;
+      if (backing_->times_pending) st.mtime = st.ctime = backing_->pending_mtime;
     }
     return 0;
   }
@@ -145,8 +169,10 @@ class ExtInode : public Inode {
     timespec now = guest_now();
     s.ctime = now;
     if (c.set_size && !c.set_mtime) s.mtime = now;
-    if (times_pending_ && !s.mtime) s.mtime = pending_mtime_;
-    times_pending_ = false;  // what the guest set (or the write's time) reaches the image now
+    if (backing_ && backing_->times_pending) {
+      if (!s.mtime) s.mtime = backing_->pending_mtime;
+      backing_->times_pending = false;  // what the guest set (or the write's time) is on the image now
+    }
     auto r = fs().setattr(eino(), s);
     return r ? 0 : errno_of(r.error());
   }
@@ -312,17 +338,10 @@ class ExtInode : public Inode {
   }
   int shared_mapping_fd() override { return host_fd(); }
 
-  // Writes the cache back to the image (and the time of the last write).
+  // Writes the cache back to the image (the file's times stay those the guest saw).
   int64_t write_back() {
     if (!cache_ || sb_->read_only) return 0;
-    int64_t r = cache_->write_back();
-    if (r == 0 && times_pending_) {
-      ext::SetAttr s;
-      s.mtime = s.ctime = pending_mtime_;
-      if (auto e = fs().setattr(eino(), s); !e) return errno_of(e.error());
-      times_pending_ = false;
-    }
-    return r;
+    return cache_->write_back();
   }
 
   // Frees the cache after writing it back (an unlinked file's bytes are simply dropped).
@@ -395,8 +414,8 @@ class ExtInode : public Inode {
   }
 
   void wrote() {
-    pending_mtime_ = guest_now();
-    times_pending_ = true;
+    backing_->pending_mtime = guest_now();
+    backing_->times_pending = true;
   }
 
   ExtSuperBlock* esb_;
@@ -404,8 +423,6 @@ class ExtInode : public Inode {
   std::unique_ptr<PageCache> cache_;
   bool no_cache_ = false;
   uint64_t size_before_ = 0;
-  bool times_pending_ = false;
-  timespec pending_mtime_{};
 };
 
 ExtInode* ext_inode(const std::shared_ptr<Inode>& i) { return static_cast<ExtInode*>(i.get()); }

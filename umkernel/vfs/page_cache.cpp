@@ -90,6 +90,7 @@ namespace {
 
 constexpr uint64_t kPage = PageCache::kPage;
 constexpr uint64_t kReserve = 64ull << 20;  // umkernel's mapping grows in steps of this
+constexpr uint64_t kWatchAll = 1ull << 62;  // "the whole file" for mapped_writable_
 uint64_t page_down(uint64_t v) { return v & ~(kPage - 1); }
 uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
 
@@ -185,12 +186,14 @@ int64_t PageCache::load(uint64_t start, uint64_t end) {
     for (auto [a, b] : data) {
       a = std::max(a, start);
       b = std::min(b, lim);
+      uint64_t from = a;
       while (a < b) {
         int64_t n = backing_.load(a, base_ + a, b - a);
         if (n < 0) return n;
         if (n == 0) break;
         a += static_cast<uint64_t>(n);
       }
+      if (!mapped_writable_.empty()) hash_pages(from, page_up(a));
     }
   }
   cached_.add(start, end);
@@ -275,7 +278,7 @@ int64_t PageCache::truncate(uint64_t size) {
   if (size < size_) {
     cached_.remove(page_up(size), UINT64_MAX);
     dirty_.remove(page_up(size), UINT64_MAX);
-    mapped_writable_.remove(page_up(size), UINT64_MAX);
+    std::erase_if(page_hash_, [&](const auto& kv) { return kv.first >= page_up(size) / kPage; });
     image_limit_ = std::min(image_limit_, size);
   }
   if (!size_dirty_ && dirty_.empty()) dirty_since_ = monotonic_ns();
@@ -290,9 +293,10 @@ int64_t PageCache::prepare_map(uint64_t off, uint64_t len, bool shared_writable)
   uint64_t end = std::min(off + len, page_up(size_));
   if (off >= end) return 0;
   if (int64_t r = fill(off, end - off); r < 0) return r;
-  if (!shared_writable) return 0;
-  // Remember what the image holds for every allocated page of the range not yet known.
-  for (auto [a, b] : mapped_writable_.missing(page_down(off), end)) {
+  if (!shared_writable || !mapped_writable_.empty()) return 0;
+  // Remember what the image holds for every allocated page. The whole file is watched from now
+  // on: mremap can grow a mapping beyond what mmap asked for.
+  for (auto [a, b] : mapped_writable_.missing(0, page_up(size_))) {
     for (uint64_t p = a; p < b;) {
       off_t d = lseek(fd_, static_cast<off_t>(p), SEEK_DATA);
       if (d < 0 || static_cast<uint64_t>(d) >= b) break;
@@ -302,9 +306,13 @@ int64_t PageCache::prepare_map(uint64_t off, uint64_t len, bool shared_writable)
         if (!dirty_.covers(q, q + kPage)) page_hash_[q / kPage] = page_hash(base_ + q);
       p = page_up(he);
     }
-    mapped_writable_.add(a, b);
   }
+  mapped_writable_.add(0, kWatchAll);
   return 0;
+}
+
+void PageCache::hash_pages(uint64_t start, uint64_t end) {
+  for (uint64_t q = page_down(start); q < std::min(end, page_up(size_)); q += kPage) page_hash_[q / kPage] = page_hash(base_ + q);
 }
 
 int64_t PageCache::write_back() {
@@ -331,6 +339,13 @@ int64_t PageCache::write_back() {
     }
   }
   if (dirty_.empty() && !size_dirty_) return 0;
+  backing_.write_back_begin();
+  int64_t r = store_dirty();
+  backing_.write_back_end(true);
+  return r;
+}
+
+int64_t PageCache::store_dirty() {
   // A shrink since the last write-back: the image loses those bytes first.
   if (image_limit_ < stored_size_) {
     if (int64_t r = backing_.store_size(image_limit_); r < 0) return r;
@@ -345,9 +360,7 @@ int64_t PageCache::write_back() {
       if (n == 0) return -EIO;
       p += static_cast<uint64_t>(n);
     }
-    if (!mapped_writable_.empty())
-      for (auto [x, y] : mapped_writable_.present(a, b))
-        for (uint64_t q = x; q < std::min(y, page_up(size_)); q += kPage) page_hash_[q / kPage] = page_hash(base_ + q);
+    if (!mapped_writable_.empty()) hash_pages(a, b);
     dirty_.remove(a, b);
     stored_size_ = std::max(stored_size_, e);
   }

@@ -54,6 +54,9 @@ class CacheBacking {
   virtual int64_t store(uint64_t off, const void* buf, size_t n) = 0;
   // Sets the stored file's size.
   virtual int64_t store_size(uint64_t size) = 0;
+  // Around the stores of one write-back (`stored`: any store or store_size happened).
+  virtual void write_back_begin() {}
+  virtual void write_back_end(bool stored) {}
   // The parts of [off, off+n) that hold data (the rest reads as zeros). The default: all.
   virtual void data_ranges(uint64_t off, uint64_t n, std::vector<std::pair<uint64_t, uint64_t>>& out) {
     out.emplace_back(off, off + n);
@@ -121,6 +124,8 @@ class PageCache {
   PageCache(CacheBacking& backing, int fd, uint64_t size);
   int64_t ensure_mapped(uint64_t size);
   int64_t load(uint64_t start, uint64_t end);
+  int64_t store_dirty();
+  void hash_pages(uint64_t start, uint64_t end);
   void mark_dirty(uint64_t start, uint64_t end);
   void recount();
   void charge(uint64_t bytes);
@@ -137,7 +142,7 @@ class PageCache {
   bool size_dirty_ = false;
   RangeSet cached_;           // pages holding the file's bytes (loaded or written)
   RangeSet dirty_;            // pages that differ from the backing
-  RangeSet mapped_writable_;  // pages a guest may write through a shared mapping
+  RangeSet mapped_writable_;  // all or nothing: a guest may write the file through a shared mapping
   std::unordered_map<uint64_t, uint64_t> page_hash_;  // page index -> hash of what the image holds
   bool mapped_ = false;       // a guest mapped it: its pages can never be dropped
   uint64_t charged_ = 0;      // cached_.total() as charged to mem=
