@@ -28,7 +28,7 @@ FORK_N=${FORK_N:-30};          FORK_R=${FORK_R:-5}
 EXEC_N=${EXEC_N:-20};          EXEC_R=${EXEC_R:-5}
 PIPE_MIB=${PIPE_MIB:-64};      PIPE_R=${PIPE_R:-3}
 FILE_MIB=${FILE_MIB:-64};      FILE_R=${FILE_R:-2}
-PROGS="bench_syscall bench_fork bench_exec bench_pipe bench_file"
+PROGS="bench_syscall bench_fork bench_exec bench_pipe bench_file bench_mmap"
 
 # ---- tools -------------------------------------------------------------------------------
 if [ -z "${UMKERNEL:-}" ] || [ -z "${UMIMAGE:-}" ] || [ -z "${GUEST_BIN:-}" ]; then
@@ -70,6 +70,7 @@ echo BENCH-BEGIN
 /bench/bench_exec $EXEC_N $EXEC_R
 /bench/bench_pipe $PIPE_MIB $PIPE_R
 /bench/bench_file $FILE_MIB $FILE_R /bench.dat
+/bench/bench_mmap $FILE_MIB $FILE_R /
 echo BENCH-END
 sync
 mount -o remount,ro / 2>/dev/null
@@ -106,7 +107,7 @@ parse() {  # env, console log: merges into best[env,name], meds[env,name] (list)
     if [ -z "${best[$env,$name]:-}" ]; then best[$env,$name]=$value
     elif [ "$u" = MB/s ]; then best[$env,$name]=$(awk -v a="$value" -v b="${best[$env,$name]}" 'BEGIN { print (a > b ? a : b) }')
     else best[$env,$name]=$(awk -v a="$value" -v b="${best[$env,$name]}" 'BEGIN { print (a < b ? a : b) }'); fi
-  done < <(grep -aE '^(getppid|fork_wait|fork_exec_wait|pipe|file_write|file_read) [0-9.]+ ' "$2" | tr -d '\r')
+  done < <(grep -aE '^(getppid|fork_wait|fork_exec_wait|pipe|file_write|file_read|mmap_read|mmap_sparse_4k) [0-9.]+ ' "$2" | tr -d '\r')
 }
 # shellcheck disable=SC2086  # $1 is a space-separated list on purpose
 median_of() { printf '%s\n' $1 | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
@@ -139,6 +140,7 @@ run_native() {  # console log
     "$GUEST_BIN/bench_exec" "$EXEC_N" "$EXEC_R"
     "$GUEST_BIN/bench_pipe" "$PIPE_MIB" "$PIPE_R"
     "$GUEST_BIN/bench_file" "$FILE_MIB" "$FILE_R" "$work/bench.dat"
+    "$GUEST_BIN/bench_mmap" "$FILE_MIB" "$FILE_R" "$work"
   } >"$1" 2>&1
 }
 for rep in $(seq "$REPEAT"); do
@@ -152,7 +154,7 @@ for rep in $(seq "$REPEAT"); do
       native) run_native "$work/$env.log" ;;
     esac
     t1=$(now_ns)
-    grep -aE '^(getppid|fork_wait|fork_exec_wait|pipe|file_write|file_read) ' "$work/$env.log" >&2 || true
+    grep -aE '^(getppid|fork_wait|fork_exec_wait|pipe|file_write|file_read|mmap_read|mmap_sparse_4k) ' "$work/$env.log" >&2 || true
     echo "($env: whole set $(( (t1 - t0) / 1000000 )) ms)" >&2
     if [ $env != native ] && ! grep -aq BENCH-END "$work/$env.log"; then
       echo "$env: the set did not finish; console tail:" >&2; tail -20 "$work/$env.log" >&2
@@ -166,7 +168,7 @@ echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # ---- table ------------------------------------------------------------------------------------
 ratio() { [ -n "${1:-}" ] && [ -n "${2:-}" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "-" }' || printf -- "-"; }
 printf "%-15s %-6s %10s %10s %10s %9s %9s  %s\n" benchmark unit native umkernel UML um/UML um/native better
-for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read; do
+for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read mmap_read mmap_sparse_4k; do
   u=${unit[$name]:-}
   case $u in MB/s) dir=higher ;; *) dir=lower ;; esac
   printf "%-15s %-6s %10s %10s %10s %9s %9s  %s\n" "$name" "$u" "${best[native,$name]:--}" \
@@ -175,7 +177,7 @@ for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read; do
     "$(ratio "${best[umkernel,$name]:-}" "${best[native,$name]:-}")" "$dir"
 done
 echo "(best round of $REPEAT runs; median of the runs' medians, native / umkernel / UML:)"
-for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read; do
+for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read mmap_read mmap_sparse_4k; do
   printf "  %-15s %s / %s / %s\n" "$name" "${med[native,$name]:--}" "${med[umkernel,$name]:--}" "${med[uml,$name]:--}"
 done
 echo "targets (umkernel/UML, best values):"
@@ -196,7 +198,7 @@ mkdir -p "$(dirname "$RESULTS")"
 {
   echo "# tests/bench/run.sh $(date -u +%Y-%m-%dT%H:%MZ), HEAD $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo ?), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), best of $REPEAT runs"
   printf 'benchmark\tunit\tbetter\tnative\tumkernel\tuml\n'
-  for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read; do
+  for name in boot getppid fork_wait fork_exec_wait pipe file_write file_read mmap_read mmap_sparse_4k; do
     case ${unit[$name]:-} in MB/s) dir=higher ;; *) dir=lower ;; esac
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${unit[$name]:--}" "$dir" "${best[native,$name]:--}" \
       "${best[umkernel,$name]:--}" "${best[uml,$name]:--}"
