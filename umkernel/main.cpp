@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (a == "--version") {
-      printf("umkernel %s\nplatform: %s (default; platform=ptrace|auto)\n", UM_VERSION,
+      printf("umkernel %s\nplatform: %s (default; platform=ptrace|seccomp|auto)\n", UM_VERSION,
              um::kernel::platform::default_kind());
       return 0;
     }

@@ -158,8 +158,10 @@ Options (UML syntax):
                                 ip=; without it NICs stay down until the guest configures them
   hostname=NAME                 the guest's host name (default "(none)", set it with hostname too)
   strace=FILE                   log every guest system call to FILE ("-" for stderr)
-  platform=ptrace|auto          how guest code runs on the host (default auto: the fastest
-                                one this host supports; the boot log names it)
+  platform=ptrace|seccomp|auto  how guest code runs on the host (default auto: the fastest
+                                one this host supports; the boot log names it). ptrace: a
+                                ptrace stop per system call; seccomp: a seccomp trap handled
+                                through memory shared with umkernel (needs FSGSBASE)
   quiet                         print only errors
   -- ARGS...                    arguments passed to init
 
@@ -245,8 +247,8 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       if (value.empty()) return Error::make(EINVAL, "strace= needs a file name or -");
       c.strace = value;
     } else if (key == "platform") {
-      if (value != "ptrace" && value != "auto")
-        return Error::make(EINVAL, "platform=" + value + ": unknown platform (ptrace, auto)");
+      if (value != "ptrace" && value != "seccomp" && value != "auto")
+        return Error::make(EINVAL, "platform=" + value + ": unknown platform (ptrace, seccomp, auto)");
       c.platform = value;
     } else if (key == "hostname") {
       c.hostname = value;

@@ -78,7 +78,7 @@ struct BootConfig {
   std::map<int, ChannelSpec> serials;  // sslN: /dev/ttySN
   bool quiet = false;
   std::string strace;               // "" off, "-" stderr, else a path
-  std::string platform;             // platform=ptrace|auto ("" = auto: the fastest the host has)
+  std::string platform;             // platform=ptrace|seccomp|auto ("" = auto: the fastest the host has)
   std::string hostname;
   std::vector<NicSpec> nics;
   bool has_ip = false;

@@ -332,7 +332,9 @@ int Kernel::run() {
     if (init_exited_ || halting_) break;
     // Busy guests must not starve event sources (NIC frames, consoles): while there is
     // progress, look at them without waiting.
-    int n = epoll_wait(epoll_.get(), events, 16, progressed ? 0 : frozen_ ? -1 : next_timeout_ms());
+    int timeout = progressed ? 0 : frozen_ ? -1 : next_timeout_ms();
+    if (timeout != 0 && !frozen_ && platform_->wait_briefly()) timeout = 0;
+    int n = epoll_wait(epoll_.get(), events, 16, timeout);
     for (int i = 0; i < n; i++) {
       int fd = events[i].data.fd;
       if (fd == platform_->wait_fd()) {

@@ -5,7 +5,7 @@
 //   - a Context per guest thread: run until it stops and say why (system call, fault with its
 //     siginfo, interrupted, exited), registers fetched and stored lazily;
 //   - a Platform that makes them and collects stops for the event loop.
-// Implementations: ptrace (platform/ptrace.*). Nothing outside platform/ calls ptrace, opens
+// Implementations: ptrace (platform/ptrace.*), seccomp (platform/seccomp.*). Nothing outside platform/ calls ptrace, opens
 // /proc/PID/mem or reads the host's /proc/PID.
 #pragma once
 #include <signal.h>
@@ -142,6 +142,9 @@ class Platform {
   // The next stopped context without waiting, or nullptr. Stops that are the platform's own
   // business are handled inside.
   virtual Context* next_stop(Stop& stop) = 0;
+  // The loop has nothing to do and would sleep: a platform whose guests hand over through
+  // memory may spin briefly for a stop. True: call next_stop() again instead of sleeping.
+  virtual bool wait_briefly() { return false; }
   // Readable when next_stop() may have something; drain_wait_fd() clears it.
   virtual int wait_fd() const = 0;
   virtual void drain_wait_fd() = 0;

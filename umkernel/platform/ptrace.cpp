@@ -9,7 +9,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "umkernel/platform/stub.h"
+#include "umkernel/platform/traced_address_space.h"
 
 // <sys/ptrace.h> and <linux/ptrace.h> clash; only the raw call is needed.
 extern "C" long ptrace(int request, ...);
@@ -34,17 +34,12 @@ namespace {
 constexpr long kTraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                                PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
 constexpr int kInterruptSignal = SIGUSR2;
-constexpr uint64_t kUserCs = 0x33, kUserSs = 0x2b;  // x86-64 user code and stack segments
 
 long pt(int req, pid_t tid, uint64_t addr, uint64_t data) {
   return ptrace(req, tid, reinterpret_cast<void*>(addr), reinterpret_cast<void*>(data));
 }
 bool get_regs(pid_t tid, Regs& r) { return pt(PTRACE_GETREGS, tid, 0, reinterpret_cast<uint64_t>(&r)) == 0; }
 bool put_regs(pid_t tid, const Regs& r) { return pt(PTRACE_SETREGS, tid, 0, reinterpret_cast<uint64_t>(&r)) == 0; }
-
-bool is_fault(int sig) {
-  return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
-}
 
 // In the forked child, before exec: only async-signal-safe calls.
 [[noreturn]] void become_stub(int stub_fd) {
@@ -68,100 +63,17 @@ bool is_fault(int sig) {
 class PtraceContext;
 using Registry = std::unordered_map<pid_t, PtraceContext*>;
 
-class PtraceAddressSpace final : public AddressSpace, public std::enable_shared_from_this<PtraceAddressSpace> {
+class PtraceAddressSpace final : public TracedAddressSpace {
  public:
-  explicit PtraceAddressSpace(pid_t leader) : leader_(leader) {
-    mem_.reset(open(("/proc/" + std::to_string(leader) + "/mem").c_str(), O_RDWR | O_CLOEXEC));
-  }
-  bool ok() const { return static_cast<bool>(mem_); }
-
-  int64_t map_anonymous(uint64_t addr, uint64_t len, int prot, int flags) override;
-  int64_t map_file(uint64_t addr, uint64_t len, int prot, int flags, int host_fd, uint64_t offset,
-                   bool may_write) override;
-  int64_t unmap(uint64_t addr, uint64_t len) override { return host_syscall(SYS_munmap, addr, len); }
-  int64_t protect(uint64_t addr, uint64_t len, int prot) override {
-    return host_syscall(SYS_mprotect, addr, len, static_cast<uint64_t>(prot));
-  }
-  int64_t remap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr) override;
-  int64_t advise(uint64_t addr, uint64_t len, int advice) override {
-    return host_syscall(SYS_madvise, addr, len, static_cast<uint64_t>(advice));
-  }
-  int64_t memory_call(long nr, uint64_t a0, uint64_t a1, uint64_t a2) override {
-    switch (nr) {
-      case SYS_mlock: case SYS_mlock2: case SYS_munlock: case SYS_mlockall: case SYS_munlockall:
-      case SYS_mincore: case SYS_membarrier:
-        return host_syscall(nr, a0, a1, a2);
-      default:
-        return -ENOSYS;
-    }
-  }
-  int64_t clear() override;
-  int64_t read(void* dst, uint64_t src, size_t n) override;
-  int64_t write(uint64_t dst, const void* src, size_t n) override;
-  size_t read_partial(void* dst, uint64_t src, size_t n) override;
-  std::vector<Mapping> mappings() override;
-  Usage usage() override;
-  uint64_t resident_bytes() override {
-    std::string s = read_proc("status");
-    return (field_kb(s, "RssAnon:") + field_kb(s, "RssShmem:")) * 1024;
-  }
-  uint64_t proportional_bytes() override {
-    std::string s = read_proc("smaps_rollup");
-    return (field_kb(s, "Pss_Anon:") + field_kb(s, "Pss_Shmem:")) * 1024;
-  }
-  int64_t limit_data(uint64_t bytes) override {
-    rlimit data{static_cast<rlim_t>(bytes), static_cast<rlim_t>(bytes)};
-    return prlimit(leader_, RLIMIT_DATA, &data, nullptr) == 0 ? 0 : -errno;
-  }
-  void release() override { mem_.reset(); }
-  bool reserved(uint64_t addr, uint64_t len) const override { return stub::overlaps_stub(addr, len); }
-
-  // Runs a host system call inside a stopped thread of this address space.
+  explicit PtraceAddressSpace(pid_t leader) : TracedAddressSpace(leader) {}
   int64_t host_syscall(long nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0,
-                       uint64_t a4 = 0, uint64_t a5 = 0, pid_t* child = nullptr);
-
+                       uint64_t a4 = 0, uint64_t a5 = 0, pid_t* child = nullptr) override;
   std::vector<PtraceContext*> members;
 
- private:
-  // Large copies go through process_vm_readv/writev (one copy, pages pinned in batches: about
-  // twice /proc/PID/mem's speed, which bounces each page through a kernel buffer), to a member
-  // host process umkernel has not reaped, so its pid cannot name another process yet. What
-  // they cannot do (read-only pages for writes) falls back to /proc/PID/mem.
-  static constexpr size_t kVmCopyMin = 16 << 10;
-  pid_t vm_target() const;
-  bool in_user_range(uint64_t addr, size_t n) const {
-    constexpr uint64_t kUserTop = 0x800000000000ull;
-    // /proc/PID/mem writes ignore page protections, so the stub pages are refused here: a
-    // guest that got umkernel to write its bytes there would run them as host syscalls.
-    return addr < kUserTop && n <= kUserTop - addr && !stub::overlaps_stub(addr, n);
-  }
-  pid_t any_live_member() const;
-  // A small /proc file of the host process ("" once it is gone).
-  std::string read_proc(const char* name) const {
-    std::string out;
-    if (!mem_) return out;
-    int fd = open(("/proc/" + std::to_string(any_live_member()) + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    close(fd);
-    return out;
-  }
-  static uint64_t field_kb(const std::string& text, const char* key) {
-    size_t at = text.find(key);
-    if (at == std::string::npos) return 0;
-    return strtoull(text.c_str() + at + strlen(key), nullptr, 10);
-  }
-  // Puts a NUL-terminated string on the stub's read-only scratch page, for a host syscall.
-  int64_t write_scratch(const std::string& text) {
-    if (text.size() + 1 > stub::kPageSize) return -ENAMETOOLONG;
-    ssize_t r = pwrite(mem_.get(), text.c_str(), text.size() + 1, static_cast<off_t>(stub::kStubScratch));
-    return r == static_cast<ssize_t>(text.size() + 1) ? 0 : -EFAULT;
-  }
-
-  pid_t leader_;
-  UniqueFd mem_;
+ protected:
+  std::vector<pid_t> thread_ids() const override;
+  pid_t any_live_thread() const override;
+  pid_t vm_target() const override;
 };
 
 class PtraceContext final : public Context {
@@ -272,124 +184,9 @@ bool PtraceContext::resume() {
   return ok && pt(PTRACE_SYSEMU, tid_, 0, 0) == 0;
 }
 
-pid_t PtraceAddressSpace::any_live_member() const {
+pid_t PtraceAddressSpace::any_live_thread() const {
   for (auto* c : members) return c->tid();
   return leader_;
-}
-
-int64_t PtraceAddressSpace::host_syscall(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                                         uint64_t a4, uint64_t a5, pid_t* child) {
-  PtraceContext* ctx = nullptr;
-  for (auto* c : members)
-    if (c->stopped) { ctx = c; break; }
-  if (!ctx || !ctx->save_guest_regs()) return -ESRCH;
-  pid_t tid = ctx->tid();
-  // Registers umkernel chooses: the guest's code segment or flags (32-bit mode, the trap
-  // flag...) never reach the stub. Only the TLS bases are the guest's (unused by the stub).
-  Regs r{};
-  r.fs_base = ctx->guest_regs().fs_base;
-  r.gs_base = ctx->guest_regs().gs_base;
-  r.cs = kUserCs;
-  r.ss = kUserSs;
-  r.eflags = 0x202;
-  r.rip = stub::kStubSyscall;
-  r.rax = static_cast<uint64_t>(nr);
-  r.orig_rax = ~0ull;  // not inside a syscall: no restart logic on the way back
-  r.rdi = a0; r.rsi = a1; r.rdx = a2; r.r10 = a3; r.r8 = a4; r.r9 = a5;
-  if (!put_regs(tid, r)) return -ESRCH;
-  if (pt(PTRACE_CONT, tid, 0, 0) != 0) return -ESRCH;
-  for (;;) {
-    int status = 0;
-    if (waitpid(tid, &status, __WALL) != tid) return -ESRCH;
-    if (!WIFSTOPPED(status)) return -ESRCH;  // the thread died; its exit is reported later
-    int sig = WSTOPSIG(status);
-    int event = status >> 16;
-    if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
-      unsigned long msg = 0;
-      pt(PTRACE_GETEVENTMSG, tid, 0, reinterpret_cast<uint64_t>(&msg));
-      if (child) *child = static_cast<pid_t>(msg);
-    } else if (sig == SIGTRAP && event == 0) {
-      Regs out;
-      if (!get_regs(tid, out)) return -ESRCH;
-      if (out.rip == stub::kStubTrapRip) return static_cast<int64_t>(out.rax);
-      UM_WARN("host syscall %ld in host task %d trapped at %#llx: the task is killed", nr, tid, out.rip);
-      ::kill(tid, SIGKILL);
-      return -EFAULT;
-    } else if (event == 0 && is_fault(sig)) {
-      // The stub itself faulted: never retry it (it would fault forever), end the task.
-      UM_WARN("host syscall %ld in host task %d faulted (signal %d): the task is killed", nr, tid, sig);
-      ::kill(tid, SIGKILL);
-      return -EFAULT;
-    }
-    // Any other stop (our interrupt signal, a stray signal) is swallowed: guest signals
-    // are emulated, never delivered by the host.
-    if (pt(PTRACE_CONT, tid, 0, 0) != 0) return -ESRCH;
-  }
-}
-
-int64_t PtraceAddressSpace::map_anonymous(uint64_t addr, uint64_t len, int prot, int flags) {
-  if ((flags & MAP_FIXED) && stub::overlaps_stub(addr, len)) return -ENOMEM;
-  int64_t r = host_syscall(SYS_mmap, addr, len, static_cast<uint64_t>(prot), static_cast<uint64_t>(flags),
-                           static_cast<uint64_t>(-1), 0);
-  if (r >= 0 && stub::overlaps_stub(static_cast<uint64_t>(r), len)) {
-    host_syscall(SYS_munmap, static_cast<uint64_t>(r), len);
-    return -ENOMEM;
-  }
-  return r;
-}
-
-// The guest process takes a copy of umkernel's descriptor with pidfd_getfd (no path, so
-// nothing of the host is written where the guest could read it), maps it and closes it.
-int64_t PtraceAddressSpace::map_file(uint64_t addr, uint64_t len, int prot, int flags, int host_fd, uint64_t offset,
-                                     bool may_write) {
-  if ((flags & MAP_FIXED) && stub::overlaps_stub(addr, len)) return -ENOMEM;
-  // Under Yama's ptrace_scope=1 the guest may take a descriptor from umkernel only when
-  // named as its tracer; harmless otherwise (and refused without Yama).
-  prctl(PR_SET_PTRACER, static_cast<unsigned long>(leader_), 0, 0, 0);
-  int64_t pidfd = host_syscall(SYS_pidfd_open, static_cast<uint64_t>(getpid()), 0);
-  int64_t fd = pidfd < 0 ? pidfd : host_syscall(SYS_pidfd_getfd, static_cast<uint64_t>(pidfd), static_cast<uint64_t>(host_fd), 0);
-  if (pidfd >= 0) host_syscall(SYS_close, static_cast<uint64_t>(pidfd));
-  prctl(PR_SET_PTRACER, 0, 0, 0, 0);
-  if (fd < 0) {
-    UM_DEBUG("mapping a file into host task %d: %s", leader_, strerror(static_cast<int>(-fd)));
-    return fd == -ENOMEM || fd == -EMFILE ? -ENOMEM : -EACCES;
-  }
-  if ((flags & MAP_TYPE) != MAP_PRIVATE && !may_write) {
-    // A shared mapping of a file the guest may not write must never become writable
-    // (mprotect): reopen the guest process's own copy read-only. The path names only the
-    // guest process's descriptor, nothing of the host.
-    std::string path = "/proc/self/fd/" + std::to_string(fd);
-    int64_t ro = write_scratch(path) < 0 ? -EFAULT
-               : host_syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), stub::kStubScratch, O_RDONLY | O_CLOEXEC);
-    host_syscall(SYS_close, static_cast<uint64_t>(fd));
-    if (ro < 0) return -EACCES;
-    fd = ro;
-  }
-  int64_t r = host_syscall(SYS_mmap, addr, len, static_cast<uint64_t>(prot), static_cast<uint64_t>(flags),
-                           static_cast<uint64_t>(fd), offset);
-  host_syscall(SYS_close, static_cast<uint64_t>(fd));
-  if (r >= 0 && stub::overlaps_stub(static_cast<uint64_t>(r), len)) {
-    host_syscall(SYS_munmap, static_cast<uint64_t>(r), len);
-    return -ENOMEM;
-  }
-  return r;
-}
-
-int64_t PtraceAddressSpace::remap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr) {
-  int64_t r = host_syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
-  if (r >= 0 && stub::overlaps_stub(static_cast<uint64_t>(r), new_len)) {
-    host_syscall(SYS_munmap, static_cast<uint64_t>(r), new_len);
-    return -ENOMEM;
-  }
-  return r;
-}
-
-int64_t PtraceAddressSpace::clear() {
-  if (host_syscall(SYS_munmap, 0, stub::kStubBase) != 0 ||
-      host_syscall(SYS_munmap, stub::kStubBase + stub::kStubSize,
-                   stub::kTaskSize - stub::kStubBase - stub::kStubSize) != 0)
-    return -EFAULT;
-  return 0;
 }
 
 pid_t PtraceAddressSpace::vm_target() const {
@@ -399,89 +196,21 @@ pid_t PtraceAddressSpace::vm_target() const {
   return 0;
 }
 
-int64_t PtraceAddressSpace::read(void* dst, uint64_t src, size_t n) {
-  if (n == 0) return 0;
-  if (!in_user_range(src, n)) return -EFAULT;
-  auto* out = static_cast<char*>(dst);
-  if (n >= kVmCopyMin) {
-    if (pid_t p = vm_target()) {
-      iovec local{out, n}, remote{reinterpret_cast<void*>(src), n};
-      ssize_t r = process_vm_readv(p, &local, 1, &remote, 1, 0);
-      if (r > 0) { out += r; src += r; n -= r; }
-      if (n == 0) return 0;
-    }
-  }
-  while (n > 0) {
-    ssize_t r = pread(mem_.get(), out, n, static_cast<off_t>(src));
-    if (r <= 0) return -EFAULT;
-    out += r; src += r; n -= r;
-  }
-  return 0;
-}
-
-int64_t PtraceAddressSpace::write(uint64_t dst, const void* src, size_t n) {
-  if (n == 0) return 0;
-  if (!in_user_range(dst, n)) return -EFAULT;
-  auto* in = static_cast<const char*>(src);
-  if (n >= kVmCopyMin) {
-    if (pid_t p = vm_target()) {
-      iovec local{const_cast<char*>(in), n}, remote{reinterpret_cast<void*>(dst), n};
-      ssize_t r = process_vm_writev(p, &local, 1, &remote, 1, 0);
-      if (r > 0) { in += r; dst += r; n -= r; }
-      if (n == 0) return 0;
-    }
-  }
-  while (n > 0) {
-    ssize_t r = pwrite(mem_.get(), in, n, static_cast<off_t>(dst));
-    if (r <= 0) return -EFAULT;
-    in += r; dst += r; n -= r;
-  }
-  return 0;
-}
-
-size_t PtraceAddressSpace::read_partial(void* dst, uint64_t src, size_t n) {
-  if (n == 0 || !in_user_range(src, n)) return 0;
-  ssize_t r = pread(mem_.get(), dst, n, static_cast<off_t>(src));
-  return r > 0 ? static_cast<size_t>(r) : 0;
-}
-
-std::vector<Mapping> PtraceAddressSpace::mappings() {
-  std::vector<Mapping> out;
-  if (!mem_) return out;
-  std::ifstream in("/proc/" + std::to_string(any_live_member()) + "/maps");
-  std::string line;
-  while (std::getline(in, line)) {
-    Mapping m;
-    unsigned long start, end, off, ino;
-    unsigned dmaj, dmin;
-    if (sscanf(line.c_str(), "%lx-%lx %4s %lx %x:%x %lu", &start, &end, m.perms, &off, &dmaj, &dmin, &ino) != 7)
-      continue;
-    if (stub::overlaps_stub(start, end - start)) continue;  // the platform's own pages
-    m.start = start; m.end = end; m.offset = off;
-    m.dev_major = dmaj; m.dev_minor = dmin; m.inode = ino;
-    out.push_back(m);
-  }
+std::vector<pid_t> PtraceAddressSpace::thread_ids() const {
+  std::vector<pid_t> out;
+  for (auto* c : members) out.push_back(c->tid());
   return out;
 }
 
-Usage PtraceAddressSpace::usage() {
-  Usage u;
-  if (!mem_) return u;
-  for (auto* c : members) {  // every thread is a host process of its own
-    std::ifstream f("/proc/" + std::to_string(c->tid()) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(f)), {});
-    size_t k = s.rfind(')');
-    if (k == std::string::npos) continue;
-    std::istringstream in(s.substr(k + 2));
-    std::string field;
-    for (int i = 3; i <= 15 && in >> field; i++) {
-      if (i == 14) u.utime_ticks += std::stoull(field);
-      if (i == 15) u.stime_ticks += std::stoull(field);
-    }
-  }
-  std::ifstream f("/proc/" + std::to_string(any_live_member()) + "/statm");
-  f >> u.vsize_pages >> u.rss_pages;
-  return u;
+int64_t PtraceAddressSpace::host_syscall(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                                         uint64_t a4, uint64_t a5, pid_t* child) {
+  PtraceContext* ctx = nullptr;
+  for (auto* c : members)
+    if (c->stopped) { ctx = c; break; }
+  if (!ctx || !ctx->save_guest_regs()) return -ESRCH;
+  const uint64_t args[6] = {a0, a1, a2, a3, a4, a5};
+  return run_stub_syscall(ctx->tid(), ctx->guest_regs().fs_base, ctx->guest_regs().gs_base, stub::kStubSyscall,
+                          stub::kStubTrapRip, nr, args, child);
 }
 
 bool wait_new_child(pid_t child) {
@@ -628,7 +357,7 @@ Context* PtracePlatform::next_stop(Stop& stop) {
       return c;
     }
     c->on_stop();
-    if ((status >> 16) != 0 || (sig != kInterruptSignal && !is_fault(sig))) {
+    if ((status >> 16) != 0 || (sig != kInterruptSignal && !is_fault_signal(sig))) {
       // A ptrace event outside a host syscall, or a host signal that is not the guest's
       // business (guest signals are emulated): carry on.
       c->resume();

@@ -1,5 +1,7 @@
 #include "umkernel/platform/stub.h"
 
+#include "umkernel/platform/seccomp_filter.h"
+
 #include <elf.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -13,7 +15,7 @@ int memfd() {
   static int fd = -1;
   if (fd >= 0) return fd;
   // A minimal ELF: header, one program header, then the code page.
-  std::vector<uint8_t> image(kPageSize + kStubSize, 0);
+  std::vector<uint8_t> image(kPageSize + kStubImageSize, 0);
   auto* eh = reinterpret_cast<Elf64_Ehdr*>(image.data());
   memcpy(eh->e_ident, ELFMAG, SELFMAG);
   eh->e_ident[EI_CLASS] = ELFCLASS64;
@@ -34,12 +36,13 @@ int memfd() {
   ph->p_vaddr = ph->p_paddr = kStubBase;
   // Both pages come from the file: a zero-fill tail in a read-only segment is refused by
   // the host's ELF loader.
-  ph->p_filesz = ph->p_memsz = kStubSize;
+  ph->p_filesz = ph->p_memsz = kStubImageSize;
   ph->p_align = kPageSize;
   uint8_t* code = image.data() + kPageSize;
   code[0] = 0x0f; code[1] = 0x05;  // syscall
   code[2] = 0xcc;                  // int3
   code[8] = 0xeb; code[9] = 0xfe;  // jmp .
+  platform::seccomp_stub_fill(code, code + 2 * kPageSize);
   fd = memfd_create("um-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return -1;
   if (write(fd, image.data(), image.size()) != static_cast<ssize_t>(image.size())) {

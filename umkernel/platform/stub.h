@@ -3,8 +3,11 @@
 // host process. It holds one page at kStubBase with
 //   kStubSyscall: syscall ; int3     -- used to run host syscalls that umkernel chooses
 //   kStubEntry:   jmp .              -- the entry point; never really runs
-// and a read-only scratch page (kStubScratch).
-// Everything else in the address space belongs to the guest.
+// then (seccomp platform) its handler and thread start code at SC_CODE_OFFSET, a read-only
+// scratch page (kStubScratch), a read-only page with the seccomp filter, and a page the
+// seccomp platform maps at run time (platform/seccomp_layout.h).
+// Everything else in the address space belongs to the guest (and, on seccomp, the thread
+// slots below kStubBase).
 #pragma once
 #include <cstdint>
 
@@ -12,7 +15,8 @@ namespace um::kernel::stub {
 
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kStubBase = 0x7ffffffe0000ull;     // one page, read+exec
-constexpr uint64_t kStubSize = 2 * kPageSize;
+constexpr uint64_t kStubSize = 4 * kPageSize;
+constexpr uint64_t kStubImageSize = 3 * kPageSize;  // the pages the ELF holds
 // A read-only page right after the code: umkernel writes host paths here (through
 // /proc/PID/mem) for host syscalls it runs in the guest; guest threads cannot change it
 // between our write and the syscall, since no guest request may touch the stub pages.
