@@ -10,6 +10,12 @@ UMSWITCH="$UM_BIN/umswitch"
 # 6.1 needs on hosts with AMX); check for /usr/bin/linux before using it.
 UML="$(cd "$BATS_TEST_DIRNAME/../tools" && pwd)/uml"
 
+# The platform umkernel runs guests on here: UM_PLATFORM, else its default (umkernel --version).
+um_platform() {
+  if [ -n "${UM_PLATFORM:-}" ] && [ "$UM_PLATFORM" != auto ]; then echo "$UM_PLATFORM"; return; fi
+  "$UMKERNEL" --version | awk '/^platform:/ { print $2 }'
+}
+
 # An unprivileged account for the "runs without root" tests (created by scripts/deps.sh).
 UM_TEST_USER=umtest
 

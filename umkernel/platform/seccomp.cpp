@@ -163,6 +163,7 @@ class SeccompAddressSpace final : public TracedAddressSpace,
   std::shared_ptr<Shared> shared_;
   uint8_t* area_ = nullptr;
   std::vector<bool> used_ = std::vector<bool>(SC_SLOTS, false);
+  std::vector<bool> opened_ = std::vector<bool>(SC_SLOTS, false);  // made readable and writable
   bool t0_dead_ = false;
   UniqueFd t0_pidfd_;
 };
@@ -292,6 +293,8 @@ bool SeccompContext::resume() {
 }
 
 bool SeccompAddressSpace::setup(int global_fd, std::string* error) {
+  // The slots are inaccessible until a thread uses one (so a guest's mlockall does not
+  // fault in all of them).
   int fd = memfd_create("um-threads", MFD_CLOEXEC);
   if (fd < 0 || ftruncate(fd, static_cast<off_t>(kAreaSize)) != 0) {
     *error = std::string("cannot make the thread slots: ") + strerror(errno);
@@ -307,7 +310,7 @@ bool SeccompAddressSpace::setup(int global_fd, std::string* error) {
   area_ = static_cast<uint8_t*>(p);
   int64_t gfd = take_fd(fd);
   int64_t r = gfd < 0 ? gfd
-            : host_syscall(SYS_mmap, SC_THREAD_AREA, kAreaSize, PROT_READ | PROT_WRITE,
+            : host_syscall(SYS_mmap, SC_THREAD_AREA, kAreaSize, PROT_NONE,
                            MAP_SHARED | MAP_FIXED | MAP_NORESERVE, static_cast<uint64_t>(gfd), 0);
   if (gfd >= 0) host_syscall(SYS_close, static_cast<uint64_t>(gfd));
   int64_t gg = r < 0 ? r : take_fd(global_fd);
@@ -331,6 +334,15 @@ std::unique_ptr<SeccompContext> SeccompAddressSpace::spawn(int64_t* err) {
     return nullptr;
   }
   uint8_t* page = slot(idx);
+  if (!opened_[idx]) {
+    int64_t r = host_syscall(SYS_mprotect, SC_THREAD_AREA + uint64_t(idx) * SC_SLOT_SIZE, SC_SLOT_SIZE,
+                             PROT_READ | PROT_WRITE);
+    if (r < 0) {
+      *err = r == -ENOMEM ? -ENOMEM : -EAGAIN;
+      return nullptr;
+    }
+    opened_[idx] = true;
+  }
   memset(page, 0, SC_MSG_SIZE);
   used_[idx] = true;
   uint64_t stack = SC_THREAD_AREA + uint64_t(idx) * SC_SLOT_SIZE + SC_SLOT_SIZE - 64;
@@ -402,7 +414,11 @@ class SeccompPlatform final : public Platform {
   UniqueFd sigchld_, wake_, global_fd_, epoll_;
   bool children_ = true;      // SIGCHLD arrived: look for exits
   unsigned calls_ = 0;
-  uint64_t spin_ns_ = 20000;  // how long wait_briefly() spins for a post (adapted)
+  // How long wait_briefly() spins for a post: a guest thread that was just answered posts
+  // again within microseconds unless its call blocks or it computes.
+  static constexpr uint64_t kSpinMinNs = 2000, kSpinMaxNs = 50000;
+  uint64_t spin_ns_ = kSpinMaxNs;
+  uint64_t slept_at_ = 0;  // when wait_briefly() last gave up
 };
 
 bool SeccompPlatform::init(std::string* error) {
@@ -515,6 +531,12 @@ std::unique_ptr<Context> SeccompPlatform::clone(Context& parent_ctx, CloneKind k
 Context* SeccompPlatform::next_stop(Stop& stop) {
   word(shared_->global, SCG_SLEEPING).store(0, std::memory_order_relaxed);
   if (SeccompContext* c = find_post()) {
+    if (slept_at_) {
+      // The first post after a sleep: had the spin lasted that long, it would have caught it.
+      uint64_t waited = now_ns() - slept_at_;
+      if (waited < kSpinMaxNs) spin_ns_ = std::max(spin_ns_, waited + waited / 2);
+      slept_at_ = 0;
+    }
     c->collect(stop);
     return c;
   }
@@ -543,21 +565,25 @@ Context* SeccompPlatform::next_stop(Stop& stop) {
 
 bool SeccompPlatform::wait_briefly() {
   if (shared_->running.empty()) return false;
+  // The spin adapts as the stub's does: it doubles when a post came while spinning, halves
+  // when none came (a loaded host, or guests that compute or block: spinning then only
+  // takes a CPU from them).
   uint64_t start = now_ns();
-  for (unsigned i = 0;; i++) {
+  for (unsigned i = 0; spin_ns_; i++) {
     for (SeccompContext* c : shared_->running)
       if (c->posted()) {
-        spin_ns_ = std::min<uint64_t>(spin_ns_ * 2, 100000);
+        spin_ns_ = std::min<uint64_t>(spin_ns_ * 2, kSpinMaxNs);
         return true;
       }
     if ((i & 15) == 15 && now_ns() - start > spin_ns_) break;
     __builtin_ia32_pause();
   }
-  spin_ns_ = std::max<uint64_t>(spin_ns_ / 2, 2000);
+  spin_ns_ = std::max<uint64_t>(spin_ns_ / 2, kSpinMinNs);
   // Dekker with the stub: the flag is set before the slots are looked at again.
   word(shared_->global, SCG_SLEEPING).store(1, std::memory_order_seq_cst);
   for (SeccompContext* c : shared_->running)
     if (c->posted()) return true;
+  slept_at_ = now_ns();
   return false;
 }
 

@@ -86,30 +86,53 @@ sc_handler:
   mov $8, %edx
   syscall
 um_sc_site_write:
+  /* umkernel needs a CPU to wake onto: spinning here could be what keeps it off one (this
+   * host has two). Sleep at once. */
+  rdtsc
+  shl $32, %rdx
+  or %rdx, %rax
+  mov %rax, %rbx
+  mov SCM_SPIN(%r12), %r15d
+  jmp 51f
 2:
-  mov SCM_SPIN(%r12), %r15d           /* spin for the answer, within the budget */
-  cmp $SC_SPIN_MIN, %r15d
-  jae 3f
-  mov $SC_SPIN_MIN, %r15d
+  /* Spin for the answer within the budget (TSC cycles), then sleep on the futex. The budget
+   * adapts to what the answers take: it grows a little with each answer that came while
+   * spinning; after a sleep, it becomes 1.5x the wait when the wait was shorter than the
+   * most it may spin (spinning would have caught it), else it halves (a call that blocks,
+   * or a loaded host where umkernel is not on a CPU: spinning only steals the CPU then). */
+  rdtsc
+  shl $32, %rdx
+  or %rdx, %rax
+  mov %rax, %rbx                      /* rbx: when the post was made */
+  mov SCM_SPIN(%r12), %r15d
+  test %r15d, %r15d
+  jnz 3f
+  mov $SC_SPIN_MAX, %r15d             /* a new thread starts with the most */
 3:
+  cmp $SC_SPIN_MIN, %r15d
+  jae 31f
+  mov $SC_SPIN_MIN, %r15d
+31:
   cmp $SC_SPIN_MAX, %r15d
   jbe 4f
   mov $SC_SPIN_MAX, %r15d
 4:
-  mov %r15d, %ecx
+  lea (%rbx,%r15), %r9                /* r9: the end of the spin */
 5:
   cmpl $SC_ANSWERED, SCM_STATE(%r12)
-  je 7f
+  je 73f
   pause
-  dec %ecx
-  jnz 5b
-  shr %r15d                           /* the answer took longer than the spin: halve it */
-  mov %r15d, SCM_SPIN(%r12)
+  rdtsc
+  shl $32, %rdx
+  or %rdx, %rax
+  cmp %r9, %rax
+  jb 5b
+51:
   mov $1, %eax
   xchg %eax, SCM_WAITING(%r12)
 6:
   cmpl $SC_ANSWERED, SCM_STATE(%r12)
-  je 8f
+  je 7f
   mov $NR_futex, %eax                 /* futex(&state, FUTEX_WAIT, SC_POSTED, NULL) */
   lea SCM_STATE(%r12), %rdi
   xor %esi, %esi
@@ -119,7 +142,25 @@ um_sc_site_write:
 um_sc_site_futex:
   jmp 6b
 7:
-  shl %r15d                           /* answered while spinning: the budget may grow */
+  rdtsc
+  shl $32, %rdx
+  or %rdx, %rax
+  sub %rbx, %rax                      /* how long the answer took */
+  cmp $SC_SPIN_MAX, %rax
+  jae 71f
+  mov %rax, %rcx
+  shr %rcx
+  add %rcx, %rax
+  mov %eax, %r15d
+  jmp 72f
+71:
+  shr %r15d
+  jmp 72f
+73:
+  mov %r15d, %eax                     /* answered while spinning */
+  shr $3, %eax
+  add %eax, %r15d
+72:
   mov %r15d, SCM_SPIN(%r12)
 8:
   movl $0, SCM_WAITING(%r12)
