@@ -1,12 +1,17 @@
 /* Attacks on umkernel's platform (issue 12), each printing one line of what happened. Under
  * umkernel none of them may reach the host: a 32-bit system call is never served as a 64-bit
  * one (int 0x80 and calls from 32-bit code get SIGSEGV, as on Linux without IA32 emulation),
- * memory calls made after a switch to 32-bit mode do not hang umkernel, and the platform's
- * pages tell the guest nothing of the host (no umkernel pid, no host path).
+ * memory calls made after a switch to 32-bit mode do not hang umkernel, a jump into any
+ * syscall instruction of the platform's stub makes the guest's own call (never a host one),
+ * scribbling over the seccomp platform's thread slots from a second thread harms only the
+ * guest process doing it, and the platform's pages tell the guest nothing of the host (no
+ * umkernel pid, no host path).
  * Natively (with IA32 emulation) int 0x80 works, so the e2e test checks fixed output.
  * Usage: platform_escape FILE   (FILE: a writable path for a shared mapping) */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -110,6 +115,79 @@ static void stub_pages(const char *path) {
          mprotect(ro, 4096, PROT_READ | PROT_WRITE) == 0 ? "allowed" : "refused");
 }
 
+/* Every syscall instruction in the stub's code page (wherever its bytes are, even inside
+ * other instructions), jumped to with exit_group(77) of the guest's choosing, in a child:
+ * umkernel must serve it as the guest's call (status 77). Run on the host, the child's host
+ * thread would vanish and umkernel would kill the child (SIGKILL). */
+static void stub_jumps(void) {
+  static unsigned char copy[4096];
+  const unsigned long base = 0x7ffffffe0000ul;
+  got_sig = 0;
+  if (sigsetjmp(jb, 1) != 0) {
+    printf("stub jumps: no stub page\n");
+    return;
+  }
+  memcpy(copy, (const void *)base, sizeof copy);
+  int sites = 0, bad = 0;
+  for (int off = 0; off + 1 < (int)sizeof copy; off++) {
+    if (copy[off] != 0x0f || copy[off + 1] != 0x05) continue;
+    sites++;
+    pid_t pid = fork();
+    if (pid == 0) {
+      unsigned long target = base + off;
+      __asm__ volatile(
+          "mov %0, %%r11\n\t"
+          "xor %%ebx, %%ebx\n\t xor %%ecx, %%ecx\n\t xor %%edx, %%edx\n\t xor %%esi, %%esi\n\t"
+          "xor %%r8d, %%r8d\n\t xor %%r9d, %%r9d\n\t xor %%r10d, %%r10d\n\t xor %%r12d, %%r12d\n\t"
+          "mov $231, %%eax\n\t mov $77, %%edi\n\t"
+          "jmp *%%r11" ::"r"(target) : "memory");
+      _exit(1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 77) bad++;
+  }
+  printf("stub jumps: %s\n", sites == 0 ? "no syscall instruction found"
+                             : bad     ? "some reached the host"
+                                       : "every syscall instruction serves the guest's own call");
+}
+
+/* A second thread scribbles over the seccomp platform's thread slots (registers, the post
+ * word) while the first makes system calls. Whatever that does to this guest process, the VM
+ * goes on: a new child runs and exits normally. On ptrace there are no slots. */
+static volatile int tamper_stop;
+static void *tamper(void *arg) {
+  (void)arg;
+  for (int round = 0; round < 2000 && !tamper_stop; round++) {
+    for (int slot = 0; slot < 4; slot++) {
+      volatile unsigned char *p = (volatile unsigned char *)(0x7ff000000000ul + slot * 0x10000ul);
+      if (sigsetjmp(jb, 1) != 0) break; /* not mapped, or a slot no thread uses */
+      for (int k = 64; k < 64 + 184; k++) p[k] = 0x41;
+      *(volatile unsigned int *)p = 1; /* "posted" */
+    }
+    sched_yield();
+  }
+  return NULL;
+}
+
+static void slot_tampering(void) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    pthread_t th;
+    pthread_create(&th, NULL, tamper, NULL);
+    for (int i = 0; i < 20000; i++) getppid();
+    tamper_stop = 1;
+    pthread_join(th, NULL);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  pid = fork();
+  if (pid == 0) _exit(5);
+  waitpid(pid, &st, 0);
+  printf("slot tampering: %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 5 ? "the VM goes on" : "the VM is broken");
+}
+
 int main(int argc, char **argv) {
   static char altstack[65536];
   stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
@@ -133,6 +211,8 @@ int main(int argc, char **argv) {
   waitpid(pid, &st, 0);
   printf("child int80 without handler: %s\n",
          WIFSIGNALED(st) ? signame(WTERMSIG(st)) : "exited");
+  stub_jumps();
+  slot_tampering();
   if (argc > 1) stub_pages(argv[1]);
   printf("done\n");
   return 0;

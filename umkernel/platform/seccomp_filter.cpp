@@ -13,7 +13,7 @@
 #include "umkernel/platform/seccomp_layout.h"
 
 extern "C" const uint8_t um_sc_stub_begin[], um_sc_stub_end[], um_sc_clone_site[], um_sc_clone_trap[],
-    um_sc_site_write[], um_sc_site_futex[], um_sc_site_sigreturn[], um_sc_site_exit[], um_sc_start_site[];
+    um_sc_site_write[], um_sc_site_futex[], um_sc_site_sigreturn[], um_sc_site_die[], um_sc_start_site[];
 
 namespace um::kernel::platform {
 
@@ -25,12 +25,12 @@ uint64_t guest_addr(const uint8_t* label) {
 
 // The filter: every system call traps (SIGSYS), except these, each allowed only from its one
 // instruction in the stub (the address after its syscall) and only in 64-bit mode:
-//   futex(addr, FUTEX_WAIT, ...)        the stub sleeps until umkernel answers
+//   futex(addr, FUTEX_WAIT, ...)        the stub sleeps until umkernel answers (two sites:
+//                                       the hand-off, and a stub that gives up for good)
 //   write(SC_WAKE_FD, ...)              the stub wakes umkernel
 //   rt_sigreturn()                      the handler returns
-//   exit()                              the stub gives up (a handler off its slot)
 // A guest that jumps to one of them gets only that call with its arguments checked: it can
-// sleep on its own memory, wake umkernel, set its own registers, or end its own thread.
+// sleep on its own memory, wake umkernel, or set its own registers.
 std::vector<sock_filter> build_filter() {
   std::vector<sock_filter> f;
   auto stmt = [&](uint16_t code, uint32_t k) { f.push_back(BPF_STMT(code, k)); };
@@ -43,7 +43,7 @@ std::vector<sock_filter> build_filter() {
       {guest_addr(um_sc_site_futex), SYS_futex, true, kArg1, FUTEX_WAIT},
       {guest_addr(um_sc_site_write), SYS_write, true, kArg0, SC_WAKE_FD},
       {guest_addr(um_sc_site_sigreturn), SYS_rt_sigreturn, false, 0, 0},
-      {guest_addr(um_sc_site_exit), SYS_exit, false, 0, 0},
+      {guest_addr(um_sc_site_die), SYS_futex, true, kArg1, FUTEX_WAIT},
   };
   // Layout: checks, then one block per site, then TRAP, ALLOW. Jumps are forward offsets,
   // so the blocks are emitted and the offsets patched.

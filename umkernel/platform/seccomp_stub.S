@@ -24,7 +24,6 @@
 #define NR_rt_sigprocmask 14
 #define NR_rt_sigreturn 15
 #define NR_getpid 39
-#define NR_exit 60
 #define NR_sigaltstack 131
 #define NR_prctl 157
 #define NR_futex 202
@@ -39,7 +38,7 @@
 
   .section .rodata.um_sc_stub, "a"
   .globl um_sc_stub_begin, um_sc_stub_end, um_sc_clone_site, um_sc_clone_trap
-  .globl um_sc_site_write, um_sc_site_futex, um_sc_site_sigreturn, um_sc_site_exit
+  .globl um_sc_site_write, um_sc_site_futex, um_sc_site_sigreturn, um_sc_site_die
   .globl um_sc_start_site
 
 um_sc_stub_begin:
@@ -200,12 +199,15 @@ sc_restorer:
 um_sc_site_sigreturn:
   /* fall through: rt_sigreturn does not return */
 
-sc_die:
-  mov $NR_exit, %eax
-  mov $127, %edi
+sc_die:                               /* the stub gives up: the thread sleeps until killed */
+  mov $NR_futex, %eax                 /* futex(&zero, FUTEX_WAIT, 0, NULL) */
+  lea sc_zero(%rip), %rdi
+  xor %esi, %esi
+  xor %edx, %edx
+  xor %r10d, %r10d
   syscall
-um_sc_site_exit:
-  ud2
+um_sc_site_die:
+  jmp sc_die
 
 /* ---- clone in the address space's host thread: rax = 0 in the new guest thread ---- */
 um_sc_clone_site:
@@ -278,6 +280,8 @@ sc_signals:
   .balign 8
 sc_one:
   .quad 1
+sc_zero:
+  .quad 0
 
 um_sc_stub_end:
   .section .note.GNU-stack, "", @progbits
