@@ -287,7 +287,7 @@ same_as_native() {
   need_uml
   start_switch mixed
   mkdir -p "$W/umlrun"
-  TMPDIR="$W" timeout -k 5 120 "$UML" ubd0r="$W/uml.img" ro mem=48M umid=mixed-uml \
+  TMPDIR="$W" timeout -k 5 120 "$UML" ubd0r="$W/uml.img" ro mem=96M umid=mixed-uml \
     uml_dir="$W/umlrun" eth0=daemon,02:00:00:00:03:02,unix,"$SW_CTL" ip=10.0.3.2 peer=10.0.3.1 \
     init=/init con=null ssl=null con0=null,fd:1 </dev/null >"$W/mixed-uml.log" 2>&1 &
   KILL_PIDS="$!"

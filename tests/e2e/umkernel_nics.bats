@@ -76,7 +76,7 @@ start_vde() {  # start_vde NAME: a vde_switch on $W/NAME.vde; sets VDE_SOCK and 
   need_uml
   start_vde mixed
   mkdir -p "$W/umlrun"
-  TMPDIR="$W" timeout -k 5 120 "$UML" ubd0r="$W/uml.img" ro mem=48M umid=vde-uml \
+  TMPDIR="$W" timeout -k 5 120 "$UML" ubd0r="$W/uml.img" ro mem=96M umid=vde-uml \
     uml_dir="$W/umlrun" eth0=vde,"$VDE_SOCK",02:00:00:00:04:02 ip=10.0.4.2 peer=10.0.4.1 \
     init=/init con=null ssl=null con0=null,fd:1 </dev/null >"$W/vde-uml.log" 2>&1 &
   KILL_PIDS="$!"
@@ -146,7 +146,7 @@ start_vde() {  # start_vde NAME: a vde_switch on $W/NAME.vde; sets VDE_SOCK and 
   ip -n "$VM_NETNS" link set lo multicast on
   ip -n "$VM_NETNS" route add 224.0.0.0/4 dev lo
   mkdir -p "$W/umlrun"
-  TMPDIR="$W" timeout -k 5 120 ip netns exec "$VM_NETNS" "$UML" ubd0r="$W/uml.img" ro mem=48M \
+  TMPDIR="$W" timeout -k 5 120 ip netns exec "$VM_NETNS" "$UML" ubd0r="$W/uml.img" ro mem=96M \
     umid=mc-uml uml_dir="$W/umlrun" eth0=mcast,02:00:00:00:09:02,239.192.9.9,2009 ip=10.0.9.2 peer=10.0.9.1 \
     init=/init con=null ssl=null con0=null,fd:1 </dev/null >"$W/mc-uml.log" 2>&1 &
   KILL_PIDS="$!"

@@ -95,7 +95,7 @@ run_vm_eth() {
   local name=$1 eth=$2
   shift 2
   mkdir -p "$SW_DIR/uml"
-  TMPDIR="$SW_DIR" timeout 120 "$UML" ubd0r="$SW_IMG" ro mem=48M umid="$name" \
+  TMPDIR="$SW_DIR" timeout 120 "$UML" ubd0r="$SW_IMG" ro mem=96M umid="$name" \
     uml_dir="$SW_DIR/uml" eth0="$eth" init=/init \
     con=null ssl=null con0=null,fd:1 "$@" </dev/null >"$SW_DIR/$name.log" 2>&1 || true
 }
