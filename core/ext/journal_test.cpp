@@ -52,11 +52,11 @@ class JournalTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "mke2fs") {
       // A Linux-style image: mke2fs's defaults (metadata_csum, 64bit: v3 journal checksums).
       int rc = 0;
-      run("mke2fs -q -F -t ext4 -b 4096 " + base_ + " 64M", &rc);
+      run("mke2fs -q -F -t ext4 -b 4096 " + base_ + " 32M", &rc);
       if (rc != 0) GTEST_SKIP() << "mke2fs not available";
     } else {
       CreateOptions o;
-      o.size_bytes = 64 << 20;
+      o.size_bytes = 32 << 20;  // small: each kill copies it twice
       o.type = GetParam();
       auto r = ExtFs::create(base_, o);
       ASSERT_TRUE(r.ok()) << r.error().message;
