@@ -11,7 +11,7 @@ setup_file() {
   [ -x "$PROG" ] || skip "guest program page_cache not built"
   W=$(mktemp -d /tmp/umpagecache.XXXXXX)
   export W
-  "$UMIMAGE" create -s 128M "$W/root.img" --busybox >/dev/null
+  "$UMIMAGE" create -s 320M "$W/root.img" --busybox >/dev/null
   "$UMIMAGE" put "$W/root.img" "$PROG" /bin/page_cache >/dev/null
 }
 
@@ -75,4 +75,21 @@ teardown_file() {
   dirty=($(echo "$output" | awk '/^Dirty:/ { print $2 }'))
   [ "${dirty[1]}" -ge 3072 ]  # the 3 MiB not yet written back
   [ "${dirty[2]}" -eq 0 ]     # sync wrote it
+}
+
+@test "the page cache stays within mem=: a file twice mem= written and read back whole, umkernel's peak within mem= + 32 MiB" {
+  # mem=64M; 128 MiB written (sha256 taken on the way in), synced, read back twice.
+  run timeout 180 /usr/bin/time -f 'PEAK %M' "$UMKERNEL" quiet mem=64M "ubd0=$W/root.img" init=/bin/sh -- -c \
+    'mount -t proc proc /proc; dd if=/dev/urandom bs=1M count=128 2>/dev/null | tee /root/big.dat | sha256sum;
+     sync; sha256sum /root/big.dat; sha256sum /root/big.dat;
+     grep -E "^Cached:" /proc/meminfo; rm /root/big.dat'
+  [ "$status" -eq 0 ]
+  sums=($(echo "$output" | awk '/^[0-9a-f]{64}/ { print $1 }'))
+  [ "${#sums[@]}" -eq 3 ]
+  [ "${sums[0]}" = "${sums[1]}" ] && [ "${sums[1]}" = "${sums[2]}" ]
+  cached=$(echo "$output" | awk '/^Cached:/ { print $2 }')
+  [ "$cached" -le 65536 ]
+  peak=$(echo "$output" | awk '/^PEAK/ { print $2 }')
+  echo "umkernel peak RSS: $peak kB"
+  [ "$peak" -le $(( (64 + 32) * 1024 )) ] || { echo "umkernel peak RSS $peak kB"; false; }
 }

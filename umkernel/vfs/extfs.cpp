@@ -276,6 +276,8 @@ class ExtInode : public Inode {
   int64_t cache_read_view(uint64_t off, size_t n, const char** out) override {
     PageCache* c = cache();
     if (!c) return -ENOSYS;
+    // What earlier pieces charged is given back first (never the piece about to be copied).
+    balance_cache();
     if (off >= c->size()) return 0;
     n = static_cast<size_t>(std::min<uint64_t>(n, c->size() - off));
     if (int64_t r = c->fill(off, n); r < 0) return r;
