@@ -29,6 +29,7 @@
 
 /* The VM-wide page. */
 #define SCG_SLEEPING 0 /* u32: umkernel waits in epoll: write SC_WAKE_FD after posting */
+#define SCG_NOSPIN 4   /* u32: the host has more runnable tasks than CPUs: never spin */
 
 /* A slot's message page. */
 #define SCM_STATE 0    /* u32: SC_RUNNING, SC_POSTED (stub), SC_ANSWERED (umkernel) */

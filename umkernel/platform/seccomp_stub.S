@@ -104,6 +104,8 @@ um_sc_site_write:
   or %rdx, %rax
   mov %rax, %rbx                      /* rbx: when the post was made */
   mov SCM_SPIN(%r12), %r15d
+  cmpl $0, SCG_NOSPIN(%r14)           /* a loaded host: spinning only steals a CPU */
+  jne 51f
   test %r15d, %r15d
   jnz 3f
   mov $SC_SPIN_MAX, %r15d             /* a new thread starts with the most */
