@@ -89,8 +89,11 @@ std::vector<sock_filter> build_filter() {
 
 }  // namespace
 
+std::vector<sock_filter> seccomp_filter_program() { return build_filter(); }
+size_t seccomp_stub_code_size() { return static_cast<size_t>(um_sc_stub_end - um_sc_stub_begin); }
+
 void seccomp_stub_fill(uint8_t* code_page, uint8_t* filter_page) {
-  size_t n = static_cast<size_t>(um_sc_stub_end - um_sc_stub_begin);
+  size_t n = seccomp_stub_code_size();
   memcpy(code_page + SC_CODE_OFFSET, um_sc_stub_begin, n);
   std::vector<sock_filter> f = build_filter();
   sock_fprog prog{};

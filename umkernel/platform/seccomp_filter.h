@@ -1,6 +1,10 @@
 // The seccomp platform's stub code and filter, as bytes for the stub image (stub.cpp).
 #pragma once
+#include <linux/filter.h>
+
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace um::kernel::platform {
 
@@ -13,5 +17,9 @@ uint64_t seccomp_clone_site();   // T0 runs clone() here
 uint64_t seccomp_clone_trap();   // rip of T0 after the int3 that follows
 uint64_t seccomp_start_site();   // rip of a new thread's first stop
 bool seccomp_in_stub_code(uint64_t rip);
+
+// The filter program (what seccomp_stub_fill writes) and the stub code's size (for tests).
+std::vector<sock_filter> seccomp_filter_program();
+size_t seccomp_stub_code_size();
 
 }  // namespace um::kernel::platform
