@@ -7,7 +7,7 @@ SUDO=""
 PKGS=(build-essential cmake ninja-build pkg-config libcli11-dev libarchive-dev libext2fs-dev
       e2fsprogs libfuse3-dev fuse3 googletest libgtest-dev bats busybox-static
       user-mode-linux uml-utilities vde2 python3 python3.11 libpython3.11-testsuite perl gawk procps tmux tshark libslirp-dev liblwip-dev
-      libvdeplug-dev vdeplug gnuplot-nox debootstrap time)
+      libvdeplug-dev vdeplug gnuplot-nox debootstrap time strace gdb)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -187,6 +187,8 @@ int64_t build_stack(Task& t, const std::vector<std::string>& argv, const std::ve
   for (auto o : envp_off) words.push_back(str_base + o);
   words.push_back(0);
   for (auto& [k, v] : auxv) { words.push_back(k); words.push_back(v); }
+  t.proc->auxv.clear();
+  for (auto& [k, v] : auxv) { t.proc->auxv.push_back(k); t.proc->auxv.push_back(v); }
   uint64_t sp = (str_base - words.size() * 8) & ~15ull;
   if (copy_to_user(t, str_base, strings.data(), strings.size()) < 0) return -EFAULT;
   if (copy_to_user(t, sp, words.data(), words.size() * 8) < 0) return -EFAULT;

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "umkernel/kernel/futex_queue.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/ptrace.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/vfs/locks.h"
 #include "umkernel/vfs/tty.h"
@@ -63,6 +64,7 @@ void Kernel::exit_task(Task& t, int wait_status) {
     if (put_user(t, t.clear_child_tid, zero) == 0) futex_wake(futex_key(t, t.clear_child_tid, true), 1);
   }
   t.state = TaskState::Dead;
+  ptrace_task_died(t, wait_status);
   t.stop_waiting();
   std::erase(runnable_, &t);
   t.in_runnable = false;
@@ -79,6 +81,7 @@ void Kernel::exit_process(Process& p, int wait_status) {
   for (Task* t : p.threads) {
     if (t->state == TaskState::Dead) continue;
     t->state = TaskState::Dead;
+    ptrace_task_died(*t, wait_status);
     t->stop_waiting();
     std::erase(runnable_, t);
     t->in_runnable = false;
@@ -86,6 +89,7 @@ void Kernel::exit_process(Process& p, int wait_status) {
       it = it->second == t ? deadlines_.erase(it) : std::next(it);
     t->ctx->kill();
   }
+  ptrace_tracer_exiting(p);  // its tracees go free (or die, PTRACE_O_EXITKILL)
   release_posix_locks(p);
   if (p.fds) {
     auto fds = std::move(p.fds);  // closing may wake others (pipes); do it after marking dead
@@ -114,6 +118,13 @@ void Kernel::exit_process(Process& p, int wait_status) {
     }
   }
   p.children.clear();
+  if (p.parent_notify_deferred) return;  // its tracer's wait reports it first (notify_exit)
+  notify_exit(p);
+}
+
+void Kernel::notify_exit(Process& p) {
+  if (!p.zombie || p.reaped) return;
+  auto keep = process_by_pid(p.pid);
   notify_parent(*this, p);
   if (p.reaped) processes_.erase(p.pid);
 }

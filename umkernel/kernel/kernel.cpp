@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "umkernel/kernel/ptrace.h"
 #include "umkernel/kernel/signal_delivery.h"
 #include "umkernel/kernel/strace.h"
 #include "umkernel/kernel/syscall_table.h"
@@ -82,7 +83,10 @@ Task::Task(int tid_, std::unique_ptr<platform::Context> c, std::shared_ptr<Proce
     : tid(tid_), ctx(std::move(c)), proc(std::move(p)) {
   if (ctx) ctx->owner = this;  // unit tests make tasks without a platform
 }
-Task::~Task() { stop_waiting(); }
+Task::~Task() {
+  stop_waiting();
+  ptrace_unlink(*this);
+}
 
 void Task::stop_waiting() {
   for (WaitQueue* q : waiting_on) q->remove(this);
@@ -151,6 +155,7 @@ void Kernel::become_sole_thread(Task& t) {
   for (Task* th : p.threads) {
     if (th == &t || th->state == TaskState::Dead) continue;
     th->state = TaskState::Dead;
+    ptrace_task_died(*th, SIGKILL);
     th->stop_waiting();
     std::erase(runnable_, th);
     th->in_runnable = false;
@@ -229,7 +234,14 @@ void Kernel::wake(Task& t) {
 }
 
 void Kernel::run_runnable() {
-  while (!runnable_.empty()) {
+  while (!runnable_.empty() || !ptrace_resumes_.empty()) {
+    // Tracees their tracer resumed (or detached) since the last round.
+    auto resumes = std::move(ptrace_resumes_);
+    ptrace_resumes_.clear();
+    for (int tid : resumes) {
+      Task* t = task_by_tid(tid);
+      if (t && t->state == TaskState::Traced && t->ptrace.resume_requested) ptrace_continue(*t);
+    }
     auto batch = std::move(runnable_);
     runnable_.clear();
     for (Task* t : batch) {
@@ -390,6 +402,16 @@ void Kernel::handle_fault(Task& t, const siginfo_t& host_info) {
   siginfo_t info = host_info;
   int host_sig = info.si_signo;
   UM_DEBUG("task %d: host signal %d at rip %#llx (addr %p)", t.tid, host_sig, t.regs().rip, info.si_addr);
+  if (host_sig == SIGTRAP && t.ptrace.watch_stepping && info.si_code == TRAP_TRACE) {
+    // Stepping for an emulated watchpoint: report only when one fired.
+    int hit = ptrace_watch_hit(t);
+    if (hit < 0) {
+      resume_task(t);
+      return;
+    }
+    info.si_code = TRAP_HWBKPT;
+    info.si_addr = reinterpret_cast<void*>(t.ptrace.debugreg[hit]);
+  }
   force_signal(t, host_sig, &info);
   resume_task(t);
 }
@@ -405,6 +427,7 @@ void Kernel::handle_syscall(Task& t) {
   t.sys_restartable = true;
   t.interrupted = false;
   t.uninterruptible = false;
+  if (t.ptrace.attached && ptrace_syscall_entry(t)) return;
   run_syscall(t);
 }
 
@@ -431,6 +454,16 @@ int64_t Kernel::run_handler(Task& t) {
 void Kernel::run_syscall(Task& t) {
   int64_t r = run_handler(t);
   if (r == kTaskGone) return;
+  if (r == kBlock && t.ptrace.pending_event) {
+    // The handler stops for a ptrace event (vfork, exit) and runs again when resumed.
+    t.stop_waiting();
+    t.sys_deadline_ns = -1;
+    t.ptrace.message = t.ptrace.pending_message;
+    int ev = t.ptrace.pending_event;
+    t.ptrace.pending_event = 0;
+    ptrace_stop(t, SIGTRAP | (ev << 8), PtraceAfter::Rerun, nullptr);
+    return;
+  }
   if (r == kBlock) {
     // A signal may already be waiting: then do not sleep at all.
     if (!t.uninterruptible && has_deliverable_signal(t)) {
@@ -448,9 +481,17 @@ void Kernel::run_syscall(Task& t) {
 void Kernel::complete(Task& t, int64_t r) {
   if (r == kTaskGone) return;
   if (strace_) strace_syscall(strace_, t, r);
+  if (t.ptrace.pending_event) {  // fork, clone, vfork-done, exec: a ptrace event stop first
+    t.ptrace.message = t.ptrace.pending_message;
+    t.ptrace.saved_result = r;
+    int ev = t.ptrace.pending_event;
+    t.ptrace.pending_event = 0;
+    ptrace_stop(t, SIGTRAP | (ev << 8), PtraceAfter::Event, nullptr);
+    return;
+  }
   if (r == kNoReturn) {
     t.sys_nr = -1;
-    resume_task(t);
+    syscall_exit(t);
     return;
   }
   finish_syscall(t, r);
@@ -461,7 +502,7 @@ void Kernel::finish_syscall(Task& t, int64_t result) {
   t.ctx->set_result(result);
   t.sys_nr = -1;
   t.stop_waiting();
-  resume_task(t);
+  syscall_exit(t);
 }
 
 void Kernel::resume_task(Task& t) {

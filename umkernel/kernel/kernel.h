@@ -150,9 +150,20 @@ class Kernel {
   int64_t add_disk(const DiskSpec& d);
   int64_t remove_disk(int index);
 
+  // --- ptrace (kernel/kernel_ptrace.cpp, kernel/ptrace.*) ---
+  // Puts a traced task in a ptrace-stop that wait reports as `exit_code` (status >> 8) and
+  // tells its tracer; `after` says what resuming it does. `info`: its siginfo (null: the
+  // SIGTRAP Linux makes for syscall and event stops; none for a non-seized group-stop).
+  void ptrace_stop(Task& t, int exit_code, PtraceAfter after, const siginfo_t* info);
+  // The tracer resumed (or detached) a stopped tracee: the loop continues it.
+  void ptrace_queue_resume(Task& t);
+  // Tells the parent of a dead process (deferred while its tracer had it).
+  void notify_exit(Process& p);
+
   // Logs an unimplemented syscall once per number.
   void note_unimplemented(long nr);
   std::string strace_path;
+  bool strace_on() const { return strace_ != nullptr; }
 
  private:
   void handle_stop(Task& t, const platform::Stop& stop);
@@ -166,6 +177,9 @@ class Kernel {
   void run_runnable();
   void run_timers();
   void reap_host(Task& t, int status);
+  void syscall_exit(Task& t);         // back to user mode after a system call (exit stop)
+  void ptrace_continue(Task& t);      // runs what a resumed ptrace-stop was to do
+  bool ptrace_syscall_entry(Task& t); // a syscall-enter-stop if the tracer asked for one
   void shutdown_all();
   int next_timeout_ms();
 
@@ -187,6 +201,7 @@ class Kernel {
   std::unordered_set<Task*> live_tasks_;  // tasks whose host thread has not been reaped
   int next_pid_ = 1;
   std::vector<Task*> runnable_;
+  std::vector<int> ptrace_resumes_;   // tids of tracees their tracer resumed
   std::multimap<int64_t, Task*> deadlines_;
   struct KernelTimer { uint64_t id; std::function<void()> fn; };
   std::multimap<int64_t, KernelTimer> timers_;

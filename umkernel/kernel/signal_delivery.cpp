@@ -1,11 +1,13 @@
 #include "umkernel/kernel/signal_delivery.h"
 
+#include <linux/ptrace.h>
 #include <sys/ucontext.h>
 
 #include <cstring>
 
 #include "core/log.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/ptrace.h"
 #include "umkernel/kernel/user_memory.h"
 
 namespace um::kernel {
@@ -207,7 +209,10 @@ void Kernel::send_signal_to_process(Process& p, int sig, const siginfo_t* info) 
     p.shared_pending_set &= ~sigbit(SIGCONT);
     std::erase_if(p.shared_pending, [](auto& s) { return s.sig == SIGCONT; });
   }
-  if (signal_ignored(p, sig) && sig != SIGCONT && !blocked_by(p.threads.empty() ? nullptr : p.threads.front(), sig)) return;
+  // A tracer sees even ignored signals (Linux's sig_ignored), at their signal-delivery-stop.
+  const Task* first = p.threads.empty() ? nullptr : p.threads.front();
+  if (signal_ignored(p, sig) && sig != SIGCONT && !blocked_by(first, sig) && !(first && first->ptrace.attached))
+    return;
   if (sig < SIGRTMIN && (p.shared_pending_set & sigbit(sig))) return;  // not queued twice
   PendingSignal ps{sig, {}};
   fill_info(ps.info, sig, info);
@@ -224,7 +229,7 @@ void Kernel::send_signal_to_task(Task& t, int sig, const siginfo_t* info) {
     return;
   }
   if (unkillable_drops(*t.proc, sig, &t)) return;
-  if (signal_ignored(*t.proc, sig) && !blocked_by(&t, sig)) return;
+  if (signal_ignored(*t.proc, sig) && !blocked_by(&t, sig) && !t.ptrace.attached) return;
   if (sig < SIGRTMIN && (t.pending_set & sigbit(sig))) return;
   PendingSignal ps{sig, {}};
   fill_info(ps.info, sig, info);
@@ -265,6 +270,19 @@ void continue_process(Process& p) {
   uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU);
   p.shared_pending_set &= ~stops;
   std::erase_if(p.shared_pending, [&](auto& s) { return (sigbit(s.sig) & stops) != 0; });
+  for (Task* t : p.threads) {
+    t->ptrace.group_stop_pending = false;
+    // A seized tracee traps (PTRACE_EVENT_STOP) to tell its tracer (Linux's ptrace_trap_notify):
+    // at once if it PTRACE_LISTENs, when resumed if in another ptrace-stop, else soon.
+    if (t->ptrace.attached && t->ptrace.seized && t->state != TaskState::Dead) {
+      t->ptrace.interrupt_pending = true;
+      if (t->state == TaskState::Traced) {
+        if (t->ptrace.listening && !t->ptrace.resume_requested) kernel().ptrace_queue_resume(*t);
+      } else if (t->state != TaskState::Stopped) {
+        ptrace_kick(*t);
+      }
+    }
+  }
   if (!p.stopped) return;
   p.stopped = false;
   p.stop_report = 0xffff;  // WIFCONTINUED
@@ -282,10 +300,17 @@ static void stop_process(Task& t, int sig) {
   p.stopped = true;
   p.last_stop_sig = sig;
   p.stop_report = 0x7f | (sig << 8);
-  for (Task* th : p.threads)
+  for (Task* th : p.threads) {
+    if (th->ptrace.attached) th->ptrace.group_stop_pending = th != &t;
     if (th->state == TaskState::Running && th != &t) th->ctx->interrupt();
+  }
   t.state = TaskState::Stopped;
   notify_parent_of_stop_change(p, CLD_STOPPED, sig);
+  if (t.ptrace.attached) {
+    // A traced thread's group-stop is a ptrace-stop its tracer sees (and may end).
+    t.state = TaskState::Running;
+    kernel().ptrace_stop(t, t.ptrace.seized ? sig | (PTRACE_EVENT_STOP << 8) : sig, PtraceAfter::Group, nullptr);
+  }
 }
 
 bool dequeue_from_set(Task& t, uint64_t set, PendingSignal& out) {
@@ -303,17 +328,53 @@ bool has_deliverable_signal(Task& t) {
 
 bool deliver_signals(Task& t) {
   auto is_restart = [](int64_t v) { return v == kERestartSys || v == kERestartNoIntr || v == kERestartNoHand; };
+  PtraceState& pt = t.ptrace;
+  bool ptrace_work = pt.inject_sig >= 0 || (pt.attached && (pt.interrupt_pending || pt.group_stop_pending));
   // The common case touches no registers (the platform fetches them only when asked).
-  if (!t.proc->stopped && !has_deliverable_signal(t) && !is_restart(t.ctx->result())) return true;
+  if (!ptrace_work && !t.proc->stopped && !has_deliverable_signal(t) && !is_restart(t.ctx->result())) return true;
   int64_t rax = static_cast<int64_t>(t.regs().rax);
   bool restart_pending = t.regs().orig_rax != ~0ull &&
                          (rax == kERestartSys || rax == kERestartNoIntr || rax == kERestartNoHand);
-  if (t.proc->stopped) {
+  if (pt.attached && (pt.group_stop_pending || pt.interrupt_pending)) {
+    // A traced thread reports the group-stop (or PTRACE_INTERRUPT's trap) to its tracer.
+    bool group = pt.group_stop_pending && t.proc->stopped;
+    pt.group_stop_pending = pt.interrupt_pending = false;
+    int sig = group ? t.proc->last_stop_sig : SIGTRAP;
+    if (group && !pt.seized) kernel().ptrace_stop(t, sig, PtraceAfter::Group, nullptr);
+    else kernel().ptrace_stop(t, sig | (PTRACE_EVENT_STOP << 8), PtraceAfter::Group, nullptr);
+    return false;
+  }
+  if (t.proc->stopped && !pt.attached) {
     t.state = TaskState::Stopped;
     return false;
   }
   PendingSignal ps;
-  while (dequeue(t, ps)) {
+  for (;;) {
+    if (pt.inject_sig >= 0) {
+      // The signal the tracer resumed a signal-delivery-stop with (0: suppressed).
+      int sig = pt.inject_sig;
+      pt.inject_sig = -1;
+      if (sig == 0) continue;
+      ps.sig = sig;
+      ps.info = pt.siginfo;
+      if (ps.info.si_signo != sig) {  // a different signal: it comes from the tracer
+        memset(&ps.info, 0, sizeof ps.info);
+        ps.info.si_signo = sig;
+        ps.info.si_code = SI_USER;
+        if (auto tr = ptrace_tracer(t)) { ps.info.si_pid = tr->pid; ps.info.si_uid = tr->cred.uid; }
+      }
+      if (t.blocked & sigbit(sig) & ~kUnblockable) {  // now blocked: queued again, as Linux
+        t.pending.push_back(ps);
+        t.pending_set |= sigbit(sig);
+        continue;
+      }
+    } else {
+      if (!dequeue(t, ps)) break;
+      if (pt.attached && ps.sig != SIGKILL) {  // signal-delivery-stop
+        kernel().ptrace_stop(t, ps.sig, PtraceAfter::Signal, &ps.info);
+        return false;
+      }
+    }
     int sig = ps.sig;
     SigAction& act = t.proc->sighand->actions[sig];
     if (act.handler == reinterpret_cast<uint64_t>(SIG_IGN) && sig != SIGKILL) continue;
@@ -328,11 +389,17 @@ bool deliver_signals(Task& t) {
           stop_process(t, sig);
           return false;
         case DefaultAction::Term:
-          kernel().exit_process(*t.proc, sig);
+        case DefaultAction::Core: {
+          int status = default_action(sig) == DefaultAction::Core ? sig | 0x80 : sig;
+          if (pt.attached && (pt.options & PTRACE_O_TRACEEXIT) && sig != SIGKILL) {
+            pt.exit_status = status;
+            pt.message = static_cast<uint64_t>(status);
+            kernel().ptrace_stop(t, SIGTRAP | (PTRACE_EVENT_EXIT << 8), PtraceAfter::Exit, nullptr);
+            return false;
+          }
+          kernel().exit_process(*t.proc, status);
           return false;
-        case DefaultAction::Core:
-          kernel().exit_process(*t.proc, sig | 0x80);
-          return false;
+        }
       }
     }
     if (restart_pending) {

@@ -101,6 +101,7 @@ std::span<const SyscallFamily> syscall_families() {
       {"sys/memlock.cpp", memlock_syscalls()}, {"sys/kcmp.cpp", kcmp_syscalls()},
       {"sys/pidfd.cpp", pidfd_syscalls()},     {"sys/splice.cpp", splice_syscalls()},
       {"sys/inotify.cpp", inotify_syscalls()}, {"sys/process_vm.cpp", process_vm_syscalls()},
+      {"sys/ptrace.cpp", ptrace_syscalls()},
   };
   return families;
 }

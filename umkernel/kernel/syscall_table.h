@@ -36,8 +36,10 @@ const char* support_name(Support s);  // "full", "partial", "enosys"
 
 // One letter per argument for strace=: d int, u unsigned, x hex, s string, p pointer,
 // f fd (AT_FDCWD aware), o open flags, m mode (octal), b buffer written by the caller,
-// B buffer filled by the kernel (printed from the result), i ignored.
-inline constexpr const char* kSyscallArgLetters = "duxspfombBi";
+// B buffer filled by the kernel (printed from the result), a socket address given by the
+// caller (its length is the next argument), A one the kernel fills (the next argument points
+// to its length), i ignored.
+inline constexpr const char* kSyscallArgLetters = "duxspfombBaAi";
 
 struct SyscallRow {
   long nr = -1;
@@ -125,5 +127,6 @@ std::span<const SyscallRow> pidfd_syscalls();       // sys/pidfd.cpp
 std::span<const SyscallRow> splice_syscalls();      // sys/splice.cpp
 std::span<const SyscallRow> inotify_syscalls();     // sys/inotify.cpp
 std::span<const SyscallRow> process_vm_syscalls();  // sys/process_vm.cpp
+std::span<const SyscallRow> ptrace_syscalls();      // sys/ptrace.cpp
 
 }  // namespace um::kernel

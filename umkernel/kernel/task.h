@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/unique_fd.h"
+#include "umkernel/kernel/ptrace_state.h"
 #include "umkernel/kernel/wait_queue.h"
 #include "umkernel/platform/platform.h"
 #include "umkernel/vfs/vfs.h"
@@ -123,6 +124,7 @@ enum class TaskState {
   Running,   // executing guest code on the host, or about to be resumed
   Blocked,   // parked inside a syscall, waiting on queues and/or a deadline
   Stopped,   // job-control stop
+  Traced,    // in a ptrace-stop (kernel/ptrace.cpp): only its tracer resumes it
   Dead,      // exited; its host thread is gone or going
 };
 
@@ -168,6 +170,8 @@ class Task {
   uint32_t futex_bitset = 0;    // FUTEX_WAIT_BITSET: which wakes apply
   bool vfork_parent_waiting = false;
   TaskSched sched;
+  PtraceState ptrace;           // ptrace(2): its tracer, options and ptrace-stop
+  std::string strace_exec;      // strace=: execve's arguments, read before the exec
 
   void wait_on(WaitQueue& q) { q.add(this); waiting_on.push_back(&q); }
   void stop_waiting();
@@ -208,6 +212,7 @@ class Process {
   std::string comm;             // executable name (up to 15 chars)
   std::string exe_path;
   std::vector<std::string> cmdline, environ;
+  std::vector<uint64_t> auxv;   // the ELF auxiliary vector exec gave it (/proc/PID/auxv)
   int64_t start_time_ns = 0;
   uint32_t personality = 0;     // personality(2): PER_LINUX and flags, kept across exec
   uint64_t locked_bytes = 0;    // mlock'ed, counted against RLIMIT_MEMLOCK (sys/memlock.cpp)
@@ -228,6 +233,16 @@ class Process {
   bool vfork_child = false;
   bool vfork_released = true;
   int tty_index = -1;           // controlling terminal (console index), -1 = none
+  // ptrace(2), the tracer's side: the threads it traces, and the traced threads that died
+  // and that its wait has not reported yet (kernel/ptrace.cpp).
+  std::vector<Task*> tracees;
+  struct TraceeExit {
+    int tid, pgid, status;
+    uint32_t uid;
+    std::shared_ptr<Process> defer_parent;  // a traced leader: its parent hears of it afterwards
+  };
+  std::deque<TraceeExit> tracee_exits;
+  bool parent_notify_deferred = false;  // its tracer reports its death first
 
   uint64_t utime_ns = 0, stime_ns = 0;
   int nice = 0;

@@ -186,7 +186,7 @@ void do_stack(const std::string& args, ReplyPtr r) {
   for (Task* t : p->threads) {
     const auto& g = t->regs();
     const char* st = t->state == TaskState::Running ? "running" : t->state == TaskState::Blocked ? "blocked in syscall"
-                   : t->state == TaskState::Stopped ? "stopped" : "dead";
+                   : t->state == TaskState::Stopped ? "stopped" : t->state == TaskState::Traced ? "tracing stop" : "dead";
     snprintf(line, sizeof line,
              "Task %d: %s, syscall %ld\n"
              "RIP: %016llx RSP: %016llx RBP: %016llx EFLAGS: %08llx\n"

@@ -11,6 +11,8 @@
 #include "umkernel/kernel/capability.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/ptrace.h"
+#include "umkernel/kernel/strace.h"
 #include "umkernel/kernel/task_limits.h"
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/kernel/syscall_table.h"
@@ -65,6 +67,7 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
     child->exe_path = parent.exe_path;
     child->cmdline = parent.cmdline;
     child->environ = parent.environ;
+    child->auxv = parent.auxv;
     child->tty_index = parent.tty_index;
     child->rlimits = parent.rlimits;
     child->oom_score_adj = parent.oom_score_adj;
@@ -96,6 +99,15 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
   if (flags & CLONE_CHILD_SETTID) (void)put_user(*ct, ctid, tid);
   if (flags & CLONE_CHILD_CLEARTID) ct->clear_child_tid = ctid;
   if (flags & CLONE_PARENT_SETTID) (void)put_user(t, ptid, tid);
+  // A traced parent's tracer may take the child too (PTRACE_O_TRACEFORK/VFORK/CLONE): it then
+  // starts in a stop its tracer sees, and the parent stops for the event.
+  if (int event = ptrace_clone_event(t, flags)) {
+    ptrace_attach_child(t, *ct);
+    t.ptrace.pending_event = event;
+    t.ptrace.pending_message = static_cast<uint64_t>(tid);
+    k.resume_after_stop(*ct);
+    return tid;
+  }
   // The child starts on its own: it returns 0 from the call.
   ct->ctx->resume();
   return tid;
@@ -107,10 +119,14 @@ int64_t fork_entry(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint6
     int64_t pid = do_fork(t, flags, stack, ptid, ctid, tls);
     if (pid < 0 || !(flags & CLONE_VFORK)) return pid;
     t.progress.vfork_child = static_cast<int>(pid);
+    if (t.ptrace.pending_event) return kBlock;  // PTRACE_EVENT_VFORK first, then the wait
   }
   int pid = t.progress.vfork_child;
   auto child = kernel().process_by_pid(pid);
-  if (!child || child->vfork_released) return pid;
+  if (!child || child->vfork_released) {
+    ptrace_vfork_done(t, pid);
+    return pid;
+  }
   t.uninterruptible = true;
   t.wait_on(child->vfork_done);
   return kBlock;
@@ -139,6 +155,7 @@ int64_t do_wait(Task& t, int64_t pid, int options, int* status_out, siginfo_t* i
     bool clone_child = c->exit_signal != SIGCHLD;
     if (!(options & __WALL) && (clone_child != static_cast<bool>(options & __WCLONE))) continue;
     any = true;
+    if (c->zombie && c->parent_notify_deferred) continue;  // its tracer reports it first
     if (c->zombie && want_exited) {
       int st = c->exit_status;
       if (status_out) *status_out = st;
@@ -158,7 +175,8 @@ int64_t do_wait(Task& t, int64_t pid, int options, int* status_out, siginfo_t* i
       }
       return cpid;
     }
-    if (want_stopped && c->stop_report && (c->stop_report & 0xff) == 0x7f) {
+    // A child its parent traces reports ptrace-stops instead (ptrace_wait).
+    if (want_stopped && c->stop_report && (c->stop_report & 0xff) == 0x7f && !ptrace_traced_by(*c, self)) {
       if (status_out) *status_out = c->stop_report;
       if (info) { info->si_signo = SIGCHLD; info->si_pid = c->pid; info->si_code = CLD_STOPPED; info->si_status = c->stop_report >> 8; }
       if (!nowait) c->stop_report = 0;
@@ -171,6 +189,7 @@ int64_t do_wait(Task& t, int64_t pid, int options, int* status_out, siginfo_t* i
       return c->pid;
     }
   }
+  if (int64_t tid = ptrace_wait(t, pid, options, status_out, info, nowait, &any); tid > 0) return tid;
   if (!any) return -ECHILD;
   if (options & WNOHANG) return 0;
   t.wait_on(self.child_wait);
@@ -193,7 +212,11 @@ int64_t execve_args(Task& t, int dirfd, int first, int flags) {
   if (int64_t r = string_from_user(t, t.arg(first), path); r < 0) return r;
   if (int64_t r = string_array_from_user(t, t.arg(first + 1), argv); r < 0) return r;
   if (int64_t r = string_array_from_user(t, t.arg(first + 2), envp); r < 0) return r;
+  if (kernel().strace_on())
+    t.strace_exec = strace_exec_args(t, first ? dirfd : INT32_MIN, path, argv, envp, t.arg(first + 2));
+  int old_tid = t.tid;
   int64_t r = do_execve(t, dirfd, path, std::move(argv), std::move(envp), flags);
+  if (r == 0) ptrace_exec_event(t, old_tid);
   return r == 0 ? kNoReturn : r;
 }
 }  // namespace
@@ -205,11 +228,13 @@ int64_t sys_execveat(Task& t) {
 }
 
 int64_t sys_exit(Task& t) {
+  if (ptrace_exit_event(t, (static_cast<int>(t.arg(0)) & 0xff) << 8)) return kBlock;
   kernel().exit_task(t, (static_cast<int>(t.arg(0)) & 0xff) << 8);
   return kTaskGone;
 }
 
 int64_t sys_exit_group(Task& t) {
+  if (ptrace_exit_event(t, (static_cast<int>(t.arg(0)) & 0xff) << 8)) return kBlock;
   kernel().exit_process(*t.proc, (static_cast<int>(t.arg(0)) & 0xff) << 8);
   return kTaskGone;
 }

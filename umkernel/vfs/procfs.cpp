@@ -9,8 +9,10 @@
 
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/memory_accounting.h"
+#include "umkernel/kernel/ptrace.h"
 #include "umkernel/vfs/page_cache.h"
 #include "umkernel/net/proc_net.h"
+#include "umkernel/vfs/procfs_mem.h"
 #include "umkernel/vfs/procfs_system.h"
 #include "umkernel/vfs/synthetic.h"
 #include "umkernel/vfs/tty.h"
@@ -28,6 +30,8 @@ struct ProcFs {
 
 char state_letter(const Process& p) {
   if (p.zombie) return 'Z';
+  for (Task* t : p.threads)
+    if (t->state == TaskState::Traced) return 't';
   if (p.stopped) return 'T';
   for (Task* t : p.threads)
     if (t->state == TaskState::Running) return 'R';
@@ -70,13 +74,13 @@ std::string stat_line(const Process& p) {
 std::string status_text(const Process& p) {
   auto parent = p.parent.lock();
   std::ostringstream o;
-  static const char* names[] = {"R (running)", "S (sleeping)", "T (stopped)", "Z (zombie)"};
+  static const char* names[] = {"R (running)", "S (sleeping)", "T (stopped)", "Z (zombie)", "t (tracing stop)"};
   char s = state_letter(p);
-  const char* st = s == 'R' ? names[0] : s == 'S' ? names[1] : s == 'T' ? names[2] : names[3];
+  const char* st = s == 'R' ? names[0] : s == 'S' ? names[1] : s == 'T' ? names[2] : s == 't' ? names[4] : names[3];
   const Credentials& c = p.cred;
   o << "Name:\t" << p.comm << "\nUmask:\t0" << std::oct << (p.fs ? p.fs->umask : 022) << std::dec
     << "\nState:\t" << st << "\nTgid:\t" << p.pid << "\nNgid:\t0\nPid:\t" << p.pid
-    << "\nPPid:\t" << (parent ? parent->pid : 0) << "\nTracerPid:\t0\nUid:\t" << c.uid << '\t'
+    << "\nPPid:\t" << (parent ? parent->pid : 0) << "\nTracerPid:\t" << ptrace_tracer_pid(p) << "\nUid:\t" << c.uid << '\t'
     << c.euid << '\t' << c.suid << '\t' << c.fsuid << "\nGid:\t" << c.gid << '\t' << c.egid << '\t'
     << c.sgid << '\t' << c.fsgid << "\nFDSize:\t64\nGroups:\t";
   for (auto g : c.groups) o << g << ' ';
@@ -241,6 +245,9 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
   d->add("stat", b.file(with([](Process& p) { return stat_line(p); })));
   d->add("status", b.file(with([](Process& p) { return status_text(p); })));
   d->add("cmdline", b.file(with([](Process& p) { return p.zombie ? std::string() : join0(p.cmdline); })));
+  d->add("auxv", b.file(with([](Process& p) {  // debuggers find a PIE's load address here
+    return std::string(reinterpret_cast<const char*>(p.auxv.data()), p.auxv.size() * sizeof(uint64_t));
+  }), 0400));
   d->add("environ", b.file(with([](Process& p) { return join0(p.environ); }), 0400));
   d->add("comm", b.file(with([](Process& p) { return p.comm + "\n"; })));
   d->add("mounts", b.file([] { return mounts_text(); }));
@@ -268,6 +275,27 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
     return out;
   });
   d->add("fd", fd);
+  d->add("mem", make_proc_mem(sb, wp));
+  // /proc/PID/task/TID: the threads (their memory is the process's).
+  auto task = b.dir(d);
+  std::weak_ptr<Inode> wd = d;
+  task->set_dynamic([sb, wp, wd, with]() {
+    std::vector<std::pair<std::string, InodePtr>> out;
+    auto p = wp.lock();
+    if (!p) return out;
+    for (Task* th : p->threads) {
+      if (th->state == TaskState::Dead) continue;
+      ProcDirBuilder tb(sb);
+      auto td = tb.dir(wd.lock());
+      td->add("mem", make_proc_mem(sb, wp));
+      td->add("status", tb.file(with([](Process& q) { return status_text(q); })));
+      td->add("stat", tb.file(with([](Process& q) { return stat_line(q); })));
+      td->add("comm", tb.file(with([](Process& q) { return q.comm + "\n"; })));
+      out.emplace_back(std::to_string(th->tid), td);
+    }
+    return out;
+  });
+  d->add("task", task);
   d->add("net", net::make_proc_net_dir(sb, d));
   add_proc_pid_entries(sb, d, wp);  // vfs/procfs_system.cpp
   return d;
