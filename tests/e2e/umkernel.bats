@@ -125,11 +125,14 @@ boot() {  # boot IMG with init=/bin/sh -c "$1"; output in $output, status in $st
 }
 
 @test "strace= logs guest system calls with decoded arguments" {
-  run timeout 60 "$UMKERNEL" ubd0="$IMG" strace="$BATS_TEST_TMPDIR/trace" init=/bin/sh -- -c 'cat /etc/hostname >/dev/null; cat /nonexistent 2>/dev/null; true' </dev/null
+  run timeout 60 "$UMKERNEL" ubd0="$IMG" strace="$BATS_TEST_TMPDIR/trace" init=/bin/sh -- -c 'cat /etc/hostname >/dev/null; cat /nonexistent 2>/dev/null; busybox nc 127.0.0.1 9 </dev/null 2>/dev/null; true' </dev/null
   [ "$status" -eq 0 ]
   grep -q '^\[pid 1\] execve\|^\[pid [0-9]*\] openat(AT_FDCWD, "/etc/hostname", ' "$BATS_TEST_TMPDIR/trace"
-  grep -q 'openat(AT_FDCWD, "/nonexistent", .*= -1 ENOENT' "$BATS_TEST_TMPDIR/trace"
+  grep -q 'openat(AT_FDCWD, "/nonexistent", O_RDONLY.*= -1 ENOENT' "$BATS_TEST_TMPDIR/trace"
   grep -q 'wait4(' "$BATS_TEST_TMPDIR/trace"
+  # execve's path and argv as they were before the exec replaced the memory holding them
+  grep -q '^\[pid [0-9]*\] execve("/bin/cat", \["cat", "/etc/hostname"\], 0x[0-9a-f]* /\* [0-9]* vars\? \*/) = 0$' "$BATS_TEST_TMPDIR/trace"
+  grep -q 'connect([0-9]*, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 ECONNREFUSED' "$BATS_TEST_TMPDIR/trace"
 }
 
 @test "permissions follow guest credentials" {

@@ -14,7 +14,8 @@ setup_file() {
   export W
   "$UMIMAGE" create "$W/root.img" --busybox --size 48M >/dev/null
   "$UMIMAGE" put "$W/root.img" "$PT" /bin/ptrace_calls >/dev/null
-  "$UMIMAGE" mkdir -p "$W/root.img" /tmp /src >/dev/null
+  "$UMIMAGE" mkdir -p "$W/root.img" /tmp >/dev/null
+  "$UMIMAGE" mkdir -p "$W/root.img" /src >/dev/null
   # The program gdb debugs, built with debugging information.
   mkdir -p "$W/src"
   cat > "$W/src/prog.c" <<'C'
@@ -89,15 +90,15 @@ u = socket.socket(socket.AF_UNIX); u.bind(\"/tmp/sock\")" 2>&1
   [[ "$output" == *'--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED'* ]]
   [[ "$output" == *'+++ exited with 3 +++'* ]]
   [[ "$output" == *'connect(3, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 ECONNREFUSED (Connection refused)'* ]]
-  [[ "$output" == *'bind(4, {sa_family=AF_UNIX, sun_path="/tmp/sock"}, 11) = 0'* ]]
+  [[ "$output" == *'bind(4, {sa_family=AF_UNIX, sun_path="/tmp/sock"}, '*') = 0'* ]]
 }
 
 @test "Debian's gdb on a PIE: break, run, bt, next, print, finish, step, registers, watch: as natively" {
   [ -x "$W/src/prog" ] || skip "no gcc on the host"
   command -v gdb >/dev/null || skip "gdb is not installed on the host"
-  local cmds='-ex "break add" -ex run -ex bt -ex next -ex "print sum" -ex finish -ex delete
-    -ex "break 10" -ex continue -ex "watch counter" -ex continue -ex continue -ex delete -ex step
-    -ex "info registers rip" -ex "print \$_siginfo.si_signo" -ex continue'
+  local cmds='-ex "break add" -ex run -ex bt -ex next -ex "print sum" -ex finish -ex delete'
+  cmds+=' -ex "break 10" -ex continue -ex "watch counter" -ex continue -ex continue -ex delete -ex step'
+  cmds+=' -ex "info registers rip" -ex "print \$_siginfo.si_signo" -ex continue'
   local native
   native=$(cd "$W/src" && eval "gdb -q -nx -batch $cmds ./prog" 2>&1 | sed 's/(process [0-9]*)/(process N)/')
   debian_tools "cd /src && gdb -q -nx -batch $cmds ./prog 2>&1"
