@@ -34,6 +34,8 @@ class Outbox {
   UniqueFd replace_socket(UniqueFd sock) {
     std::swap(sock_, sock);
     starved_ = false;
+    unread_after_last_ = 0;
+    read_at_ = Clock::now();
     return sock;
   }
 
@@ -103,18 +105,29 @@ class Outbox {
     return Peer(reinterpret_cast<const char*>(&a), std::min<size_t>(len, sizeof a));
   }
 
+  // Replies not yet read by their clients hold the send buffer (SIOCOUTQ, which only a read
+  // or a closing client lowers). Near full with nothing read for stall_time: sends to everyone
+  // will fail, the socket is due for renewal. A client reading a long reply lowers it.
+  int unread_bytes() const {
+    int outq = 0;
+    return ioctl(sock_.get(), SIOCOUTQ, &outq) == 0 ? outq : 0;
+  }
+  void watch_unread(int before, int after) {
+    auto now = Clock::now();
+    int sndbuf = 0;
+    socklen_t l = sizeof sndbuf;
+    if (getsockopt(sock_.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) != 0) return;
+    if (before < unread_after_last_ || int64_t(after) < int64_t(sndbuf) / 4 * 3) read_at_ = now;
+    unread_after_last_ = after;
+    if (now - read_at_ >= opt_.stall_time) starved_ = true;
+  }
+
   Sent try_send(const Peer& peer, const std::string& packet) {
+    int before = unread_bytes();
     ssize_t n = sendto(sock_.get(), packet.data(), packet.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
                        reinterpret_cast<const sockaddr*>(peer.data()), static_cast<socklen_t>(peer.size()));
     int err = errno;
-    // Replies not yet read by their clients hold the send buffer (SIOCOUTQ): near its size,
-    // sends to everyone would soon fail; the socket is due for renewal.
-    int outq = 0, sndbuf = 0;
-    socklen_t l = sizeof sndbuf;
-    if (ioctl(sock_.get(), SIOCOUTQ, &outq) == 0 &&
-        getsockopt(sock_.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) == 0 &&
-        int64_t(outq) >= int64_t(sndbuf) / 4 * 3)
-      starved_ = true;
+    watch_unread(before, n >= 0 ? unread_bytes() : before);
     if (n >= 0) return Sent::Done;
     errno = err;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return Sent::Again;
@@ -167,6 +180,8 @@ class Outbox {
   size_t queued_bytes_ = 0;
   std::map<Peer, size_t> peer_bytes_;  // queued bytes per peer (peers with none absent)
   bool starved_ = false;
+  int unread_after_last_ = 0;             // SIOCOUTQ after the last send
+  Clock::time_point read_at_ = Clock::now();  // when a client was last seen reading
 };
 
 // ---- ReplySink ------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 // server socket's send buffer until its client reads it (Linux's AF_UNIX accounting), so a
 // crowd of such clients could fill that buffer and every send would fail. Each client may
 // have at most Options::max_peer_queued_bytes waiting here (more: its replies are dropped);
-// and when the socket's budget is held by unread replies, the socket is renewed: a fresh one
+// and when the socket's budget is held by unread replies (3/4 full, and nothing read from it
+// for Options::stall_time), the socket is renewed: a fresh one
 // is bound and renamed over the path, and the old one (with the memory its unread replies
 // hold) is closed. Clients that connect()ed to the old socket must reconnect (umconsole and
 // uml_mconsole open a socket per session anyway).
@@ -82,12 +83,16 @@ using Handler = std::function<void(const std::string& args, ReplyPtr reply)>;
 class Server {
  public:
   struct Options {
-    size_t max_queued_bytes = 1 << 20;                   // all unsent reply packets together
+    size_t max_queued_bytes = 4 << 20;                   // all unsent reply packets together
     std::chrono::milliseconds max_queue_time{3000};      // per packet, then its client is dropped
     std::chrono::milliseconds retry_interval{10};
-    size_t max_peer_queued_bytes = 64 << 10;             // one client's unsent packets
+    size_t max_peer_queued_bytes = 1 << 20;              // one client's unsent packets
     size_t send_buffer_bytes = 4 << 20;                  // SO_SNDBUF asked for (host caps it)
     std::chrono::milliseconds min_renew_interval{1000};  // between socket renewals
+    // The send buffer counts as held by clients that do not read when it is 3/4 full and no
+    // client has read anything from it for this long (a client reading a long reply keeps
+    // reading, so it never triggers a renewal).
+    std::chrono::milliseconds stall_time{2000};
   };
 
   static Result<std::unique_ptr<Server>> open(const std::string& socket_path);

@@ -80,6 +80,7 @@ TEST_F(MconsoleServerTest, ClientsThatNeverReadDoNotStarveOthers) {
   Server::Options o;
   o.send_buffer_bytes = 64 << 10;
   o.min_renew_interval = 0ms;
+  o.stall_time = 20ms;
   auto s = Server::open(path_, o);
   ASSERT_TRUE(s.ok()) << s.error().message;
   server_ = std::move(*s);
@@ -112,6 +113,8 @@ TEST_F(MconsoleServerTest, ClientsThatNeverReadDoNotStarveOthers) {
       }
     }
     for (int i = 0; i < 100; ++i) pump(0ms);
+    std::this_thread::sleep_for(5ms);  // past stall_time over the rounds: nobody reads
+    pump(0ms);
   }
   EXPECT_GT(sent, 100u);  // they did get their requests in (past the send buffer)
 
@@ -122,6 +125,23 @@ TEST_F(MconsoleServerTest, ClientsThatNeverReadDoNotStarveOthers) {
     EXPECT_EQ(r->text, text);
   }
   EXPECT_GE(server_->renewals(), 1u);
+}
+
+TEST_F(MconsoleServerTest, LongReplyToAReaderThroughASmallSendBufferIsWholeWithoutRenewal) {
+  // A client reading a reply far larger than the send buffer keeps the socket (it reads).
+  server_.reset();
+  Server::Options o;
+  o.send_buffer_bytes = 16 << 10;
+  auto s = Server::open(path_, o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  server_ = std::move(*s);
+  std::string big;
+  for (int i = 0; big.size() < 600 * 1024; ++i) big += "line " + std::to_string(i) + "\n";
+  server_->add_command("proc", [&](const std::string&, ReplyPtr r) { r->write(big); });
+  auto r = call_pumped("proc meminfo", 10000ms);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->text, big);
+  EXPECT_EQ(server_->renewals(), 0u);
 }
 
 TEST_F(MconsoleServerTest, LongReplyArrivesCompleteAndInOrder) {
