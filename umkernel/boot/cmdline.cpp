@@ -281,6 +281,8 @@ Result<BootConfig> parse_cmdline(const std::vector<std::string>& args) {
       c.uml_dir = value;
     } else if (key == "console" || key == "loglevel" || key == "panic") {
       continue;  // kernel parameters that have no meaning here
+    } else if (key.find('.') != std::string::npos) {
+      continue;  // module.param= and init's own (systemd.unit=...): /proc/cmdline carries them, as Linux
     } else {
       return Error::make(EINVAL, "unknown option '" + key + "=' (see --help)");
     }

@@ -36,6 +36,12 @@ struct Received {
   std::string from;             // the sender's address, a sockaddr's bytes (empty: none)
   Ancillary anc;                // files and, when SO_PASSCRED is on, credentials
   int msg_flags = 0;            // MSG_TRUNC
+  // A family's own control messages, put before the credentials and files (NETLINK_PKTINFO).
+  struct Control {
+    int level, type;
+    std::string data;
+  };
+  std::vector<Control> controls;
 };
 
 // Copies bytes [off, off + n) of what is being sent into dst; 0 or -EFAULT.

@@ -14,11 +14,45 @@
 #include "umkernel/vfs/namei.h"
 #include "umkernel/vfs/procfs.h"
 #include "umkernel/vfs/pty.h"
+#include "umkernel/vfs/synthetic.h"
 #include "umkernel/vfs/tmpfs.h"
 
 namespace um::kernel {
 
 using namespace fs_args;
+
+namespace {
+
+// MS_MOVE: the mount at `source` (which must be a mount's root) goes to `where` with every
+// mount below it (do_move_mount: EINVAL for no mount root or the root mount, ELOOP for a
+// target inside the subtree that moves).
+int64_t move_mount(Task& t, const std::string& source, const PathRef& where) {
+  PathRef src;
+  if (int64_t r = resolve(t, AT_FDCWD, source, kFollow, src); r < 0) return r;
+  std::shared_ptr<Mount> m = src.mnt;
+  if (src.inode != m->root || !m->parent) return -EINVAL;
+  for (auto at = where.mnt; at; at = at->parent)
+    if (at == m) return -ELOOP;
+  std::string old_path = m->path, new_path = where.path == "/" ? "" : where.path;
+  m->parent = where.mnt;
+  m->mountpoint = where.inode;
+  // m and the mounts below it take the new prefix and go last: on top at their new place.
+  auto& mounts = kernel().mounts();
+  std::vector<std::shared_ptr<Mount>> moved;
+  std::erase_if(mounts, [&](const std::shared_ptr<Mount>& other) {
+    bool below = false;
+    for (auto at = other; at; at = at->parent) below |= at == m;
+    if (!below) return false;
+    other->path = new_path + other->path.substr(old_path.size());
+    moved.push_back(other);
+    return true;
+  });
+  mounts.insert(mounts.end(), moved.begin(), moved.end());
+  mount_changes().changed();
+  return 0;
+}
+
+}  // namespace
 
 // --- mount ---
 int64_t sys_mount(Task& t) {
@@ -37,6 +71,7 @@ int64_t sys_mount(Task& t) {
     uint64_t types = flags & (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE);
     if (types & (types - 1)) return -EINVAL;
     if (where.inode != where.mnt->root) return -EINVAL;
+    mount_changes().changed();
     return 0;
   }
   if (flags & MS_REMOUNT) {
@@ -49,11 +84,13 @@ int64_t sys_mount(Task& t) {
         else m->sb->sync();
         m->sb->read_only = flags & MS_RDONLY;
         m->options = (flags & MS_RDONLY) ? "ro" : "rw";
+        mount_changes().changed();
         return 0;
       }
     }
     return -EINVAL;
   }
+  if (flags & MS_MOVE) return move_mount(t, source, where);
   std::shared_ptr<Mount> m;
   if (flags & MS_BIND) {
     PathRef src;
@@ -63,6 +100,10 @@ int64_t sys_mount(Task& t) {
     m->root = src.inode;
     m->source = source;
     m->options = src.mnt->options;
+    // Where the source lies within its file system: its path below its own mount's.
+    std::string below = src.path.substr(std::min(src.path.size(), src.mnt->path.size()));
+    std::string base = src.mnt->root_path == "/" ? "" : src.mnt->root_path;
+    m->root_path = below.empty() ? (base.empty() ? "/" : base) : base + (below[0] == '/' ? "" : "/") + below;
   } else if (type == "proc") {
     m = make_procfs(k.mounts().size() + 100);
   } else if (type == "devpts") {
@@ -125,6 +166,7 @@ int64_t sys_mount(Task& t) {
   m->mountpoint = where.inode;
   m->path = where.path;
   k.mounts().push_back(m);
+  mount_changes().changed();
   return 0;
 }
 
@@ -139,6 +181,7 @@ int64_t sys_umount2(Task& t) {
   for (auto& m : mounts)
     if (m->parent == where.mnt) return -EBUSY;
   std::erase(mounts, where.mnt);
+  mount_changes().changed();
   bool still_mounted = false;
   for (auto& m : mounts) still_mounted |= m->sb == where.mnt->sb;
   if (still_mounted) where.mnt->sb->sync();
@@ -150,7 +193,7 @@ namespace {
 
 const SyscallRow kRows[] = {
     UM_PARTIAL(mount, "sssxp",
-               "ext2/3/4 ubd disks, proc, sysfs, cgroup2, devpts, tmpfs, devtmpfs; bind mounts, ro/rw remounts, "
+               "ext2/3/4 ubd disks, proc, sysfs, cgroup2, devpts, tmpfs, devtmpfs; bind mounts, MS_MOVE, ro/rw remounts, "
                "propagation flags (one namespace: no effect)"),
     UM_FULL(umount2, "sx"),
 };

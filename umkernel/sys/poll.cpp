@@ -32,6 +32,7 @@ int64_t do_poll(Task& t, uint64_t fds_addr, uint64_t nfds, int64_t timeout_ns) {
     } else {
       unsigned ev = files[i]->poll();
       pfds[i].revents = static_cast<short>(ev & (pfds[i].events | POLLERR | POLLHUP | POLLNVAL));
+      if (pfds[i].revents) files[i]->poll_reported(static_cast<uint16_t>(pfds[i].revents));
     }
     if (pfds[i].revents) ready++;
   }
@@ -68,6 +69,7 @@ int64_t do_select(Task& t, int nfds, uint64_t r_addr, uint64_t w_addr, uint64_t 
     if (want[0] && (ev & (POLLIN | POLLHUP | POLLERR))) { out[0][w] |= bit; ready++; }
     if (want[1] && (ev & (POLLOUT | POLLERR))) { out[1][w] |= bit; ready++; }
     if (want[2] && (ev & POLLPRI)) { out[2][w] |= bit; ready++; }
+    if (ev & POLLPRI && want[2]) f->poll_reported(POLLPRI);
     waiting.push_back(f);
   }
   if (ready || timeout_ns == 0 || deadline_passed(t, timeout_ns)) {

@@ -27,11 +27,14 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
   bool thread = flags & CLONE_THREAD;
   if (thread && !(flags & CLONE_SIGHAND)) return -EINVAL;
   if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return -EINVAL;
-  if (flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
-               CLONE_NEWNET | CLONE_NEWCGROUP)) {
+  // No namespaces: the optional kinds fail as on a kernel built without them (EINVAL); a new
+  // mount namespace, which every Linux has, is refused (EPERM), so that callers take the path
+  // they take in a container that may not make one (systemd: no /proc/PID/ns, no sandboxing).
+  if (flags & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)) {
     k.note_unimplemented(SYS_clone);
     return -EINVAL;
   }
+  if (flags & CLONE_NEWNS) return -EPERM;
   bool vfork = flags & CLONE_VFORK;
   // vfork and other CLONE_VM process children get a copy of memory (they normally exec or
   // exit at once). Only threads share the address space: a CLONE_VM child that is a process
@@ -511,7 +514,7 @@ const SyscallRow kRows[] = {
     UM_PARTIAL(vfork, "", "the child gets a copy of memory; the parent waits for exec/exit"),
     UM_PARTIAL(clone, "xppxx",
                "threads and processes; a CLONE_VM child that is no thread gets a copy of memory; no "
-               "namespaces (CLONE_NEW* is EINVAL)"),
+               "namespaces (CLONE_NEWNS is EPERM, the other CLONE_NEW* EINVAL)"),
     UM_FULL(execve, "spp"), UM_FULL(execveat, "fsppx"), UM_FULL(exit, "d"),
     UM_FULL(exit_group, "d"), UM_FULL(wait4, "dpxp"), UM_FULL(waitid, "ddpxp"), UM_FULL(getpid, ""),
     UM_FULL(getppid, ""), UM_FULL(gettid, ""), UM_FULL(setpgid, "dd"), UM_FULL(getpgid, "d"),

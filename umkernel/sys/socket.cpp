@@ -151,7 +151,8 @@ class ControlWriter {
  public:
   ControlWriter(Task& t, uint64_t addr, size_t cap) : t_(t), addr_(addr), cap_(addr ? cap : 0) {}
 
-  void put(int type, const void* data, size_t len) {
+  void put(int type, const void* data, size_t len) { put(SOL_SOCKET, type, data, len); }
+  void put(int level, int type, const void* data, size_t len) {
     size_t room = cap_ - used_;
     if (room < sizeof(cmsghdr)) {
       truncated = true;
@@ -162,7 +163,7 @@ class ControlWriter {
       truncated = true;
       cmlen = room;
     }
-    write(type, data, cmlen);
+    write(level, type, data, cmlen);
     used_ += std::min(cmsg_align(sizeof(cmsghdr) + len), room);
   }
 
@@ -178,7 +179,7 @@ class ControlWriter {
     }
     if (!fds.empty()) {
       size_t len = fds.size() * sizeof(int);
-      write(SCM_RIGHTS, fds.data(), sizeof(cmsghdr) + len);
+      write(SOL_SOCKET, SCM_RIGHTS, fds.data(), sizeof(cmsghdr) + len);
       used_ += std::min(cmsg_align(sizeof(cmsghdr) + len), room);
     }
     if (fds.size() < files.size()) truncated = true;
@@ -189,10 +190,10 @@ class ControlWriter {
   bool truncated = false;
 
  private:
-  void write(int type, const void* data, size_t cmlen) {
+  void write(int level, int type, const void* data, size_t cmlen) {
     cmsghdr h{};
     h.cmsg_len = cmlen;
-    h.cmsg_level = SOL_SOCKET;
+    h.cmsg_level = level;
     h.cmsg_type = type;
     std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
     bytes.append(static_cast<const char*>(data), cmlen - sizeof h);
@@ -258,6 +259,7 @@ int64_t do_recv(Task& t, Socket& s, const IoVec& io, int flags, Received& out) {
     }
     if (done == 0) out.from = part.from;
     out.anc = std::move(part.anc);
+    out.controls = std::move(part.controls);
     out.msg_flags = part.msg_flags;
     if (!stream) return r;
     done += part.data.size();
@@ -494,6 +496,7 @@ int64_t recv_msghdr(Task& t, uint64_t fd, uint64_t maddr, int flags) {
     if (put_user(t, maddr + offsetof(msghdr, msg_namelen), namelen) < 0) return -EFAULT;
   }
   ControlWriter ctl(t, reinterpret_cast<uint64_t>(m.msg_control), m.msg_controllen);
+  for (auto& c : got.controls) ctl.put(c.level, c.type, c.data.data(), c.data.size());
   if (got.anc.has_cred) {
     ucred u{got.anc.cred.pid, got.anc.cred.uid, got.anc.cred.gid};
     ctl.put(SCM_CREDENTIALS, &u, sizeof u);

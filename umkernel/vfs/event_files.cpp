@@ -398,6 +398,7 @@ int EpollFile::collect(std::vector<epoll_event>& out, int max) {
     ev.data.u64 = it->data;
     out.push_back(ev);
     n++;
+    if (auto f = it->file.lock()) f->poll_reported(r);
     if (it->events & EPOLLONESHOT) it->events &= kPrivateBits;
     else if (!(it->events & EPOLLET)) requeue.push_back(it);
   }

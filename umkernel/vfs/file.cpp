@@ -10,6 +10,11 @@
 
 namespace um::kernel {
 
+int next_mount_id() {
+  static int next = 21;  // Linux's first mounts take the small ones
+  return next++;
+}
+
 File::~File() {
   fsnotify_closed(*this);
   release_file_locks(*this);

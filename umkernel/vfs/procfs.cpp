@@ -1,10 +1,12 @@
 #include "umkernel/vfs/procfs.h"
 
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "umkernel/kernel/kernel.h"
@@ -152,17 +154,12 @@ std::string maps_text(const Process& p) {
 
 std::string mountinfo_text() {
   std::ostringstream o;
-  auto& mounts = kernel().mounts();
-  auto id_of = [&](const std::shared_ptr<Mount>& m) {
-    for (size_t i = 0; i < mounts.size(); i++)
-      if (mounts[i] == m) return static_cast<int>(i) + 20;
-    return 1;
-  };
-  for (auto& m : mounts) {
+  for (auto& m : kernel().mounts()) {
     std::string opts = m->sb->read_only ? "ro" : "rw";
-    o << id_of(m) << ' ' << (m->parent ? id_of(m->parent) : 1) << ' ' << major(m->sb->dev_id) << ':'
-      << minor(m->sb->dev_id) << " / " << (m->path.empty() ? "/" : m->path) << ' ' << opts << " - "
-      << m->sb->type() << ' ' << m->source << ' ' << opts << '\n';
+    // The root mount's parent is the rootfs below it, which no one sees (Linux: its id, 1).
+    o << m->id << ' ' << (m->parent ? m->parent->id : 1) << ' ' << major(m->sb->dev_id) << ':'
+      << minor(m->sb->dev_id) << ' ' << m->root_path << ' ' << (m->path.empty() ? "/" : m->path) << ' '
+      << opts << " - " << m->sb->type() << ' ' << m->source << ' ' << opts << '\n';
   }
   return o.str();
 }
@@ -207,12 +204,37 @@ std::string loadavg_text() {
   return buf;
 }
 
+// As UML's show_cpuinfo: the machine is a user-mode kernel ("User Mode Linux", which is what
+// systemd-detect-virt and similar tools look for), one entry per CPU guest code may run on;
+// the feature flags are the host CPU's, since guest code runs on it natively. The host's
+// name is left out.
 std::string cpuinfo_text() {
-  // The guest runs on the host's CPUs natively, so their description is the truth.
-  std::ifstream f("/proc/cpuinfo");
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
+  static const std::string text = [] {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line, flags, bogomips = "0.00", align = "64";
+    auto value = [&](const char* key) -> std::optional<std::string> {
+      if (line.rfind(key, 0) != 0) return std::nullopt;
+      size_t colon = line.find(':');
+      return colon == std::string::npos ? std::string() : line.substr(std::min(line.size(), colon + 2));
+    };
+    bool first = true;
+    while (first && std::getline(f, line)) {
+      if (line.empty()) first = false;
+      else if (auto v = value("flags")) flags = *v;
+      else if (auto v = value("bogomips")) bogomips = *v;
+      else if (auto v = value("cache_alignment")) align = *v;
+    }
+    utsname u{};
+    uname(&u);
+    std::ostringstream o;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long i = 0; i < cpus; i++)
+      o << "processor\t: " << i << "\nvendor_id\t: User Mode Linux\nmodel name\t: UML\nmode\t\t: skas\n"
+        << "host\t\t: " << u.sysname << ' ' << u.release << ' ' << u.machine << "\nfpu\t\t: yes\nflags\t\t: "
+        << flags << "\ncache_alignment\t: " << align << "\nbogomips\t: " << bogomips << "\n\n";
+    return o.str();
+  }();
+  return text;
 }
 
 class ProcDirBuilder {
@@ -223,8 +245,10 @@ class ProcDirBuilder {
     d->parent = parent;
     return d;
   }
-  InodePtr file(GeneratedFile::Generator g, uint32_t perm = 0444) {
-    return std::make_shared<GeneratedFile>(sb_, sb_->next_ino(), std::move(g), perm);
+  InodePtr file(GeneratedFile::Generator g, uint32_t perm = 0444, ChangeSource* changes = nullptr) {
+    auto f = std::make_shared<GeneratedFile>(sb_, sb_->next_ino(), std::move(g), perm);
+    f->set_changes(changes);
+    return f;
   }
   InodePtr link(SyntheticSymlink::Target t) {
     return std::make_shared<SyntheticSymlink>(sb_, sb_->next_ino(), std::move(t));
@@ -250,8 +274,8 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
   }), 0400));
   d->add("environ", b.file(with([](Process& p) { return join0(p.environ); }), 0400));
   d->add("comm", b.file(with([](Process& p) { return p.comm + "\n"; })));
-  d->add("mounts", b.file([] { return mounts_text(); }));
-  d->add("mountinfo", b.file([] { return mountinfo_text(); }));
+  d->add("mounts", b.file([] { return mounts_text(); }, 0444, &mount_changes()));
+  d->add("mountinfo", b.file([] { return mountinfo_text(); }, 0444, &mount_changes()));
   d->add("maps", b.file(with([](Process& p) { return maps_text(p); })));
   d->add("exe", b.link([wp](Task&) { auto p = wp.lock(); return p ? p->exe_path : std::string(); }));
   d->add("cwd", b.link([wp](Task&) { auto p = wp.lock(); return p && p->fs ? p->fs->cwd.path : std::string(); }));
@@ -302,6 +326,16 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
 }
 
 }  // namespace
+
+ChangeSource& mount_changes() {
+  static ChangeSource c;
+  return c;
+}
+
+ChangeSource& swap_changes() {
+  static ChangeSource c;
+  return c;
+}
 
 void set_proc_memory_total(uint64_t bytes) { g_mem_total = bytes; }
 uint64_t proc_memory_total() { return g_mem_total; }

@@ -7,7 +7,14 @@
 
 namespace um::kernel {
 
+struct ChangeSource;
+
 std::shared_ptr<Mount> make_procfs(uint64_t dev_id);
+// Changes of the mount table (mount, umount, remount, propagation): readers of
+// /proc/PID/mounts and mountinfo see POLLPRI|POLLERR, as on Linux (libmount's monitor, systemd).
+ChangeSource& mount_changes();
+// Changes of the swap areas (/proc/swaps polls like mountinfo; umkernel has none to change).
+ChangeSource& swap_changes();
 void set_proc_memory_total(uint64_t bytes);
 uint64_t proc_memory_total();
 std::string hostname();

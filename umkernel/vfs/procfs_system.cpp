@@ -70,8 +70,10 @@ class Builder {
     return d;
   }
   void file(const std::shared_ptr<SyntheticDir>& d, const std::string& name, GeneratedFile::Generator g,
-            uint32_t perm = 0444) {
-    d->add(name, std::make_shared<GeneratedFile>(sb_, sb_->next_ino(), std::move(g), perm));
+            uint32_t perm = 0444, ChangeSource* changes = nullptr) {
+    auto f = std::make_shared<GeneratedFile>(sb_, sb_->next_ino(), std::move(g), perm);
+    f->set_changes(changes);
+    d->add(name, f);
   }
   void value(const std::shared_ptr<SyntheticDir>& d, const std::string& name, std::string v) {
     file(d, name, [v] { return v + "\n"; });
@@ -194,7 +196,8 @@ int proc_somaxconn() { return static_cast<int>(g_somaxconn.value); }
 void add_proc_system_entries(SyntheticSuperBlock* sb, const std::shared_ptr<SyntheticDir>& root) {
   Builder b(sb);
   b.file(root, "cmdline", [] { return g_cmdline + "\n"; });
-  b.file(root, "swaps", [] { return std::string("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"); });
+  b.file(root, "swaps", [] { return std::string("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"); }, 0444,
+         &swap_changes());
   // The console is con0: /dev/tty0 for the kernel's messages, /dev/console for user space.
   b.file(root, "consoles", [] { return std::string("tty0                 -WU (EC p  )    4:0\n"); });
   b.file(root, "devices", [] {

@@ -1,6 +1,7 @@
 #include "umkernel/vfs/synthetic.h"
 
 #include <dirent.h>
+#include <poll.h>
 
 #include <cstring>
 
@@ -89,7 +90,21 @@ namespace {
 class GeneratedFileHandle : public File {
  public:
   GeneratedFileHandle(InodePtr inode, int flags, std::string data)
-      : File(std::move(inode), flags), data_(std::move(data)) {}
+      : File(std::move(inode), flags), data_(std::move(data)) {
+    if (auto* c = changes()) seen_ = c->count;
+  }
+  unsigned poll() override {
+    if (ChangeSource* c = changes()) return POLLIN | POLLRDNORM | (c->count != seen_ ? POLLPRI | POLLERR : 0);
+    return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;  // DEFAULT_POLLMASK
+  }
+  WaitQueue* wait_queue() override {
+    static WaitQueue never_woken;  // nothing changes: pollers wait for their other files
+    ChangeSource* c = changes();
+    return c ? &c->queue : &never_woken;
+  }
+  void poll_reported(unsigned events) override {
+    if (ChangeSource* c = changes(); c && (events & (POLLPRI | POLLERR))) seen_ = c->count;
+  }
   int64_t read(Task&, void* buf, size_t n, int64_t* off) override {
     int64_t p = off ? *off : pos;
     if (p >= static_cast<int64_t>(data_.size())) return 0;
@@ -101,7 +116,9 @@ class GeneratedFileHandle : public File {
   int64_t write(Task&, const void*, size_t, int64_t*) override { return -EACCES; }
 
  private:
+  ChangeSource* changes() const { return static_cast<GeneratedFile*>(inode())->changes(); }
   std::string data_;
+  uint64_t seen_ = 0;
 };
 }  // namespace
 

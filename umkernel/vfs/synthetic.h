@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "umkernel/kernel/wait_queue.h"
 #include "umkernel/vfs/vfs.h"
 
 namespace um::kernel {
@@ -61,7 +62,21 @@ class SyntheticDir : public SyntheticInode {
   Lister dynamic_;
 };
 
-// A read-only (or write-accepting) file whose content is generated at open time.
+// Something a generated file's readers can wait for: a count of changes and the queue woken
+// at each (the mount table, /proc/swaps, a cgroup's cgroup.events).
+struct ChangeSource {
+  uint64_t count = 0;
+  WaitQueue queue;
+  void changed() {
+    count++;
+    queue.wake_all();
+  }
+};
+
+// A read-only (or write-accepting) file whose content is generated at open time. Every one
+// polls as Linux's procfs and kernfs files do (readable, writable); one with a ChangeSource
+// polls POLLPRI|POLLERR once after each change since it was opened or the change was last
+// reported, and its pollers wake at each change.
 class GeneratedFile : public SyntheticInode {
  public:
   using Generator = std::function<std::string()>;
@@ -69,9 +84,12 @@ class GeneratedFile : public SyntheticInode {
       : SyntheticInode(sb, ino, S_IFREG | perm), gen_(std::move(g)) {}
   int64_t open(Task& t, int flags, FilePtr& out) override;
   std::string generate() { return gen_(); }
+  void set_changes(ChangeSource* c) { changes_ = c; }
+  ChangeSource* changes() const { return changes_; }
 
  private:
   Generator gen_;
+  ChangeSource* changes_ = nullptr;  // outlives the file (owned by its subsystem)
 };
 
 // A settable value (a /proc/sys knob): reads give the generated text, each write(2) hands its

@@ -153,6 +153,10 @@ class File : public std::enable_shared_from_this<File> {
   // Readiness for poll/select (POLLIN, POLLOUT, POLLHUP, POLLERR...).
   virtual unsigned poll() { return 0x001 | 0x004; }  // POLLIN | POLLOUT
   virtual WaitQueue* wait_queue() { return nullptr; }
+  // poll()'s events were reported to the guest (epoll_wait, poll, select): a file whose POLLPRI
+  // announces one change (the mount table's, /proc/swaps') takes the change as seen, as
+  // Linux's mounts_poll does when it reports it.
+  virtual void poll_reported(unsigned events) {}
   // How long a blocking read or write may wait (sockets' SO_RCVTIMEO/SO_SNDTIMEO); -1: forever.
   virtual int64_t block_timeout_ns(bool writing) const { return -1; }
   virtual bool is_tty() const { return false; }
@@ -173,13 +177,19 @@ class File : public std::enable_shared_from_this<File> {
   int flags_;
 };
 
+// Mount IDs as Linux gives them (mountinfo's first field, fdinfo's mnt_id, statx's
+// STATX_MNT_ID, name_to_handle_at's mount_id): unique for the life of the VM.
+int next_mount_id();
+
 struct Mount {
+  int id = next_mount_id();
   std::shared_ptr<SuperBlock> sb;
   InodePtr root;
   std::shared_ptr<Mount> parent;   // null for the root mount
   InodePtr mountpoint;             // inode in parent covered by this mount
   std::string path;                // where it is mounted, for /proc/mounts
   std::string source, options;
+  std::string root_path = "/";     // the mount's root within its file system (bind mounts)
 };
 
 // A position in the tree: a mount plus an inode in it.

@@ -1,5 +1,6 @@
-// AF_NETLINK sockets (NETLINK_ROUTE only): the socket (socket.cpp: ports, queues, options)
-// and the rtnetlink requests it serves (rtnetlink.cpp). Nothing outside socket/netlink/ needs
+// AF_NETLINK sockets: the socket (socket.cpp: ports, queues, options), the rtnetlink requests
+// it serves (rtnetlink.cpp) and NETLINK_KOBJECT_UEVENT (uevent.cpp: the kernel's device events
+// and what user space multicasts, as udev does). Nothing outside socket/netlink/ needs
 // this class: sockets are made through register_family.
 #pragma once
 #include <linux/netlink.h>
@@ -14,6 +15,7 @@
 
 #include "umkernel/kernel/task.h"
 #include "umkernel/kernel/wait_queue.h"
+#include "umkernel/net/bpf.h"
 #include "umkernel/socket/netlink/message.h"
 #include "umkernel/socket/socket.h"
 
@@ -29,13 +31,13 @@ constexpr int kNumGroups = RTNLGRP_MAX;
 
 class NetlinkSocket;
 
-// Bound port ids (NETLINK_ROUTE is the only protocol served, so one table).
+// Bound port ids, one table per protocol (as Linux's nl_table).
 struct Ports {
   std::map<uint32_t, NetlinkSocket*> bound;
   int32_t rover = -4096;
 };
-Ports& ports();
-NetlinkSocket* port_owner(uint32_t port);
+Ports& ports(int protocol);
+NetlinkSocket* port_owner(int protocol, uint32_t port);
 
 inline bool privileged(Task& t) { return t.proc->cred.euid == 0; }
 
@@ -43,13 +45,15 @@ struct Datagram {
   std::string data;
   uint32_t from_port = 0;     // 0: the kernel
   uint32_t from_groups = 0;   // the group mask of a multicast one
+  uint32_t group = 0;         // the group number it was sent to (NETLINK_PKTINFO), 0: unicast
+  PeerCred cred;              // the sender's (SO_PASSCRED); the kernel's is all zeros
 };
 
 class NetlinkSocket : public Socket {
  public:
   NetlinkSocket(InodePtr inode, int flags, int type, int protocol) : Socket(std::move(inode), flags, AF_NETLINK, type, protocol) {}
   ~NetlinkSocket() override {
-    if (bound_) ports().bound.erase(portid_);
+    if (bound_) ports(protocol()).bound.erase(portid_);
   }
 
   int64_t bind(Task& t, const std::string& addr) override;
@@ -76,6 +80,8 @@ class NetlinkSocket : public Socket {
   }
   WaitQueue* wait_queue() override { return &wq_; }
   int64_t ioctl(Task& t, unsigned long req, uint64_t arg) override;
+  // A message from the kernel to every socket of `protocol` in `group` (uevents).
+  static void kernel_multicast(int protocol, const std::string& data, uint32_t group);
 
  protected:
   int take_error() override { return std::exchange(err_, 0); }
@@ -102,6 +108,7 @@ class NetlinkSocket : public Socket {
   // Moves dump messages into one datagram of at most the dump size.
   void fill_from_dump();
   void multicast(const std::string& data, uint32_t group);
+  int num_groups() const;
 
   // rtnetlink
   void process(Task& t, const std::string& data);
@@ -127,6 +134,11 @@ class NetlinkSocket : public Socket {
   size_t max_recvmsg_len_ = 0;
   int err_ = 0;
   bool no_enobufs_ = false, cap_ack_ = false, ext_ack_ = false, broadcast_error_ = false, listen_all_nsid_ = false;
+  bool pktinfo_ = false, passcred_ = false;
+  bpf::Program filter_;  // SO_ATTACH_FILTER: what it passes is queued (cut to what it keeps)
+  bool filter_locked_ = false;
+  int64_t attach_filter(Task& t, const std::string& value);
+  PeerCred sender_;  // who sent the last message (what its receivers' SO_PASSCRED shows)
   WaitQueue wq_;
 };
 

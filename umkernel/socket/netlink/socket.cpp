@@ -14,16 +14,27 @@
 
 namespace um::kernel::net::netlink {
 
-Ports& ports() { return kernel().state<Ports>(); }
+namespace {
+// One table of bound ports per protocol (Linux's nl_table).
+struct PortTables {
+  std::map<int, Ports> by_protocol;
+};
+}  // namespace
 
-NetlinkSocket* port_owner(uint32_t port) {
-  auto it = ports().bound.find(port);
-  return it == ports().bound.end() ? nullptr : it->second;
+Ports& ports(int protocol) { return kernel().state<PortTables>().by_protocol[protocol]; }
+
+NetlinkSocket* port_owner(int protocol, uint32_t port) {
+  auto& bound = ports(protocol).bound;
+  auto it = bound.find(port);
+  return it == bound.end() ? nullptr : it->second;
 }
 
+// Groups a protocol has: rtnetlink's RTNLGRP_*; 32 for the others (Linux's minimum).
+int NetlinkSocket::num_groups() const { return protocol() == NETLINK_ROUTE ? kNumGroups : 32; }
+
 int64_t NetlinkSocket::insert(uint32_t port) {
-  if (port_owner(port)) return -EADDRINUSE;
-  ports().bound[port] = this;
+  if (port_owner(protocol(), port)) return -EADDRINUSE;
+  ports(protocol()).bound[port] = this;
   portid_ = port;
   bound_ = true;
   return 0;
@@ -33,9 +44,10 @@ int64_t NetlinkSocket::insert(uint32_t port) {
 void NetlinkSocket::autobind(Task& t) {
   if (bound_) return;
   int32_t id = t.proc->pid;
-  while (port_owner(static_cast<uint32_t>(id))) {
-    id = ports().rover--;
-    if (ports().rover > -4096) ports().rover = -4096;
+  Ports& p = ports(protocol());
+  while (port_owner(protocol(), static_cast<uint32_t>(id))) {
+    id = p.rover--;
+    if (p.rover > -4096) p.rover = -4096;
   }
   insert(static_cast<uint32_t>(id));
 }
@@ -78,6 +90,15 @@ int64_t NetlinkSocket::connect(Task& t, const std::string& addr, WaitQueue*&) {
 }
 
 bool NetlinkSocket::deliver(Datagram d) {
+  if (!filter_.empty()) {  // sk_filter: a datagram the filter drops is not queued at all
+    bpf::Packet p;
+    p.frame = reinterpret_cast<const uint8_t*>(d.data.data());
+    p.len = d.data.size();
+    p.protocol = static_cast<uint16_t>(protocol());
+    uint32_t keep = bpf::run(filter_, p);
+    if (keep == 0) return true;
+    if (keep < d.data.size()) d.data.resize(keep);
+  }
   if (!room()) {
     overrun();
     return false;
@@ -103,10 +124,16 @@ void NetlinkSocket::fill_from_dump() {
 
 void NetlinkSocket::multicast(const std::string& data, uint32_t group) {
   uint64_t bit = uint64_t{1} << (group - 1);
-  for (auto& [port, s] : ports().bound) {
+  for (auto& [port, s] : ports(protocol()).bound) {
     if (s == this || !(s->groups_ & bit)) continue;
-    s->deliver({data, portid_, group <= 32 ? static_cast<uint32_t>(bit) : 0});
+    s->deliver({data, portid_, group <= 32 ? static_cast<uint32_t>(bit) : 0, group, sender_});
   }
+}
+
+void NetlinkSocket::kernel_multicast(int protocol, const std::string& data, uint32_t group) {
+  uint64_t bit = uint64_t{1} << (group - 1);
+  for (auto& [port, s] : ports(protocol).bound)
+    if (s->groups_ & bit) s->deliver({data, 0, group <= 32 ? static_cast<uint32_t>(bit) : 0, group, PeerCred{}});
 }
 
 int64_t NetlinkSocket::send(Task& t, const SendSource& src, size_t len, int flags, const std::string* to, Ancillary*) {
@@ -126,7 +153,7 @@ int64_t NetlinkSocket::send(Task& t, const SendSource& src, size_t len, int flag
   // A user port that is not there: ECONNREFUSED before anything is read, as netlink_unicast.
   NetlinkSocket* peer = nullptr;
   if (dst_port) {
-    peer = port_owner(dst_port);
+    peer = port_owner(protocol(), dst_port);
     if (!peer && !dst_group) return -ECONNREFUSED;
     if (peer && !peer->room()) {
       bool nonblock = nonblocking() || (flags & MSG_DONTWAIT) || send_timeout_ns() == 0;
@@ -140,12 +167,13 @@ int64_t NetlinkSocket::send(Task& t, const SendSource& src, size_t len, int flag
   }
   std::string data(len, '\0');
   if (len && src(0, data.data(), len) < 0) return -EFAULT;
+  sender_ = PeerCred{t.proc->pid, t.proc->cred.euid, t.proc->cred.egid};
   if (dst_group) multicast(data, dst_group);
   if (dst_port) {
-    if (peer) peer->deliver({std::move(data), portid_, 0});
-  } else {
+    if (peer) peer->deliver({std::move(data), portid_, 0, 0, sender_});
+  } else if (protocol() == NETLINK_ROUTE) {
     process(t, data);
-  }
+  }  // the uevent socket's kernel side takes what it is sent and does nothing with it
   return static_cast<int64_t>(len);
 }
 
@@ -160,6 +188,14 @@ int64_t NetlinkSocket::recv(Task& t, size_t len, int flags, Received& out) {
   out.data.assign(d.data, 0, n);
   out.from = address(d.from_port, d.from_groups);
   if (n < full) out.msg_flags |= MSG_TRUNC;
+  if (pktinfo_) {
+    nl_pktinfo info{d.group};
+    out.controls.push_back({SOL_NETLINK, NETLINK_PKTINFO, std::string(reinterpret_cast<char*>(&info), sizeof info)});
+  }
+  if (passcred_) {
+    out.anc.has_cred = true;
+    out.anc.cred = d.cred;
+  }
   if (!(flags & MSG_PEEK)) {
     queue_bytes_ -= full + kDatagramOverhead;
     queue_.pop_front();
@@ -171,6 +207,8 @@ int64_t NetlinkSocket::recv(Task& t, size_t len, int flags, Received& out) {
 }
 
 int64_t NetlinkSocket::getsockopt(int level, int name, std::string& value) {
+  if (level == SOL_SOCKET && name == SO_PASSCRED) return value = int_option(passcred_), 0;
+  if (level == SOL_SOCKET && name == SO_LOCK_FILTER) return value = int_option(filter_locked_), 0;
   if (level == SOL_SOCKET) return Socket::getsockopt(level, name, value);
   if (level != SOL_NETLINK) return -ENOPROTOOPT;
   switch (name) {
@@ -179,7 +217,7 @@ int64_t NetlinkSocket::getsockopt(int level, int name, std::string& value) {
     case NETLINK_EXT_ACK: return value = int_option(ext_ack_), 0;
     case NETLINK_BROADCAST_ERROR: return value = int_option(broadcast_error_), 0;
     case NETLINK_LISTEN_ALL_NSID: return value = int_option(listen_all_nsid_), 0;
-    case NETLINK_PKTINFO: return value = int_option(0), 0;
+    case NETLINK_PKTINFO: return value = int_option(pktinfo_), 0;
     case NETLINK_LIST_MEMBERSHIPS: {
       uint32_t words[(kNumGroups + 31) / 32] = {};
       for (int i = 0; i < kNumGroups; i++)
@@ -193,14 +231,40 @@ int64_t NetlinkSocket::getsockopt(int level, int name, std::string& value) {
 }
 
 int64_t NetlinkSocket::setsockopt(Task& t, int level, int name, const std::string& value) {
-  if (level == SOL_SOCKET) return Socket::setsockopt(t, level, name, value);
+  if (level == SOL_SOCKET && name == SO_PASSCRED) {
+    if (value.size() < sizeof(int)) return -EINVAL;
+    int on;
+    memcpy(&on, value.data(), sizeof on);
+    passcred_ = on != 0;
+    return 0;
+  }
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_ATTACH_FILTER: return attach_filter(t, value);
+      case SO_DETACH_FILTER:
+        if (filter_locked_) return -EPERM;
+        if (filter_.empty()) return -ENOENT;
+        filter_.clear();
+        return 0;
+      case SO_LOCK_FILTER: {
+        if (value.size() < sizeof(int)) return -EINVAL;
+        int on;
+        memcpy(&on, value.data(), sizeof on);
+        if (filter_locked_ && !on) return -EPERM;
+        filter_locked_ = on != 0;
+        return 0;
+      }
+      default:
+        return Socket::setsockopt(t, level, name, value);
+    }
+  }
   if (level != SOL_NETLINK) return -ENOPROTOOPT;
   unsigned v = 0;
   if (value.size() >= sizeof(int)) memcpy(&v, value.data(), sizeof v);
   switch (name) {
     case NETLINK_ADD_MEMBERSHIP:
     case NETLINK_DROP_MEMBERSHIP:
-      if (v == 0 || v - 1 >= static_cast<unsigned>(kNumGroups)) return -EINVAL;
+      if (v == 0 || v - 1 >= static_cast<unsigned>(num_groups())) return -EINVAL;
       if (name == NETLINK_ADD_MEMBERSHIP) {
         autobind(t);
         groups_ |= uint64_t{1} << (v - 1);
@@ -220,10 +284,9 @@ int64_t NetlinkSocket::setsockopt(Task& t, int level, int name, const std::strin
       if (!privileged(t)) return -EPERM;
       listen_all_nsid_ = v != 0;
       return 0;
-    case NETLINK_PKTINFO:
-      // NETLINK_PKTINFO delivers its group in a control message, which the receive path
-      // here (Received: files and credentials only) cannot carry.
-      return -ENOPROTOOPT;
+    case NETLINK_PKTINFO:  // each message then carries the group it came to (0: unicast)
+      pktinfo_ = v != 0;
+      return 0;
     case NETLINK_GET_STRICT_CHK:
       // Strict checking (reject malformed dump requests, filter dumps by header fields) is
       // not implemented; programs fall back as on kernels older than 4.20.
@@ -231,6 +294,20 @@ int64_t NetlinkSocket::setsockopt(Task& t, int level, int name, const std::strin
     default:
       return -ENOPROTOOPT;
   }
+}
+
+int64_t NetlinkSocket::attach_filter(Task& t, const std::string& value) {
+  if (value.size() != sizeof(sock_fprog)) return -EINVAL;
+  if (filter_locked_) return -EPERM;
+  sock_fprog fprog;
+  memcpy(&fprog, value.data(), sizeof fprog);
+  if (!fprog.filter || fprog.len == 0 || fprog.len > BPF_MAXINSNS) return -EINVAL;
+  bpf::Program prog(fprog.len);
+  if (copy_from_user(t, prog.data(), reinterpret_cast<uint64_t>(fprog.filter), prog.size() * sizeof(sock_filter)) < 0)
+    return -EFAULT;
+  if (int64_t e = bpf::check(prog); e < 0) return e;
+  filter_ = std::move(prog);
+  return 0;
 }
 
 int64_t NetlinkSocket::ioctl(Task& t, unsigned long req, uint64_t arg) {
@@ -251,9 +328,10 @@ namespace {
 int64_t create_netlink(Task& t, int type, int protocol, int flags, SocketPtr& out) {
   if (type != SOCK_RAW && type != SOCK_DGRAM) return -ESOCKTNOSUPPORT;
   if (protocol < 0 || protocol >= MAX_LINKS) return -EPROTONOSUPPORT;
-  // Only rtnetlink is served: no generic netlink, audit, uevents, sock_diag...
-  if (protocol != NETLINK_ROUTE) return -EPROTONOSUPPORT;
-  if (!stack_started()) return -EPROTONOSUPPORT;
+  // rtnetlink and uevents are served: no generic netlink, audit, sock_diag... (EPROTONOSUPPORT,
+  // as a kernel built without them).
+  if (protocol != NETLINK_ROUTE && protocol != NETLINK_KOBJECT_UEVENT) return -EPROTONOSUPPORT;
+  if (protocol == NETLINK_ROUTE && !stack_started()) return -EPROTONOSUPPORT;
   out = std::make_shared<NetlinkSocket>(Socket::make_inode(t), O_RDWR | (flags & O_NONBLOCK), type, protocol);
   return 0;
 }
