@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <utime.h>
 
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "umkernel/vfs/devices.h"
 #include "umkernel/vfs/inotify.h"
 #include "umkernel/vfs/namei.h"
+#include "umkernel/vfs/posix_acl.h"
 #include "umkernel/vfs/procfs.h"
 #include "umkernel/vfs/pty.h"
 #include "umkernel/vfs/tmpfs.h"
@@ -280,6 +282,9 @@ int64_t do_mknod(Task& t, int dirfd, uint64_t path_addr, uint32_t mode, uint64_t
   uint32_t perm = mode & 07777 & ~t.proc->fs->umask;
   uint32_t gid = new_gid(t, *parent.inode);
   if (is_dir) {
+    // vfs_mkdir keeps only the permission and sticky bits of the mode asked for; setgid
+    // comes from the parent alone (GNU cp -a's mkdir(02700) must not make a setgid copy).
+    perm &= 01777;
     Stat ps;
     parent.inode->getattr(ps);
     if (ps.mode & S_ISGID) perm |= S_ISGID;
@@ -485,8 +490,14 @@ int64_t do_chmod(Task& t, Inode& ino, uint32_t mode, const std::string& path) {
   c.set_mode = true;
   c.mode = mode & 07777;
   int64_t r = ino.setattr(c);
-  if (r == 0) fsnotify_path(t, ino, path, IN_ATTRIB);
-  return r;
+  if (r < 0) return r;
+  // posix_acl_chmod: a stored access ACL follows the new bits.
+  std::string acl;
+  if (!S_ISLNK(st.mode) && ino.getxattr(posix_acl::kAccess, acl) >= 0)
+    if (std::string updated = posix_acl::chmod(acl, mode); !updated.empty())
+      (void)ino.setxattr(posix_acl::kAccess, updated, XATTR_REPLACE);
+  fsnotify_path(t, ino, path, IN_ATTRIB);
+  return 0;
 }
 
 int64_t do_chown(Task& t, Inode& ino, uint32_t uid, uint32_t gid, const std::string& path) {

@@ -5,6 +5,8 @@
 #include "umkernel/kernel/user_memory.h"
 #include "umkernel/sys/fs_args.h"
 #include "umkernel/kernel/syscall_table.h"
+#include "umkernel/kernel/capability.h"
+#include "umkernel/vfs/posix_acl.h"
 
 namespace um::kernel {
 
@@ -61,6 +63,38 @@ int64_t may_change_xattr(Task& t, Inode& ino, const std::string& name) {
   return check_permission(t, ino, 2);
 }
 
+// An ACL attribute, as Linux's posix_acl_xattr_set: the owner (or CAP_FOWNER) may set it
+// whatever the file's permission bits; an access ACL the mode bits can say is only a chmod
+// (the attribute is not stored); a default ACL is for directories only.
+int64_t set_acl(Task& t, Inode& ino, const std::string& name, const std::string& value, int flags) {
+  Stat st;
+  if (int64_t r = ino.getattr(st); r < 0) return r;
+  if (S_ISLNK(st.mode)) return -EOPNOTSUPP;
+  if (!is_owner_or_root(t, st) && !capable(t, CAP_FOWNER)) return -EPERM;
+  if (ino.sb()->read_only) return -EROFS;
+  std::vector<posix_acl::Entry> acl;
+  if (int64_t r = posix_acl::parse(value, acl); r < 0) return r;
+  auto remove = [&]() -> int64_t {
+    int64_t r = ino.removexattr(name);
+    return r == -ENODATA ? 0 : r;
+  };
+  if (name == posix_acl::kDefault) {
+    if (!S_ISDIR(st.mode)) return acl.empty() ? 0 : -EACCES;
+    return acl.empty() ? remove() : ino.setxattr(name, value, flags);
+  }
+  if (acl.empty()) return remove();  // no entries: the ACL goes, the mode stays
+  uint32_t mode = st.mode & 07777;
+  bool keep = posix_acl::to_mode(acl, mode);
+  // posix_acl_update_mode: the setgid bit goes for a caller outside the group without CAP_FSETID.
+  const Credentials& c = t.proc->cred;
+  if (c.fsuid != 0 && st.gid != c.fsgid && !c.in_group(st.gid) && !capable(t, CAP_FSETID)) mode &= ~S_ISGID;
+  if (int64_t r = keep ? ino.setxattr(name, value, flags) : remove(); r < 0) return r;
+  AttrChange ch;
+  ch.set_mode = true;
+  ch.mode = mode;
+  return ino.setattr(ch);
+}
+
 int64_t do_setxattr(Task& t, XattrTarget how) {
   InodePtr ino;
   if (int64_t r = xattr_inode(t, how, ino); r < 0) return r;
@@ -72,6 +106,7 @@ int64_t do_setxattr(Task& t, XattrTarget how) {
   if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
   std::string value(size, '\0');
   if (size && copy_from_user(t, value.data(), t.arg(2), size) < 0) return -EFAULT;
+  if (name == posix_acl::kAccess || name == posix_acl::kDefault) return set_acl(t, *ino, name, value, flags);
   if (int64_t r = may_change_xattr(t, *ino, name); r < 0) return r;
   return ino->setxattr(name, value, flags);
 }
