@@ -110,6 +110,8 @@ Options (UML syntax):
                                 only one and on a COW's backing file): a second VM (umkernel
                                 or UML) or umimage writing the same image is refused
   root=/dev/ubdX                the root disk (default /dev/ubda = ubd0)
+  MODULE.PARAM=VALUE            for the guest (systemd.unit=..., systemd.log_level=...): kept
+                                in /proc/cmdline, as Linux does
   ro | rw                       mount the root file system read-only or read-write (default rw)
   init=PATH                     the first program (default: /sbin/init, /etc/init, /bin/init, /bin/sh)
   mem=SIZE                      guest memory size reported to the guest (default 256M)

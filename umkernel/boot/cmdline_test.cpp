@@ -179,3 +179,12 @@ TEST(CmdlinePlatform, KnownPlatformsOnlyOneLineError) {
 
 }  // namespace
 }  // namespace um::kernel
+
+namespace um::kernel {
+TEST(CmdlineGuest, DottedParametersAreTheGuestsAndStayInProcCmdline) {
+  auto c = parse_cmdline({"ubd0=root.img", "systemd.log_level=debug", "systemd.unit=rescue.target"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->cmdline, "ubd0=root.img systemd.log_level=debug systemd.unit=rescue.target");
+  EXPECT_FALSE(parse_cmdline({"ubd0=root.img", "nodot=1"}));
+}
+}  // namespace um::kernel

@@ -550,7 +550,7 @@ int64_t sys_getsockopt(Task& t) {
 const SyscallRow kSocketRows[] = {
     UM_PARTIAL(socket, "dxd",
                "AF_UNIX, AF_INET and AF_INET6 (TCP, UDP; ping and raw IPv4 only), AF_NETLINK "
-               "(NETLINK_ROUTE), AF_PACKET; other families EAFNOSUPPORT"),
+               "(NETLINK_ROUTE, NETLINK_KOBJECT_UEVENT), AF_PACKET; other families EAFNOSUPPORT"),
     UM_FULL(socketpair, "dxdp"),
     UM_FULL(bind, "fau"), UM_FULL(listen, "fd"), UM_FULL(accept, "fAp"), UM_FULL(accept4, "fApx"),
     UM_FULL(connect, "fau"),

@@ -6,14 +6,18 @@
 #include "umkernel/vfs/inotify.h"
 #include "umkernel/vfs/locks.h"
 #include "umkernel/vfs/pipe.h"
+#include "umkernel/kernel/kernel.h"
 #include "umkernel/vfs/vfs.h"
 
 namespace um::kernel {
 
-int next_mount_id() {
-  static int next = 21;  // Linux's first mounts take the small ones
-  return next++;
-}
+namespace {
+struct MountIds {
+  int next = 21;  // Linux's first mounts take the small ones
+};
+}  // namespace
+
+int next_mount_id() { return kernel_exists() ? kernel().state<MountIds>().next++ : 0; }
 
 File::~File() {
   fsnotify_closed(*this);

@@ -245,7 +245,7 @@ class ProcDirBuilder {
     d->parent = parent;
     return d;
   }
-  InodePtr file(GeneratedFile::Generator g, uint32_t perm = 0444, ChangeSource* changes = nullptr) {
+  InodePtr file(GeneratedFile::Generator g, uint32_t perm = 0444, GeneratedFile::ChangeSourceOf changes = nullptr) {
     auto f = std::make_shared<GeneratedFile>(sb_, sb_->next_ino(), std::move(g), perm);
     f->set_changes(changes);
     return f;
@@ -274,8 +274,8 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
   }), 0400));
   d->add("environ", b.file(with([](Process& p) { return join0(p.environ); }), 0400));
   d->add("comm", b.file(with([](Process& p) { return p.comm + "\n"; })));
-  d->add("mounts", b.file([] { return mounts_text(); }, 0444, &mount_changes()));
-  d->add("mountinfo", b.file([] { return mountinfo_text(); }, 0444, &mount_changes()));
+  d->add("mounts", b.file([] { return mounts_text(); }, 0444, mount_changes));
+  d->add("mountinfo", b.file([] { return mountinfo_text(); }, 0444, mount_changes));
   d->add("maps", b.file(with([](Process& p) { return maps_text(p); })));
   d->add("exe", b.link([wp](Task&) { auto p = wp.lock(); return p ? p->exe_path : std::string(); }));
   d->add("cwd", b.link([wp](Task&) { auto p = wp.lock(); return p && p->fs ? p->fs->cwd.path : std::string(); }));
@@ -327,15 +327,14 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
 
 }  // namespace
 
-ChangeSource& mount_changes() {
-  static ChangeSource c;
-  return c;
-}
+namespace {
+struct ProcChanges {
+  ChangeSource mounts, swaps;
+};
+}  // namespace
 
-ChangeSource& swap_changes() {
-  static ChangeSource c;
-  return c;
-}
+ChangeSource& mount_changes() { return kernel().state<ProcChanges>().mounts; }
+ChangeSource& swap_changes() { return kernel().state<ProcChanges>().swaps; }
 
 void set_proc_memory_total(uint64_t bytes) { g_mem_total = bytes; }
 uint64_t proc_memory_total() { return g_mem_total; }

@@ -70,7 +70,7 @@ class Builder {
     return d;
   }
   void file(const std::shared_ptr<SyntheticDir>& d, const std::string& name, GeneratedFile::Generator g,
-            uint32_t perm = 0444, ChangeSource* changes = nullptr) {
+            uint32_t perm = 0444, GeneratedFile::ChangeSourceOf changes = nullptr) {
     auto f = std::make_shared<GeneratedFile>(sb_, sb_->next_ino(), std::move(g), perm);
     f->set_changes(changes);
     d->add(name, f);
@@ -197,7 +197,7 @@ void add_proc_system_entries(SyntheticSuperBlock* sb, const std::shared_ptr<Synt
   Builder b(sb);
   b.file(root, "cmdline", [] { return g_cmdline + "\n"; });
   b.file(root, "swaps", [] { return std::string("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"); }, 0444,
-         &swap_changes());
+         swap_changes);
   // The console is con0: /dev/tty0 for the kernel's messages, /dev/console for user space.
   b.file(root, "consoles", [] { return std::string("tty0                 -WU (EC p  )    4:0\n"); });
   b.file(root, "devices", [] {

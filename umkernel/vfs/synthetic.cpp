@@ -98,9 +98,8 @@ class GeneratedFileHandle : public File {
     return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;  // DEFAULT_POLLMASK
   }
   WaitQueue* wait_queue() override {
-    static WaitQueue never_woken;  // nothing changes: pollers wait for their other files
     ChangeSource* c = changes();
-    return c ? &c->queue : &never_woken;
+    return c ? &c->queue : &never_woken_;  // nothing changes: pollers wait for their other files
   }
   void poll_reported(unsigned events) override {
     if (ChangeSource* c = changes(); c && (events & (POLLPRI | POLLERR))) seen_ = c->count;
@@ -119,6 +118,7 @@ class GeneratedFileHandle : public File {
   ChangeSource* changes() const { return static_cast<GeneratedFile*>(inode())->changes(); }
   std::string data_;
   uint64_t seen_ = 0;
+  WaitQueue never_woken_;
 };
 }  // namespace
 

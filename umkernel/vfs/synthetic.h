@@ -84,12 +84,14 @@ class GeneratedFile : public SyntheticInode {
       : SyntheticInode(sb, ino, S_IFREG | perm), gen_(std::move(g)) {}
   int64_t open(Task& t, int flags, FilePtr& out) override;
   std::string generate() { return gen_(); }
-  void set_changes(ChangeSource* c) { changes_ = c; }
-  ChangeSource* changes() const { return changes_; }
+  // Where the change source is (the kernel state that owns it), looked up at each use.
+  using ChangeSourceOf = ChangeSource& (*)();
+  void set_changes(ChangeSourceOf c) { changes_ = c; }
+  ChangeSource* changes() const { return changes_ ? &changes_() : nullptr; }
 
  private:
   Generator gen_;
-  ChangeSource* changes_ = nullptr;  // outlives the file (owned by its subsystem)
+  ChangeSourceOf changes_ = nullptr;
 };
 
 // A settable value (a /proc/sys knob): reads give the generated text, each write(2) hands its
