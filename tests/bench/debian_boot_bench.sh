@@ -9,7 +9,8 @@
 #   tests/bench/debian_boot_bench.sh
 # Environment (all optional):
 #   UMKERNEL, UMIMAGE   use these instead of <repo>/bin/umkernel, <repo>/bin/umimage
-#   LINUX               the UML kernel (default /usr/bin/linux; its column is skipped if absent)
+#   LINUX               the UML kernel (default tests/tools/uml: /usr/bin/linux with the xstate
+#                       shim this host's CPU needs; its column is skipped if absent)
 #   ROUNDS              boots per (init, kernel) (default 5)
 #   INITS               which images (default "sysvinit systemd")
 #   LOGIN_TIMEOUT       seconds a boot may take before it counts as failed (default 300)
@@ -17,13 +18,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 UMKERNEL=${UMKERNEL:-$here/bin/umkernel}
 UMIMAGE=${UMIMAGE:-$here/bin/umimage}
-LINUX=${LINUX:-/usr/bin/linux}
+LINUX=${LINUX:-$(cd "$(dirname "$0")/../tools" && pwd)/uml}  # /usr/bin/linux with the xstate shim
 ROUNDS=${ROUNDS:-5}
 INITS=${INITS:-sysvinit systemd}
 LOGIN_TIMEOUT=${LOGIN_TIMEOUT:-300}
 [ -x "$UMKERNEL" ] || { echo "missing $UMKERNEL (build first)" >&2; exit 1; }
 kernels="umkernel"
-if [ -x "$LINUX" ]; then kernels="umkernel uml"; else echo "UML column skipped: $LINUX not found" >&2; fi
+if [ -x "$LINUX" ] && { [[ $LINUX != */tests/tools/uml ]] || [ -x /usr/bin/linux ]; }; then
+  kernels="umkernel uml"
+else
+  echo "UML column skipped: $LINUX (or /usr/bin/linux) not found" >&2
+fi
 
 work=$(mktemp -d /tmp/umdebboot.XXXXXX)   # /tmp: exec-capable, UML puts its RAM file here
 cleanup() { rm -rf "$work"; }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "umkernel/kernel/kernel.h"
+#include "umkernel/kernel/kmsg.h"
 #include "umkernel/vfs/synthetic.h"
 #include "umkernel/vfs/tmpfs.h"
 #include "umkernel/vfs/tty.h"
@@ -48,6 +49,7 @@ class MemDeviceFile : public File {
 
 int64_t open_char_device(Task& t, InodePtr inode, uint64_t rdev, int flags, FilePtr& out) {
   unsigned maj = major(rdev), min = minor(rdev);
+  if (maj == 1 && min == 11) return open_kmsg(std::move(inode), flags, out);
   if (maj == 1) {
     Kind k;
     switch (min) {
@@ -78,6 +80,7 @@ std::shared_ptr<Mount> make_devfs(uint64_t dev_id, int consoles, const std::vect
   dev("full", 1, 7, 0666);
   dev("random", 1, 8, 0666);
   dev("urandom", 1, 9, 0666);
+  dev("kmsg", 1, 11, 0644);
   dev("tty", 5, 0, 0666);
   dev("console", 5, 1, 0600);
   dev("ptmx", 5, 2, 0666);
