@@ -114,7 +114,11 @@ save_stty() { type_line "stty -g > '$T/$1'"; wait_file "$T/$1"; }
   sleep 0.5  # the guest shell's prompt came long ago; fg takes a moment to reach umkernel
   type_line 'echo guest-$(uname -r)'
   wait_screen '^guest-.*um'
+  pid=$(cat "$UML_DIR/bg/pid")
   type_line 'exit'
+  # What is typed before umkernel has gone would be the console's input, not the shell's.
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$pid" 2>/dev/null
   save_stty after
   diff "$T/before" "$T/after"
 }
