@@ -9,6 +9,8 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "umkernel/ipc/sysv.h"
+#include "umkernel/keys/keys.h"
 #include "umkernel/kernel/capability.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
@@ -258,6 +260,8 @@ int64_t do_execve(Task& t, int dirfd, const std::string& path, std::vector<std::
   if (p.memory->clear() != 0) return fail(-EFAULT);
   uint64_t base = main_img.eh.e_type == ET_DYN ? kPieBase - main_img.min_vaddr : 0;
   p.mapped_files.clear();
+  ipc_exec(p);  // System V segments are detached
+  key_table().exec(p);  // the thread and process keyrings go
   if (int64_t r = load_segments(t, main_img, base, ref.path); r < 0) return fail(r);
   uint64_t entry = base + main_img.eh.e_entry;
   uint64_t interp_base = 0;

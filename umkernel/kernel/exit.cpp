@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 
 #include "core/log.h"
+#include "umkernel/ipc/sysv.h"
+#include "umkernel/keys/keys.h"
 #include "umkernel/kernel/futex_queue.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/ptrace.h"
@@ -96,6 +98,8 @@ void Kernel::exit_process(Process& p, int wait_status) {
     if (fds.use_count() == 1) fds->close_all();
   }
   p.fs.reset();
+  ipc_exit(p);  // segments detached, SEM_UNDO applied
+  key_table().exit(p);
   if (p.memory) p.memory->release();
   release_vfork_parent(p);
   if (p.alarm_timer) cancel_timer(p.alarm_timer);

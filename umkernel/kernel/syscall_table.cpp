@@ -102,6 +102,9 @@ std::span<const SyscallFamily> syscall_families() {
       {"sys/pidfd.cpp", pidfd_syscalls()},     {"sys/splice.cpp", splice_syscalls()},
       {"sys/inotify.cpp", inotify_syscalls()}, {"sys/process_vm.cpp", process_vm_syscalls()},
       {"sys/ptrace.cpp", ptrace_syscalls()},
+      {"sys/sysv_shm.cpp", sysv_shm_syscalls()}, {"sys/sysv_sem.cpp", sysv_sem_syscalls()},
+      {"sys/sysv_msg.cpp", sysv_msg_syscalls()}, {"sys/mqueue.cpp", mqueue_syscalls()},
+      {"sys/keyctl.cpp", keyctl_syscalls()},   {"sys/handle.cpp", handle_syscalls()},
   };
   return families;
 }

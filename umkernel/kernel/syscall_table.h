@@ -128,5 +128,11 @@ std::span<const SyscallRow> splice_syscalls();      // sys/splice.cpp
 std::span<const SyscallRow> inotify_syscalls();     // sys/inotify.cpp
 std::span<const SyscallRow> process_vm_syscalls();  // sys/process_vm.cpp
 std::span<const SyscallRow> ptrace_syscalls();      // sys/ptrace.cpp
+std::span<const SyscallRow> sysv_shm_syscalls();    // sys/sysv_shm.cpp
+std::span<const SyscallRow> sysv_sem_syscalls();    // sys/sysv_sem.cpp
+std::span<const SyscallRow> sysv_msg_syscalls();    // sys/sysv_msg.cpp
+std::span<const SyscallRow> mqueue_syscalls();      // sys/mqueue.cpp
+std::span<const SyscallRow> keyctl_syscalls();      // sys/keyctl.cpp
+std::span<const SyscallRow> handle_syscalls();      // sys/handle.cpp
 
 }  // namespace um::kernel

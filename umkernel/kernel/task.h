@@ -49,6 +49,7 @@ struct SyscallProgress {
   int vfork_child = 0;            // vfork, clone(CLONE_VFORK): the child it waits for
   bool mask_applied = false;      // sigsuspend, ppoll, pselect6, epoll_pwait: the temporary mask is in place
   uint64_t fifo_other_opens = 0;  // open of a FIFO: the other side's open count + 1 when it began waiting
+  bool ipc_waited = false;        // semop, msgsnd, msgrcv: it waited on its object (gone now: EIDRM)
 };
 
 struct TaskSched {
@@ -216,6 +217,10 @@ class Process {
   int64_t start_time_ns = 0;
   uint32_t personality = 0;     // personality(2): PER_LINUX and flags, kept across exec
   uint64_t locked_bytes = 0;    // mlock'ed, counted against RLIMIT_MEMLOCK (sys/memlock.cpp)
+  // System V IPC (ipc/sysv.h): attached shared memory segments, and the SEM_UNDO adjustments
+  // (shared with CLONE_SYSVSEM children); null until first used.
+  std::shared_ptr<struct ShmAttachments> shm_attached;
+  std::shared_ptr<struct SemUndoList> sem_undo;
 
   // Linux's SIGNAL_UNKILLABLE: init drops every signal it leaves at SIG_DFL (SIGKILL and
   // SIGSTOP included) until a synchronous fault forces a default action on it.

@@ -313,6 +313,7 @@ int64_t sys_close(Task& t) {
   FilePtr f = t.proc->fds->get(static_cast<int>(t.arg(0)));
   // POSIX: closing any descriptor of a file drops the process's record locks on it.
   if (f && f->inode()) release_posix_locks(*t.proc, f->inode());
+  if (f) f->flush(*t.proc);
   return t.proc->fds->close(static_cast<int>(t.arg(0)));
 }
 

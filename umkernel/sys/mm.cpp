@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "umkernel/ipc/sysv.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/user_memory.h"
@@ -43,7 +44,8 @@ int64_t sys_brk(Task& t) {
   return static_cast<int64_t>(want);
 }
 
-int64_t sys_mmap(Task& t) {
+namespace {
+int64_t do_mmap(Task& t) {
   uint64_t addr = t.arg(0), len = t.arg(1);
   int prot = static_cast<int>(t.arg(2)), flags = static_cast<int>(t.arg(3));
   int fd = static_cast<int>(t.arg(4));
@@ -97,12 +99,22 @@ int64_t sys_mmap(Task& t) {
   }
   return r;
 }
+}  // namespace
+
+int64_t sys_mmap(Task& t) {
+  int64_t r = do_mmap(t);
+  // A fixed mapping replaces what was there: attached System V segments in the range shrink.
+  if (r >= 0 && (t.arg(3) & MAP_FIXED)) shm_unmapped(*t.proc, static_cast<uint64_t>(r), static_cast<uint64_t>(r) + page_up(t.arg(1)));
+  return r;
+}
 
 int64_t sys_munmap(Task& t) {
   uint64_t addr = t.arg(0), len = t.arg(1);
   if ((addr & (kPage - 1)) || bad_range(t, addr, page_up(len))) return -EINVAL;
   t.proc->forget_mappings(addr, addr + page_up(len));
-  return t.proc->memory->unmap(addr, len);
+  int64_t r = t.proc->memory->unmap(addr, len);
+  if (r == 0) shm_unmapped(*t.proc, addr, addr + page_up(len));
+  return r;
 }
 
 int64_t sys_mprotect(Task& t) {

@@ -6,6 +6,7 @@
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/memory_accounting.h"
 #include "umkernel/kernel/user_memory.h"
+#include "umkernel/ipc/mqueue.h"
 #include "umkernel/sys/fs_args.h"
 #include "umkernel/kernel/syscall_table.h"
 #include "umkernel/vfs/cgroupfs.h"
@@ -140,6 +141,8 @@ int64_t sys_mount(Task& t) {
     std::string data;
     if (t.arg(4) && string_from_user(t, t.arg(4), data, 4096) < 0) return -EFAULT;
     if (int64_t r = hostfs_mount(data, flags & MS_RDONLY, k.mounts().size() + 100, m); r < 0) return r;
+  } else if (type == "mqueue") {
+    m = make_mqueue_mount();  // the VM's one mqueue tree (ipc/mqueue.h)
   } else if (type == "cgroup2") {
     m = make_cgroupfs(k.mounts().size() + 100);
   } else if (type == "ext2" || type == "ext3" || type == "ext4" || type.empty() || type == "auto") {
@@ -193,7 +196,7 @@ namespace {
 
 const SyscallRow kRows[] = {
     UM_PARTIAL(mount, "sssxp",
-               "ext2/3/4 ubd disks, proc, sysfs, cgroup2, devpts, tmpfs, devtmpfs; bind mounts, MS_MOVE, ro/rw remounts, "
+               "ext2/3/4 ubd disks, proc, sysfs, cgroup2, devpts, tmpfs, devtmpfs, mqueue; bind mounts, MS_MOVE, ro/rw remounts, "
                "propagation flags (one namespace: no effect)"),
     UM_FULL(umount2, "sx"),
 };

@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "umkernel/ipc/sysv.h"
+#include "umkernel/keys/keys.h"
 #include "umkernel/kernel/capability.h"
 #include "umkernel/kernel/exec.h"
 #include "umkernel/kernel/kernel.h"
@@ -78,6 +80,8 @@ int64_t do_fork(Task& t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t
     child->nice = parent.nice;
     child->personality = parent.personality;
     child->exit_signal = static_cast<int>(flags & CSIGNAL);
+    ipc_fork(parent, *child, flags & CLONE_SYSVSEM);  // attached segments, shared undo list
+    key_table().fork(parent, *child);                 // the session keyring
     child->start_time_ns = monotonic_ns();
     child->vfork_child = vfork;
     child->vfork_released = !vfork;

@@ -11,6 +11,8 @@
 
 #include "core/cow/cow_file.h"
 #include "umkernel/boot/config.h"
+#include "umkernel/ipc/mqueue.h"
+#include "umkernel/ipc/sysv.h"
 #include "umkernel/kernel/kernel.h"
 #include "umkernel/kernel/task.h"
 #include "umkernel/vfs/cgroupfs.h"
@@ -226,6 +228,7 @@ void add_proc_system_entries(SyntheticSuperBlock* sb, const std::shared_ptr<Synt
   b.int_knob(kern, "panic", &g_panic);
   b.int_knob(kern, "dmesg_restrict", &g_dmesg_restrict);
   b.int_knob(kern, "kptr_restrict", &g_kptr_restrict);
+  add_proc_ipc_entries(sb, root, kern);  // /proc/sysvipc, kernel.shm*, sem, msg* (ipc/sysv.cpp)
   auto random = b.dir(kern, "random");
   static const std::string boot_id = random_uuid();
   b.value(random, "boot_id", boot_id);
@@ -242,6 +245,7 @@ void add_proc_system_entries(SyntheticSuperBlock* sb, const std::shared_ptr<Synt
   b.value(fs, "nr_open", std::to_string(FdTable::kMaxFds));
   b.int_knob(fs, "protected_hardlinks", &g_protected);
   b.int_knob(fs, "protected_symlinks", &g_protected);
+  add_proc_mqueue_entries(sb, fs);  // /proc/sys/fs/mqueue (ipc/mqueue.cpp)
   auto net = b.dir(sys, "net");
   auto core = b.dir(net, "core");
   b.int_knob(core, "somaxconn", &g_somaxconn);

@@ -17,6 +17,7 @@
 namespace um::kernel {
 
 class Task;
+class Process;
 class Inode;
 class File;
 struct Mount;
@@ -166,6 +167,8 @@ class File : public std::enable_shared_from_this<File> {
   virtual bool seekable() const { return true; }
   // An open regular file (its inode's data: read/write may go through Inode::cache_*).
   virtual bool regular() const { return false; }
+  // A process closes one of its descriptors of this file (Linux's f_op->flush).
+  virtual void flush(Process&) {}
 
   // The path it was opened by, for /proc/PID/fd, fchdir and *at() calls.
   std::shared_ptr<Mount> mount;

@@ -82,6 +82,8 @@ class NetlinkSocket : public Socket {
   int64_t ioctl(Task& t, unsigned long req, uint64_t arg) override;
   // A message from the kernel to every socket of `protocol` in `group` (uevents).
   static void kernel_multicast(int protocol, const std::string& data, uint32_t group);
+  // A datagram from the kernel outside rtnetlink (mq_notify's SIGEV_THREAD cookies).
+  bool kernel_message(std::string data) { return deliver({std::move(data), 0, 0}); }
 
  protected:
   int take_error() override { return std::exchange(err_, 0); }

@@ -11,6 +11,7 @@
 #include "umkernel/net/stack.h"
 #include "umkernel/socket/net_sockets.h"
 #include "umkernel/socket/netlink/netlink_socket.h"
+#include "umkernel/socket/netlink/kernel_message.h"
 
 namespace um::kernel::net::netlink {
 
@@ -339,5 +340,16 @@ int64_t create_netlink(Task& t, int type, int protocol, int flags, SocketPtr& ou
 const bool registered = register_family(AF_NETLINK, create_netlink);
 
 }  // namespace
+
+}  // namespace um::kernel::net::netlink
+
+namespace um::kernel::net::netlink {
+
+bool is_netlink_socket(const FilePtr& f) { return dynamic_cast<NetlinkSocket*>(f.get()) != nullptr; }
+
+bool send_kernel_message(const FilePtr& f, std::string data) {
+  auto* s = dynamic_cast<NetlinkSocket*>(f.get());
+  return s && s->kernel_message(std::move(data));
+}
 
 }  // namespace um::kernel::net::netlink

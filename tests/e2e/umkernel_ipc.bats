@@ -1,0 +1,49 @@
+#!/usr/bin/env bats
+# System V IPC and POSIX message queues (issue 16): the guest program tests/guest/ipc_calls
+# prints facts only, so its output under umkernel must equal its native output, part by part.
+load helpers
+
+IPC="$UM_GUEST_BIN/ipc_calls"
+
+setup_file() {
+  [ -x "$IPC" ] || skip "guest program ipc_calls not built (target guest_ipc_calls)"
+  W=$(mktemp -d /tmp/umkernel-ipc.XXXXXX)
+  export W
+  "$UMIMAGE" create "$W/root.img" --busybox >/dev/null
+  "$UMIMAGE" put "$W/root.img" "$IPC" /bin/ipc_calls >/dev/null
+  "$UMIMAGE" mkdir -p "$W/root.img" /tmp >/dev/null
+}
+
+teardown_file() {
+  [ -n "${W:-}" ] && rm -rf "$W"
+}
+
+same_as_native() {
+  local part="$1"
+  local native
+  native=$("$IPC" "$part" 2>&1)
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/ipc_calls -- "$part"
+  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
+    echo "status: $status"
+    diff <(echo "$native") <(echo "$output") || true
+    return 1
+  fi
+}
+
+@test "SysV shm: keys, IPC_EXCL, attach across fork and exec, SHM_RND/SHM_REMAP, splits, IPC_RMID while attached, permissions" { same_as_native shm; }
+@test "SysV sem: all-or-nothing semop, GETNCNT/GETZCNT, blocking, SEM_UNDO at exit, EINTR, EIDRM, permissions" { same_as_native sem; }
+@test "SysV msg: types, MSG_EXCEPT/MSG_COPY/MSG_NOERROR, blocking send and receive, EINTR, EIDRM, qbytes limits" { same_as_native msg; }
+
+@test "POSIX mq: mq_open checks, priorities, timeouts, poll, the mqueue file system, mq_notify (signal, SIGEV_THREAD), blocking, SA_RESTART, RLIMIT_MSGQUEUE, unlink" { same_as_native mq; }
+
+@test "SysV IPC: /proc/sysvipc and the /proc/sys/kernel limits; ipcs reads them" {
+  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/sh -- -c \
+    'mount -t proc proc /proc; cat /proc/sys/kernel/sem /proc/sys/kernel/msgmnb /proc/sys/kernel/shmmni;
+     echo 4096 > /proc/sys/kernel/msgmnb; cat /proc/sys/kernel/msgmnb; echo "1 2" > /proc/sys/kernel/sem || echo "sem: refused";
+     head -1 /proc/sysvipc/shm'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *$'32000\t1024000000\t500\t32000'* ]]
+  [[ "$output" == *$'16384\n4096\n'* ]]
+  [[ "$output" == *"sem: refused"* ]]
+  [[ "$output" == *"key      shmid perms"* ]]
+}
