@@ -70,3 +70,10 @@ same_as_native() {
   [[ "$output" == *$'CapBnd:\t000001ffffffffff'* ]]
   [[ "$output" == *"after clear: 0"* ]]
 }
+
+@test "keys: add_key, request_key, keyctl (session/process/thread/user keyrings, possession, permissions, revoke, invalidate)" { same_as_native keys; }
+@test "openat2: RESOLVE_BENEATH, IN_ROOT, NO_SYMLINKS, NO_MAGICLINKS, NO_XDEV, CACHED; open_how checks" { same_as_native open2; }
+@test "getdents64 on /proc/self/fd skips nothing while the listed fds are closed" { same_as_native procfd; }
+@test "IPV6_RECVHOPLIMIT and IPV6_RECVTCLASS give their control messages; IPV6_TCLASS" { same_as_native ipv6opts; }
+@test "UDP-Lite sockets: coverage options, datagrams over loopback (v4 and v6), short coverage dropped" { same_as_native udplite; }
+@test "name_to_handle_at/open_by_handle_at: EOVERFLOW sizing, mount ids, reopen, EPERM, ESTALE, EOPNOTSUPP on proc" { same_as_native handle; }

@@ -8,7 +8,11 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/kcmp.h>
+#include <linux/keyctl.h>
+#include <linux/openat2.h>
 #include <linux/membarrier.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -20,9 +24,11 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -873,6 +879,415 @@ static void vm_tests(void) {
   unlink(path);
 }
 
+
+// --- keys: add_key, request_key, keyctl ---
+
+static long kc(long op, long a, long b, long c, long d) { return syscall(SYS_keyctl, op, a, b, c, d); }
+
+static void key_desc(const char* what, long id) {
+  char buf[256] = "";
+  long r = kc(KEYCTL_DESCRIBE, id, (long)buf, sizeof buf, 0);
+  if (r < 0) printf("%s: -1 %s\n", what, strerrorname_np(errno));
+  else printf("%s: %s\n", what, buf);
+  fflush(stdout);
+}
+
+static void keys_child(void) {
+  long ses = kc(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0);
+  key_desc("joined anonymous session", ses);
+  fact("KEY_SPEC_SESSION_KEYRING is it", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0, 0, 0) == ses);
+  key_desc("user keyring", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 1, 0, 0));
+  key_desc("user session keyring", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_SESSION_KEYRING, 1, 0, 0));
+  show("process keyring, no create", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 0, 0, 0));
+  key_desc("process keyring", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 1, 0, 0));
+  key_desc("thread keyring", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_THREAD_KEYRING, 1, 0, 0));
+  show("group keyring", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_GROUP_KEYRING, 1, 0, 0));
+  long k = syscall(SYS_add_key, "user", "k1", "secret", 6, KEY_SPEC_SESSION_KEYRING);
+  key_desc("add_key(user k1)", k);
+  fact("add_key(user k1) again updates the same key",
+       syscall(SYS_add_key, "user", "k1", "other", 5, KEY_SPEC_SESSION_KEYRING) == k);
+  char buf[64] = "";
+  long n = kc(KEYCTL_READ, k, (long)buf, sizeof buf, 0);
+  printf("read: %ld \"%.*s\"\n", n, n > 0 ? (int)n : 0, buf);
+  show("read with a 2-byte buffer", kc(KEYCTL_READ, k, (long)buf, 2, 0));
+  show("add_key(empty description)", syscall(SYS_add_key, "user", "", "x", 1, KEY_SPEC_SESSION_KEYRING));
+  show("add_key(type .x)", syscall(SYS_add_key, ".x", "d", "x", 1, KEY_SPEC_SESSION_KEYRING));
+  show("add_key(type nosuch)", syscall(SYS_add_key, "nosuch", "d", "x", 1, KEY_SPEC_SESSION_KEYRING));
+  show("add_key(user, empty payload)", syscall(SYS_add_key, "user", "d", NULL, 0, KEY_SPEC_SESSION_KEYRING));
+  show("add_key(keyring with payload)", syscall(SYS_add_key, "keyring", "d", "x", 1, KEY_SPEC_SESSION_KEYRING));
+  show("add_key(into a user key)", syscall(SYS_add_key, "user", "d", "x", 1, k));
+  long lg = syscall(SYS_add_key, "logon", "svc:x", "pw", 2, KEY_SPEC_SESSION_KEYRING);
+  key_desc("add_key(logon)", lg);
+  show("read a logon key", kc(KEYCTL_READ, lg, (long)buf, sizeof buf, 0));
+  long sub = syscall(SYS_add_key, "keyring", "sub", NULL, 0, KEY_SPEC_SESSION_KEYRING);
+  key_desc("add_key(keyring sub)", sub);
+  show("link k1 into sub", kc(KEYCTL_LINK, k, sub, 0, 0));
+  show("link sub into itself", kc(KEYCTL_LINK, sub, sub, 0, 0));
+  show("link the session into sub", kc(KEYCTL_LINK, ses, sub, 0, 0));
+  int32_t ids[8];
+  n = kc(KEYCTL_READ, sub, (long)ids, sizeof ids, 0);
+  fact("reading sub gives k1's serial", n == 4 && ids[0] == k);
+  fact("search finds k1", kc(KEYCTL_SEARCH, ses, (long)"user", (long)"k1", 0) == k);
+  show("search(nope)", kc(KEYCTL_SEARCH, ses, (long)"user", (long)"nope", 0));
+  fact("request_key finds k1", syscall(SYS_request_key, "user", "k1", NULL, 0) == k);
+  show("request_key(nope)", syscall(SYS_request_key, "user", "nope", NULL, 0));
+  show("unlink k1 from sub", kc(KEYCTL_UNLINK, k, sub, 0, 0));
+  show("unlink k1 from sub again", kc(KEYCTL_UNLINK, k, sub, 0, 0));
+  show("setperm(possessor all)", kc(KEYCTL_SETPERM, k, 0x3f000000, 0, 0));
+  key_desc("after setperm", k);
+  show("setperm(bad bits)", kc(KEYCTL_SETPERM, k, 0x40000000, 0, 0));
+  show("chown to uid 1000", kc(KEYCTL_CHOWN, k, 1000, -1, 0));
+  key_desc("after chown", k);
+  long r = kc(KEYCTL_GET_SECURITY, k, 0, 0, 0);
+  show("get_security (no buffer)", r);
+  show("instantiate without authority", kc(KEYCTL_INSTANTIATE, k, (long)"x", 1, 0));
+  show("assume_authority(0)", kc(KEYCTL_ASSUME_AUTHORITY, 0, 0, 0, 0));
+  show("set_reqkey_keyring(session)", kc(KEYCTL_SET_REQKEY_KEYRING, KEY_REQKEY_DEFL_SESSION_KEYRING, 0, 0, 0));
+  show("set_reqkey_keyring(no change)", kc(KEYCTL_SET_REQKEY_KEYRING, KEY_REQKEY_DEFL_NO_CHANGE, 0, 0, 0));
+  show("set_reqkey_keyring(99)", kc(KEYCTL_SET_REQKEY_KEYRING, 99, 0, 0, 0));
+  show("keyctl(999)", kc(999, 0, 0, 0, 0));
+  show("describe(serial 0)", kc(KEYCTL_DESCRIBE, 0, (long)buf, sizeof buf, 0));
+  show("describe(no such serial)", kc(KEYCTL_DESCRIBE, 0x7ffffff0, (long)buf, sizeof buf, 0));
+  show("revoke k1", kc(KEYCTL_REVOKE, k, 0, 0, 0));
+  show("read a revoked key", kc(KEYCTL_READ, k, (long)buf, sizeof buf, 0));
+  show("update a revoked key", kc(KEYCTL_UPDATE, k, (long)"x", 1, 0));
+  show("invalidate sub", kc(KEYCTL_INVALIDATE, sub, 0, 0, 0));
+  show("describe an invalidated key", kc(KEYCTL_DESCRIBE, sub, (long)buf, sizeof buf, 0));
+  long k2 = syscall(SYS_add_key, "user", "k2", "v", 1, KEY_SPEC_SESSION_KEYRING);
+  fflush(stdout);
+  pid_t c = fork();
+  if (c == 0) {
+    fact("child: same session keyring", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0, 0, 0) == ses);
+    show("child: process keyring not inherited", kc(KEYCTL_GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 0, 0, 0));
+    fact("child: finds k2", syscall(SYS_request_key, "user", "k2", NULL, 0) == k2);
+    setgid(1000);
+    setuid(1000);
+    key_desc("uid 1000: describe root's possessed key", k2);
+    show("uid 1000: read it (possessor read)", kc(KEYCTL_READ, k2, (long)buf, sizeof buf, 0));
+    show("uid 1000: setperm on root's key", kc(KEYCTL_SETPERM, k2, 0x3f3f0000, 0, 0));
+    long own = kc(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0);
+    key_desc("uid 1000: new session", own);
+    key_desc("uid 1000: root's key, not possessed now", k2);
+    fflush(stdout);
+    _exit(0);
+  }
+  int st;
+  waitpid(c, &st, 0);
+  long named = kc(KEYCTL_JOIN_SESSION_KEYRING, (long)"myring", 0, 0, 0);
+  key_desc("join named session", named);
+  fact("joining the same name again finds it", kc(KEYCTL_JOIN_SESSION_KEYRING, (long)"myring", 0, 0, 0) == named);
+  show("join(.dot)", kc(KEYCTL_JOIN_SESSION_KEYRING, (long)".dot", 0, 0, 0));
+}
+
+static void keys_tests(void) {
+  if (geteuid() != 0) {
+    printf("root-only key checks: skipped\n");
+    return;
+  }
+  in_child(keys_child);
+}
+
+// --- openat2 ---
+
+struct open_how_v0 {
+  uint64_t flags, mode, resolve;
+};
+
+static long o2(int dfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+  struct open_how_v0 how = {flags, mode, resolve};
+  long fd = syscall(SYS_openat2, dfd, path, &how, sizeof how);
+  if (fd >= 0) close((int)fd);
+  return fd >= 0 ? 0 : -1;
+}
+
+static void open2_tests(void) {
+  if (access("/proc/self/status", F_OK) != 0) {
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, NULL);
+  }
+  system("rm -rf /tmp/abi_o2");
+  mkdir("/tmp/abi_o2", 0755);
+  mkdir("/tmp/abi_o2/dir", 0755);
+  close(open("/tmp/abi_o2/dir/file", O_CREAT | O_WRONLY, 0644));
+  symlink("/tmp/abi_o2/dir/file", "/tmp/abi_o2/abs");
+  symlink("dir/file", "/tmp/abi_o2/rel");
+  symlink("../abi_o2/dir", "/tmp/abi_o2/up");
+  int d = open("/tmp/abi_o2", O_RDONLY | O_DIRECTORY);
+  show("openat2(dir/file)", o2(d, "dir/file", O_RDONLY, 0, 0));
+  show("NO_SYMLINKS rel", o2(d, "rel", O_RDONLY, 0, RESOLVE_NO_SYMLINKS));
+  show("NO_SYMLINKS rel, O_PATH|O_NOFOLLOW", o2(d, "rel", O_PATH | O_NOFOLLOW, 0, RESOLVE_NO_SYMLINKS));
+  show("NO_SYMLINKS dir/file", o2(d, "dir/file", O_RDONLY, 0, RESOLVE_NO_SYMLINKS));
+  show("BENEATH ../abi_o2/dir/file", o2(d, "../abi_o2/dir/file", O_RDONLY, 0, RESOLVE_BENEATH));
+  show("BENEATH /tmp/abi_o2/dir/file", o2(d, "/tmp/abi_o2/dir/file", O_RDONLY, 0, RESOLVE_BENEATH));
+  show("BENEATH abs", o2(d, "abs", O_RDONLY, 0, RESOLVE_BENEATH));
+  show("BENEATH rel", o2(d, "rel", O_RDONLY, 0, RESOLVE_BENEATH));
+  show("BENEATH dir/../dir/file", o2(d, "dir/../dir/file", O_RDONLY, 0, RESOLVE_BENEATH));
+  show("BENEATH up (a symlink out and back)", o2(d, "up/file", O_RDONLY, 0, RESOLVE_BENEATH));
+  show("IN_ROOT /dir/file", o2(d, "/dir/file", O_RDONLY, 0, RESOLVE_IN_ROOT));
+  show("IN_ROOT ../../dir/file", o2(d, "../../dir/file", O_RDONLY, 0, RESOLVE_IN_ROOT));
+  show("IN_ROOT abs (resolved inside)", o2(d, "abs", O_RDONLY, 0, RESOLVE_IN_ROOT));
+  show("BENEATH, O_CREAT of a new file", o2(d, "dir/new", O_CREAT | O_WRONLY, 0600, RESOLVE_BENEATH));
+  show("BENEATH, O_CREAT outside", o2(d, "../abi_o2_new", O_CREAT | O_WRONLY, 0600, RESOLVE_BENEATH));
+  char fdpath[64];
+  int f = open("/tmp/abi_o2/dir/file", O_RDONLY);
+  snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", f);
+  show("plain /proc/self/fd/N", o2(AT_FDCWD, fdpath, O_RDONLY, 0, 0));
+  show("NO_MAGICLINKS /proc/self/fd/N", o2(AT_FDCWD, fdpath, O_RDONLY, 0, RESOLVE_NO_MAGICLINKS));
+  int root = open("/", O_RDONLY | O_DIRECTORY);
+  show("NO_XDEV proc/self/status from /", o2(root, "proc/self/status", O_RDONLY, 0, RESOLVE_NO_XDEV));
+  show("NO_XDEV dir/file", o2(d, "dir/file", O_RDONLY, 0, RESOLVE_NO_XDEV));
+  show("BENEATH|IN_ROOT", o2(d, "dir/file", O_RDONLY, 0, RESOLVE_BENEATH | RESOLVE_IN_ROOT));
+  show("unknown resolve bit", o2(d, "dir/file", O_RDONLY, 0, 0x1000));
+  show("unknown flag bit 1<<40", o2(d, "dir/file", 1ull << 40, 0, 0));
+  show("mode without O_CREAT", o2(d, "dir/file", O_RDONLY, 0644, 0));
+  show("mode 010000 with O_CREAT", o2(d, "dir/file", O_CREAT | O_RDONLY, 010000, 0));
+  show("O_PATH|O_RDWR", o2(d, "dir/file", O_PATH | O_RDWR, 0, 0));
+  show("CACHED, O_CREAT", o2(d, "dir/file", O_CREAT | O_RDONLY, 0, RESOLVE_CACHED));
+  struct { struct open_how_v0 how; uint64_t extra; } big = {{O_RDONLY, 0, 0}, 0};
+  long r = syscall(SYS_openat2, d, "dir/file", &big, sizeof big);
+  show("size 32, zero tail", r >= 0 ? 0 : -1);
+  if (r >= 0) close((int)r);
+  big.extra = 1;
+  show("size 32, non-zero tail", syscall(SYS_openat2, d, "dir/file", &big, sizeof big));
+  show("size 8", syscall(SYS_openat2, d, "dir/file", &big, 8));
+  show("size 8192", syscall(SYS_openat2, d, "dir/file", &big, 8192));
+  close(f);
+  close(d);
+  close(root);
+  system("rm -rf /tmp/abi_o2");
+}
+
+
+// --- /proc/self/fd read while the fds it lists are closed ---
+
+static void procfd_tests(void) {
+  if (access("/proc/self/status", F_OK) != 0) {
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, NULL);
+  }
+  int opened = 0;
+  char mine[1024] = {0};
+  for (int i = 0; i < 40; i++) {
+    int fd = open("/", O_RDONLY);
+    if (fd >= 0 && fd < 1024) {
+      mine[fd] = 1;
+      opened++;
+    }
+  }
+  int d = open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
+  char buf[64];  // room for about one entry per getdents64
+  int seen = 0, closed = 0;
+  for (;;) {
+    long n = syscall(SYS_getdents64, d, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; }* e = (void*)(buf + off);
+      if (e->name[0] != '.') {
+        int fd = atoi(e->name);
+        seen++;
+        if (fd < 1024 && mine[fd] && close(fd) == 0) closed++;
+      }
+      off += e->reclen;
+    }
+  }
+  close(d);
+  printf("opened %d, closed while listing %d (all: %s)\n", opened, closed, closed == opened ? "yes" : "no");
+}
+
+
+// --- IPv6 receive options: IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS (and IPV6_TCLASS to send) ---
+
+static void ipv6opts_tests(void) {
+  int r = socket(AF_INET6, SOCK_DGRAM, 0);
+  int s = socket(AF_INET6, SOCK_DGRAM, 0);
+  struct sockaddr_in6 a = {0};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  if (bind(r, (struct sockaddr*)&a, sizeof a) < 0) {
+    printf("bind [::1]: -1 %s\n", strerrorname_np(errno));
+    return;
+  }
+  socklen_t al = sizeof a;
+  getsockname(r, (struct sockaddr*)&a, &al);
+  int one = 1, v = -1;
+  socklen_t vl = sizeof v;
+  show("setsockopt(IPV6_RECVHOPLIMIT)", setsockopt(r, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one));
+  show("setsockopt(IPV6_RECVTCLASS)", setsockopt(r, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one));
+  getsockopt(r, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &v, &vl);
+  printf("getsockopt(IPV6_RECVHOPLIMIT): %d\n", v);
+  getsockopt(r, IPPROTO_IPV6, IPV6_RECVTCLASS, &v, &vl);
+  printf("getsockopt(IPV6_RECVTCLASS): %d\n", v);
+  int hops = 7, tclass = 0x20;
+  show("setsockopt(IPV6_UNICAST_HOPS 7)", setsockopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops));
+  show("setsockopt(IPV6_TCLASS 0x20)", setsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof tclass));
+  getsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &v, &vl);
+  printf("getsockopt(IPV6_TCLASS): %#x\n", v);
+  tclass = 256;
+  show("setsockopt(IPV6_TCLASS 256)", setsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof tclass));
+  sendto(s, "hi", 2, 0, (struct sockaddr*)&a, sizeof a);
+  char data[16], ctl[256];
+  struct iovec iov = {data, sizeof data};
+  struct msghdr m = {0};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  struct pollfd pfd = {r, POLLIN, 0};
+  poll(&pfd, 1, 5000);
+  long n = recvmsg(r, &m, 0);
+  printf("recvmsg: %ld\n", n);
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    int val;
+    memcpy(&val, CMSG_DATA(c), sizeof val);
+    printf("cmsg level %d type %s value %#x\n", c->cmsg_level,
+           c->cmsg_type == IPV6_HOPLIMIT ? "IPV6_HOPLIMIT" : c->cmsg_type == IPV6_TCLASS ? "IPV6_TCLASS" : "?", val);
+  }
+  one = 0;
+  setsockopt(r, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one);
+  sendto(s, "hi", 2, 0, (struct sockaddr*)&a, sizeof a);
+  poll(&pfd, 1, 5000);
+  m.msg_controllen = sizeof ctl;
+  recvmsg(r, &m, 0);
+  int count = 0;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) count++;
+  printf("control messages with only RECVHOPLIMIT: %d\n", count);
+  close(r);
+  close(s);
+}
+
+
+// --- UDP-Lite (IPPROTO_UDPLITE): checksum coverage options, datagrams over loopback ---
+
+static void udplite_family(int family) {
+  const char* f = family == AF_INET ? "v4" : "v6";
+  char what[96];
+  int r = socket(family, SOCK_DGRAM, IPPROTO_UDPLITE);
+  int s = socket(family, SOCK_DGRAM, IPPROTO_UDPLITE);
+  snprintf(what, sizeof what, "%s: socket(SOCK_DGRAM, IPPROTO_UDPLITE)", f);
+  show(what, r < 0 ? -1 : 0);
+  if (r < 0) return;
+  struct sockaddr_storage ss = {0};
+  socklen_t sl;
+  if (family == AF_INET) {
+    struct sockaddr_in* a = (struct sockaddr_in*)&ss;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sl = sizeof *a;
+  } else {
+    struct sockaddr_in6* a = (struct sockaddr_in6*)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    sl = sizeof *a;
+  }
+  bind(r, (struct sockaddr*)&ss, sl);
+  getsockname(r, (struct sockaddr*)&ss, &sl);
+  int proto = -1;
+  socklen_t pl = sizeof proto;
+  getsockopt(r, SOL_SOCKET, SO_PROTOCOL, &proto, &pl);
+  printf("%s: SO_PROTOCOL %d\n", f, proto);
+  int v = 4, got = -1;
+  socklen_t gl = sizeof got;
+  setsockopt(s, IPPROTO_UDPLITE, 10, &v, sizeof v);
+  getsockopt(s, IPPROTO_UDPLITE, 10, &got, &gl);
+  printf("%s: UDPLITE_SEND_CSCOV 4 reads %d\n", f, got);
+  v = 100000;
+  setsockopt(s, IPPROTO_UDPLITE, 10, &v, sizeof v);
+  getsockopt(s, IPPROTO_UDPLITE, 10, &got, &gl);
+  printf("%s: UDPLITE_SEND_CSCOV 100000 reads %d\n", f, got);
+  v = 20;
+  setsockopt(r, IPPROTO_UDPLITE, 11, &v, sizeof v);
+  getsockopt(r, IPPROTO_UDPLITE, 11, &got, &gl);
+  printf("%s: UDPLITE_RECV_CSCOV reads %d\n", f, got);
+  // a datagram covering 10 bytes is dropped by a receiver that wants 20; a full one arrives
+  v = 10;
+  setsockopt(s, IPPROTO_UDPLITE, 10, &v, sizeof v);
+  sendto(s, "partial coverage", 16, 0, (struct sockaddr*)&ss, sl);
+  v = 0;
+  setsockopt(s, IPPROTO_UDPLITE, 10, &v, sizeof v);
+  sendto(s, "full coverage", 13, 0, (struct sockaddr*)&ss, sl);
+  char buf[64] = "";
+  long n = recv(r, buf, sizeof buf, 0);
+  printf("%s: received %ld \"%.*s\"\n", f, n, n > 0 ? (int)n : 0, buf);
+  close(r);
+  close(s);
+}
+
+static void udplite_tests(void) {
+  udplite_family(AF_INET);
+  udplite_family(AF_INET6);
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  int v = 10;
+  show("plain UDP: setsockopt(SOL_UDPLITE, UDPLITE_SEND_CSCOV)", setsockopt(u, IPPROTO_UDPLITE, 10, &v, sizeof v));
+  close(u);
+  show("socket(SOCK_STREAM, IPPROTO_UDPLITE)", socket(AF_INET, SOCK_STREAM, IPPROTO_UDPLITE));
+}
+
+
+// --- file handles: name_to_handle_at, open_by_handle_at ---
+
+static void handle_child(void) {
+  struct file_handle* fh = malloc(sizeof *fh + 128);
+  fh->handle_bytes = 128;
+  int mnt;
+  show("child: name_to_handle_at", syscall(SYS_name_to_handle_at, AT_FDCWD, "/tmp/abi_handle", fh, &mnt, 0));
+  setuid(1000);
+  show("uid 1000: open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, fh, O_RDONLY));
+}
+
+static void handle_tests(void) {
+  if (access("/proc/self/status", F_OK) != 0) {
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, NULL);
+  }
+  const char* path = "/tmp/abi_handle";
+  unlink(path);
+  int fd = open(path, O_CREAT | O_RDWR, 0600);
+  write(fd, "handle", 6);
+  struct stat st;
+  fstat(fd, &st);
+  close(fd);
+  struct file_handle* fh = malloc(sizeof *fh + 128);
+  int mnt = -1;
+  fh->handle_bytes = 0;
+  long r = syscall(SYS_name_to_handle_at, AT_FDCWD, path, fh, &mnt, 0);
+  printf("handle_bytes 0: %ld %s, size needed given: %s\n", r, r < 0 ? strerrorname_np(errno) : "",
+         fh->handle_bytes > 0 && fh->handle_bytes <= 128 ? "yes" : "no");
+  fh->handle_bytes = 129;
+  show("handle_bytes 129", syscall(SYS_name_to_handle_at, AT_FDCWD, path, fh, &mnt, 0));
+  show("bad flags", syscall(SYS_name_to_handle_at, AT_FDCWD, path, fh, &mnt, 0x1));
+  fh->handle_bytes = 128;
+  show("name_to_handle_at", syscall(SYS_name_to_handle_at, AT_FDCWD, path, fh, &mnt, 0));
+  int mounts = open("/proc/self/mountinfo", O_RDONLY);
+  char info[8192] = "";
+  read(mounts, info, sizeof info - 1);
+  close(mounts);
+  char needle[32];
+  snprintf(needle, sizeof needle, "\n%d ", mnt);
+  fact("the mount id is in mountinfo", strncmp(info, needle + 1, strlen(needle + 1)) == 0 || strstr(info, needle) != NULL);
+  int dir = open("/tmp", O_RDONLY | O_DIRECTORY);
+  long o = syscall(SYS_open_by_handle_at, dir, fh, O_RDONLY);
+  show("open_by_handle_at", o < 0 ? -1 : 0);
+  if (o >= 0) {
+    struct stat st2;
+    fstat((int)o, &st2);
+    char b[8] = "";
+    read((int)o, b, 6);
+    printf("same inode: %s, reads \"%s\"\n", st2.st_ino == st.st_ino ? "yes" : "no", b);
+    close((int)o);
+  }
+  show("open_by_handle_at(bad mount fd)", syscall(SYS_open_by_handle_at, 999, fh, O_RDONLY));
+  struct file_handle* bad = malloc(sizeof *bad + 128);
+  memcpy(bad, fh, sizeof *fh + fh->handle_bytes);
+  bad->handle_bytes = 0;
+  show("open_by_handle_at(handle_bytes 0)", syscall(SYS_open_by_handle_at, dir, bad, O_RDONLY));
+  in_child(handle_child);
+  unlink(path);
+  show("open_by_handle_at after unlink", syscall(SYS_open_by_handle_at, dir, fh, O_RDONLY));
+  fh->handle_bytes = 128;
+  show("name_to_handle_at(/proc/self/status)", syscall(SYS_name_to_handle_at, AT_FDCWD, "/proc/self/status", fh, &mnt, 0));
+  close(dir);
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   // The native run may have been started under nice(1) (a guest always starts at 0): begin
@@ -884,7 +1299,9 @@ int main(int argc, char** argv) {
       {"mlock", mlock_tests}, {"kcmp", kcmp_tests}, {"limits", limits_tests},
       {"errors", errors_tests}, {"rw2", rw2_tests}, {"pidfd", pidfd_tests},
       {"splice", splice_tests}, {"inotify", inotify_tests},
-      {"vm", vm_tests},
+      {"vm", vm_tests}, {"keys", keys_tests}, {"open2", open2_tests},
+      {"procfd", procfd_tests}, {"ipv6opts", ipv6opts_tests},
+      {"udplite", udplite_tests}, {"handle", handle_tests},
   };
   if (only && strcmp(only, "clock_set") == 0) {
     clock_set();

@@ -14,21 +14,39 @@ bool ipv6_extension(uint8_t next) {
 
 }  // namespace
 
+bool udplite_acceptable(const uint8_t* udp, size_t len) {
+  if (len < 8) return false;
+  size_t cov = static_cast<size_t>(udp[4] << 8 | udp[5]);
+  return cov == 0 || (cov >= 8 && cov <= len);
+}
+
 bool ip_packet_acceptable(const uint8_t* ip, size_t len) {
   if (len < 1) return true;  // lwIP drops it
   uint8_t version = ip[0] >> 4;
-  if (version == 4) return len < 20 || ip[9] != kUdpLite;
+  if (version == 4) {
+    if (len < 20 || ip[9] != kUdpLite) return true;
+    size_t ihl = (ip[0] & 0x0fu) * 4u;
+    size_t total = std::min<size_t>(len, static_cast<size_t>(ip[2] << 8 | ip[3]));
+    bool fragment = (ip[6] & 0x20) || ((ip[6] & 0x1f) << 8 | ip[7]);
+    if (fragment || ihl < 20 || total < ihl) return false;
+    return udplite_acceptable(ip + ihl, total - ihl);
+  }
   if (version != 6 || len < 40) return true;
   // Follow the extension headers to the upper-layer protocol.
   uint8_t next = ip[6];
   size_t off = 40;
+  bool fragment = false;
   for (int hops = 0; hops < 16 && ipv6_extension(next); hops++) {
     if (off + 2 > len) return true;
+    if (next == 44) fragment = true;
     size_t hlen = next == 44 ? 8 : next == 51 ? (ip[off + 1] + 2u) * 4 : (ip[off + 1] + 1u) * 8;
     next = ip[off];
     off += hlen;
   }
-  return next != kUdpLite;
+  if (next != kUdpLite) return true;
+  size_t total = std::min<size_t>(len, 40u + static_cast<size_t>(ip[4] << 8 | ip[5]));
+  if (fragment || off > total) return false;
+  return udplite_acceptable(ip + off, total - off);
 }
 
 bool frame_acceptable(const uint8_t* frame, size_t len) {

@@ -1,6 +1,7 @@
 // What must never reach lwIP: Debian's liblwip is built with assertions that abort the whole
-// process, and some are reachable from the wire. UDP-Lite (IP protocol 136, compiled in but
-// served by no socket here) aborts in its checksum code on a bad coverage length. Frames from
+// process, and some are reachable from the wire. UDP-Lite (IP protocol 136) aborts in its checksum
+// code on a coverage length past the packet: UDP-Lite packets pass only with a coverage Linux
+// accepts (0 = all, or 8 up to the datagram's length) and not fragmented. Frames from
 // a NIC, packets a guest loops back on lo and raw IP_HDRINCL sends are checked here first.
 #pragma once
 #include <cstddef>
@@ -12,6 +13,9 @@ namespace um::kernel::net {
 bool ip_packet_acceptable(const uint8_t* ip, size_t len);
 // An Ethernet frame lwIP may be given (non-IP frames are left to lwIP's own checks).
 bool frame_acceptable(const uint8_t* frame, size_t len);
+// A UDP-Lite datagram (from its UDP-Lite header, `len` bytes to the end of the IP payload)
+// whose checksum coverage lwIP can check.
+bool udplite_acceptable(const uint8_t* udp, size_t len);
 
 }  // namespace um::kernel::net
 

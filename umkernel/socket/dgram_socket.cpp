@@ -27,7 +27,15 @@ struct Datagram {
   std::string data;
   ip_addr_t from{};
   uint16_t port = 0;
+  int hoplimit = -1, tclass = -1;  // of an IPv6 packet, for IPV6_RECVHOPLIMIT/RECVTCLASS
 };
+
+// The IPv6 header fields of the packet lwIP is delivering (inside its receive callbacks).
+void note_ip6_header(Datagram& d) {
+  if (!ip_current_is_v6()) return;
+  d.hoplimit = IP6H_HOPLIM(ip6_current_header());
+  d.tclass = static_cast<int>(IP6H_TC(ip6_current_header()));
+}
 
 // What UDP, ping and raw sockets share: a receive queue bounded by SO_RCVBUF and the calls
 // around it. The lwIP-side parts (queue_, pcb) are touched only under the StackLock.
@@ -48,6 +56,11 @@ class DgramSocket : public InetSocket {
     out.data.assign(d.data, 0, n);
     out.from = inet_address(family_, d.from, d.port);
     if (d.data.size() > n) out.msg_flags |= MSG_TRUNC;
+    auto control = [&](int type, int v) {
+      out.controls.push_back({IPPROTO_IPV6, type, std::string(reinterpret_cast<const char*>(&v), sizeof v)});
+    };
+    if (recv_hoplimit_ && d.hoplimit >= 0) control(IPV6_HOPLIMIT, d.hoplimit);  // Linux's order
+    if (recv_tclass_ && d.tclass >= 0) control(IPV6_TCLASS, d.tclass);
     int64_t r = static_cast<int64_t>((flags & MSG_TRUNC) ? d.data.size() : n);
     if (!(flags & MSG_PEEK)) {
       queued_ -= d.data.size() + kDatagramOverhead;
@@ -211,10 +224,14 @@ std::vector<UdpSocket*>& udp_sockets() {  // under the lock
   return *v;
 }
 
+constexpr int kSendCscov = 10, kRecvCscov = 11;  // UDPLITE_SEND_CSCOV, UDPLITE_RECV_CSCOV (linux/udp.h)
+
+// UDP, and UDP-Lite (RFC 3828: IPPROTO_UDPLITE, a checksum covering only the first
+// UDPLITE_SEND_CSCOV bytes; lwIP's UDP pcbs with UDP_FLAGS_UDPLITE).
 class UdpSocket : public DgramSocket {
  public:
-  UdpSocket(InodePtr inode, int flags, int family)
-      : DgramSocket(std::move(inode), flags, family, SOCK_DGRAM, IPPROTO_UDP) {
+  UdpSocket(InodePtr inode, int flags, int family, bool lite)
+      : DgramSocket(std::move(inode), flags, family, SOCK_DGRAM, lite ? IPPROTO_UDPLITE : IPPROTO_UDP), lite_(lite) {
     StackLock lock;
     udp_sockets().push_back(this);
   }
@@ -283,6 +300,10 @@ class UdpSocket : public DgramSocket {
     if (pcb_) return 0;
     pcb_ = udp_new_ip_type(ip_type());
     if (!pcb_) return -ENOBUFS;
+    if (lite_) {
+      udp_setflags(pcb_, udp_flags(pcb_) | UDP_FLAGS_UDPLITE);
+      pcb_->chksum_len_tx = send_cscov_;
+    }
     apply_options(reinterpret_cast<ip_pcb*>(pcb_));
     udp_recv(pcb_, on_recv, this);
     return 0;
@@ -290,17 +311,67 @@ class UdpSocket : public DgramSocket {
 
   static void on_recv(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
     auto* self = static_cast<UdpSocket*>(arg);
+    // lwIP keeps one port space for both: a datagram of the other protocol is not ours.
+    bool lite = ip_current_header_proto() == IP_PROTO_UDPLITE;
+    if (lite != self->lite_) {
+      pbuf_free(p);
+      return;
+    }
+    if (lite && self->recv_cscov_) {
+      // UDPLITE_RECV_CSCOV: datagrams covering less than asked for are dropped.
+      auto* h = static_cast<const udp_hdr*>(ip_next_header_ptr());
+      size_t cov = lwip_ntohs(h->len);
+      if (cov == 0) cov = p->tot_len + UDP_HLEN;
+      if (cov < self->recv_cscov_) {
+        pbuf_free(p);
+        return;
+      }
+    }
     Datagram d;
     d.data.resize(p->tot_len);
     pbuf_copy_partial(p, d.data.data(), p->tot_len, 0);
     ip_addr_copy(d.from, *addr);
     d.port = port;
+    note_ip6_header(d);
     pbuf_free(p);
     self->deliver(std::move(d));
   }
 
+  // UDPLITE_SEND_CSCOV / UDPLITE_RECV_CSCOV (level SOL_UDPLITE): 0 (all) or 8..65535.
+  int64_t getsockopt(int level, int name, std::string& value) override {
+    if (level == IPPROTO_UDPLITE || level == IPPROTO_UDP) {
+      if (name == kSendCscov || name == kRecvCscov) {
+        if (!lite_) return -ENOPROTOOPT;
+        return value = int_option(name == kSendCscov ? send_cscov_ : recv_cscov_), 0;
+      }
+      return -ENOPROTOOPT;
+    }
+    return DgramSocket::getsockopt(level, name, value);
+  }
+  int64_t setsockopt(Task& t, int level, int name, const std::string& value) override {
+    if (level == IPPROTO_UDPLITE || level == IPPROTO_UDP) {
+      if (name != kSendCscov && name != kRecvCscov) return -ENOPROTOOPT;
+      int v;
+      if (int64_t e = int_from_option(value, v); e < 0) return e;
+      if (!lite_) return -ENOPROTOOPT;
+      if (v != 0 && v < 8) v = 8;
+      else if (v > 65535) v = 65535;
+      StackLock lock;
+      if (name == kSendCscov) {
+        send_cscov_ = static_cast<uint16_t>(v);
+        if (pcb_) pcb_->chksum_len_tx = send_cscov_;
+      } else {
+        recv_cscov_ = static_cast<uint16_t>(v);
+      }
+      return 0;
+    }
+    return DgramSocket::setsockopt(t, level, name, value);
+  }
+
   udp_pcb* pcb_ = nullptr;
   bool bound_ = false;
+  bool lite_;
+  uint16_t send_cscov_ = 0, recv_cscov_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -462,8 +533,8 @@ void start_udp_error_watch() {
   if (raw_pcb* pcb = raw_new_ip_type(IPADDR_TYPE_V4, IP_PROTO_ICMP)) raw_recv(pcb, on_icmp, nullptr);
 }
 
-int64_t create_udp_socket(Task& t, int family, int flags, SocketPtr& out) {
-  out = std::make_shared<UdpSocket>(Socket::make_inode(t), O_RDWR | flags, family);
+int64_t create_udp_socket(Task& t, int family, int flags, SocketPtr& out, bool lite) {
+  out = std::make_shared<UdpSocket>(Socket::make_inode(t), O_RDWR | flags, family, lite);
   return 0;
 }
 

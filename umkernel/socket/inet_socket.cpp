@@ -201,6 +201,9 @@ int64_t InetSocket::getsockopt(int level, int name, std::string& value) {
   if (level == IPPROTO_IPV6 && family_ == AF_INET6) {
     if (name == IPV6_V6ONLY) return value = int_option(v6only_), 0;
     if (name == IPV6_UNICAST_HOPS) return value = int_option(ttl_ >= 0 ? ttl_ : 64), 0;
+    if (name == IPV6_RECVHOPLIMIT) return value = int_option(recv_hoplimit_), 0;
+    if (name == IPV6_RECVTCLASS) return value = int_option(recv_tclass_), 0;
+    if (name == IPV6_TCLASS) return value = int_option(tos_), 0;
   }
   // Linux's ip_getsockopt: an unknown IP option is ENOPROTOOPT, an unknown level EOPNOTSUPP
   // (setsockopt answers ENOPROTOOPT for both).
@@ -243,6 +246,17 @@ int64_t InetSocket::setsockopt(Task& t, int level, int name, const std::string& 
         IP_SET_TYPE_VAL(p->local_ip, ip_type());
         IP_SET_TYPE_VAL(p->remote_ip, ip_type());
       }
+      return 0;
+    }
+    if (name == IPV6_RECVHOPLIMIT || name == IPV6_RECVTCLASS) {
+      (name == IPV6_RECVHOPLIMIT ? recv_hoplimit_ : recv_tclass_) = v != 0;
+      return 0;
+    }
+    if (name == IPV6_TCLASS) {  // the traffic class sent: lwIP's tos byte
+      if (v < -1 || v > 255) return -EINVAL;
+      tos_ = v == -1 ? 0 : v;
+      StackLock lock;
+      if (ip_pcb* p = ip()) p->tos = static_cast<u8_t>(tos_);
       return 0;
     }
     if (name == IPV6_UNICAST_HOPS) {

@@ -58,6 +58,7 @@ class InetSocket : public Socket, public Waker {
   WaitQueue wq_;
   bool v6only_ = false;
   int ttl_ = -1, tos_ = 0;                    // -1: the default
+  bool recv_hoplimit_ = false, recv_tclass_ = false;  // IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS
 };
 
 }  // namespace um::kernel::net

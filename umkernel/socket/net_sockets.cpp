@@ -25,6 +25,7 @@ int64_t create_inet(Task& t, int family, int type, int protocol, int flags, Sock
       return create_tcp_socket(t, family, flags, out);
     case SOCK_DGRAM:
       if (protocol == 0 || protocol == IPPROTO_UDP) return create_udp_socket(t, family, flags, out);
+      if (protocol == IPPROTO_UDPLITE) return create_udp_socket(t, family, flags, out, true);
       if (protocol == IPPROTO_ICMP && family == AF_INET) return create_ping_socket(t, flags, out);
       return -EPROTONOSUPPORT;
     case SOCK_RAW:

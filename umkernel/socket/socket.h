@@ -36,7 +36,8 @@ struct Received {
   std::string from;             // the sender's address, a sockaddr's bytes (empty: none)
   Ancillary anc;                // files and, when SO_PASSCRED is on, credentials
   int msg_flags = 0;            // MSG_TRUNC
-  // A family's own control messages, put before the credentials and files (NETLINK_PKTINFO).
+  // A family's own control messages, put before the credentials and files (NETLINK_PKTINFO,
+  // IPV6_HOPLIMIT, IPV6_TCLASS).
   struct Control {
     int level, type;
     std::string data;

@@ -1,6 +1,7 @@
 // File system calls that take paths: open, stat, mkdir, unlink, rename, links, permissions,
 // times, cwd and root, statfs, mknod (mount is in mount.cpp, extended attributes in xattr.cpp).
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <linux/stat.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -73,6 +74,21 @@ uint32_t new_gid(Task& t, Inode& dir) {
 
 }  // namespace
 
+int64_t open_resolved(Task& t, const PathRef& ref, int flags, bool created);
+
+// open_by_handle_at (sys/handle.cpp): the open of an inode found by its handle.
+int64_t do_open_ref(Task& t, const PathRef& ref, int flags) {
+  if (!t.proc->fds->has_free_fd()) return -EMFILE;
+  if (flags & O_CREAT) flags &= ~(O_CREAT | O_EXCL);
+  if (flags & O_PATH) flags &= O_PATH | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY;
+  if (flags & O_DIRECTORY) {
+    Stat st;
+    if (int64_t r = ref.inode->getattr(st); r < 0) return r;
+    if (!S_ISDIR(st.mode)) return -ENOTDIR;
+  }
+  return open_resolved(t, ref, flags, false);
+}
+
 int64_t do_open(Task& t, int dirfd, const std::string& path, int flags, uint32_t mode) {
   // Linux takes the fd first: EMFILE before the path is looked at or anything is created.
   if (!t.proc->fds->has_free_fd()) return -EMFILE;
@@ -109,6 +125,11 @@ int64_t do_open(Task& t, int dirfd, const std::string& path, int flags, uint32_t
   } else {
     if (int64_t r = resolve(t, dirfd, path, lookup, ref); r < 0) return r;
   }
+  return open_resolved(t, ref, flags, created);
+}
+
+// The open of a file found (or just made, `created`): checks, the open file, O_TRUNC, the fd.
+int64_t open_resolved(Task& t, const PathRef& ref, int flags, bool created) {
   Stat st;
   if (int64_t r = ref.inode->getattr(st); r < 0) return r;
   if (S_ISLNK(st.mode) && !(flags & O_PATH)) return -ELOOP;
@@ -147,6 +168,48 @@ int64_t sys_openat(Task& t) {
   if (int64_t r = get_path(t, 1, p); r < 0) return r;
   return do_open(t, fdarg(t, 0), p, static_cast<int>(t.arg(2)), static_cast<uint32_t>(t.arg(3)));
 }
+// openat2: openat with a struct open_how (strict about unknown flags) and RESOLVE_* limits
+// on the lookup (vfs/namei.h's ResolveScope).
+int64_t sys_openat2(Task& t) {
+  int dirfd = fdarg(t, 0);
+  uint64_t how_addr = t.arg(2), size = t.arg(3);
+  if (size < 24) return -EINVAL;  // OPEN_HOW_SIZE_VER0
+  if (size > 4096) return -E2BIG;
+  open_how how{};
+  if (copy_from_user(t, &how, how_addr, std::min<uint64_t>(size, sizeof how)) < 0) return -EFAULT;
+  // copy_struct_from_user: a larger struct is fine if what we do not know is zero.
+  for (uint64_t off = sizeof how; off < size; off += 8) {
+    uint64_t chunk = 0;
+    size_t n = std::min<uint64_t>(8, size - off);
+    if (copy_from_user(t, &chunk, how_addr + off, n) < 0) return -EFAULT;
+    if (chunk) return -E2BIG;
+  }
+  constexpr uint64_t kValid = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
+                              O_SYNC | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |
+                              O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE;
+  constexpr uint64_t kResolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |
+                                RESOLVE_IN_ROOT | RESOLVE_CACHED;
+  if ((how.flags & ~kValid) || (how.resolve & ~kResolve)) return -EINVAL;
+  int flags = static_cast<int>(how.flags);
+  if ((flags & O_ACCMODE) == O_ACCMODE) return -EINVAL;
+  if (how.mode & ~07777ull) return -EINVAL;
+  if (how.mode && !(flags & O_CREAT) && (flags & O_TMPFILE) != O_TMPFILE) return -EINVAL;
+  if ((flags & O_PATH) && (flags & ~(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))) return -EINVAL;
+  if ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT)) return -EINVAL;
+  // Every lookup here is "cached" (the trees are in umkernel's memory), but one that would
+  // create or truncate is refused as Linux does.
+  if ((how.resolve & RESOLVE_CACHED) && (flags & (O_TRUNC | O_CREAT | O_TMPFILE))) return -EAGAIN;
+  std::string p;
+  if (int64_t r = get_path(t, 1, p); r < 0) return r;
+  ResolveScope scope;
+  scope.flags = how.resolve;
+  if (how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_XDEV)) {
+    if (int64_t r = dir_start(t, dirfd, scope.root); r < 0) return r;
+  }
+  ScopedResolve guard(scope);
+  return do_open(t, dirfd, p, flags | O_LARGEFILE, static_cast<uint32_t>(how.mode));
+}
+
 int64_t sys_creat(Task& t) {
   std::string p;
   if (int64_t r = get_path(t, 0, p); r < 0) return r;
@@ -734,7 +797,7 @@ int64_t sys_syncfs(Task& t) {
 namespace {
 
 const SyscallRow kRows[] = {
-    UM_FULL(open, "som"), UM_FULL(openat, "fsom"), UM_FULL(creat, "sm"), UM_FULL(stat, "sp"),
+    UM_FULL(open, "som"), UM_FULL(openat, "fsom"), UM_FULL(openat2, "fspu"), UM_FULL(creat, "sm"), UM_FULL(stat, "sp"),
     UM_FULL(lstat, "sp"), UM_FULL(fstat, "fp"), UM_FULL(newfstatat, "fspx"),
     UM_FULL(statx, "fsxxp"), UM_FULL(access, "sd"), UM_FULL(faccessat, "fsd"),
     UM_FULL(faccessat2, "fsdx"), UM_FULL(mkdir, "sm"), UM_FULL(mkdirat, "fsm"), UM_FULL(rmdir, "s"),

@@ -1,5 +1,7 @@
 #include "umkernel/vfs/namei.h"
 
+#include <linux/openat2.h>
+
 #include <deque>
 
 #include "umkernel/kernel/kernel.h"
@@ -10,6 +12,10 @@ namespace um::kernel {
 namespace {
 
 constexpr int kMaxSymlinks = 40;
+
+const ResolveScope* g_scope = nullptr;  // openat2's restrictions for the current call
+bool scoped() { return g_scope && (g_scope->flags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)); }
+bool no_xdev() { return g_scope && (g_scope->flags & RESOLVE_NO_XDEV); }
 
 void split(std::string_view path, std::deque<std::string>& out, bool front) {
   std::deque<std::string> parts;
@@ -61,7 +67,7 @@ int64_t step_up(Task& t, PathRef& cur) {
 
 int64_t walk(Task& t, PathRef cur, std::deque<std::string> parts, int flags, PathRef& out) {
   int links = 0;
-  const PathRef& root = t.proc->fs->root;
+  const PathRef& root = g_scope && (g_scope->flags & RESOLVE_IN_ROOT) ? g_scope->root : t.proc->fs->root;
   while (!parts.empty()) {
     std::string name = std::move(parts.front());
     parts.pop_front();
@@ -71,20 +77,31 @@ int64_t walk(Task& t, PathRef cur, std::deque<std::string> parts, int flags, Pat
     if (int64_t r = check_permission(t, *cur.inode, 1); r < 0) return r;
     if (name == ".") continue;
     if (name == "..") {
+      if (scoped() && cur.same(g_scope->root)) {
+        if (g_scope->flags & RESOLVE_BENEATH) return -EXDEV;
+        continue;  // RESOLVE_IN_ROOT: ".." of the root is the root
+      }
+      auto mnt = cur.mnt;
       if (int64_t r = step_up(t, cur); r < 0) return r;
+      if (no_xdev() && cur.mnt != mnt) return -EXDEV;
       continue;
     }
     if (name.size() > 255) return -ENAMETOOLONG;
     PathRef next{cur.mnt, nullptr, join_path(cur.path, name)};
     if (int64_t r = cur.inode->lookup(name, next.inode); r < 0) return r;
     cross_down(next);
+    if (no_xdev() && next.mnt != cur.mnt) return -EXDEV;
     bool last = parts.empty();
     if (!last || (flags & kFollow)) {
       Stat cst;
       if (int64_t r = next.inode->getattr(cst); r < 0) return r;
       if (S_ISLNK(cst.mode)) {
         if (++links > kMaxSymlinks) return -ELOOP;
+        if (g_scope && (g_scope->flags & RESOLVE_NO_SYMLINKS)) return -ELOOP;
         if (FilePtr f = next.inode->magic_target(t)) {
+          if (g_scope && (g_scope->flags & RESOLVE_NO_MAGICLINKS)) return -ELOOP;
+          if (scoped()) return -EXDEV;  // not safe for scoped lookups (nd_jump_link)
+          if (no_xdev() && f->mount != cur.mnt) return -EXDEV;
           if (f->inode() && f->mount) cur = PathRef{f->mount, f->inode_ptr(), f->path};
           else cur = PathRef{next.mnt, anon_file_inode(f, next.inode->sb(), t.proc->cred.fsuid, t.proc->cred.fsgid), next.path};
           continue;
@@ -92,7 +109,11 @@ int64_t walk(Task& t, PathRef cur, std::deque<std::string> parts, int flags, Pat
         std::string target;
         if (int64_t r = next.inode->readlink_for(t, target); r < 0) return r;
         if (target.empty()) return -ENOENT;
-        if (target[0] == '/') cur = root;
+        if (target[0] == '/') {
+          if (g_scope && (g_scope->flags & RESOLVE_BENEATH)) return -EXDEV;
+          if (no_xdev() && root.mnt != cur.mnt) return -EXDEV;
+          cur = root;
+        }
         split(target, parts, true);
         continue;
       }
@@ -109,6 +130,9 @@ int64_t walk(Task& t, PathRef cur, std::deque<std::string> parts, int flags, Pat
 }
 
 }  // namespace
+
+ScopedResolve::ScopedResolve(const ResolveScope& s) : saved_(g_scope) { g_scope = &s; }
+ScopedResolve::~ScopedResolve() { g_scope = saved_; }
 
 std::string join_path(const std::string& dir, std::string_view name) {
   std::string s = dir;
@@ -142,8 +166,12 @@ int64_t resolve(Task& t, int dirfd, const std::string& path, int flags, PathRef&
   }
   if (path.size() >= 4096) return -ENAMETOOLONG;
   PathRef start;
-  if (path[0] == '/') start = t.proc->fs->root;
-  else if (int64_t r = dir_start(t, dirfd, start); r < 0) return r;
+  if (path[0] == '/' && g_scope && (g_scope->flags & RESOLVE_BENEATH)) return -EXDEV;
+  if (path[0] == '/' && g_scope && (g_scope->flags & RESOLVE_IN_ROOT)) start = g_scope->root;
+  else if (path[0] == '/') {
+    start = t.proc->fs->root;
+    if (no_xdev() && start.mnt != g_scope->root.mnt) return -EXDEV;
+  } else if (int64_t r = dir_start(t, dirfd, start); r < 0) return r;
   std::deque<std::string> parts;
   split(path, parts, false);
   if (path.back() == '/') flags |= kMustBeDir | kFollow;

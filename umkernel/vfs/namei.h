@@ -13,6 +13,24 @@ enum LookupFlags : int {
   kEmptyPathOk = 4,    // AT_EMPTY_PATH: "" means dirfd itself
 };
 
+// openat2's RESOLVE_* restrictions (linux/openat2.h) on every lookup of one system call: made
+// by openat2 for the span of its open (ScopedResolve), read by the walk. `root` is the dirfd
+// RESOLVE_BENEATH keeps below and RESOLVE_IN_ROOT treats as "/".
+struct ResolveScope {
+  uint64_t flags = 0;
+  PathRef root;
+};
+class ScopedResolve {
+ public:
+  explicit ScopedResolve(const ResolveScope& s);
+  ~ScopedResolve();
+  ScopedResolve(const ScopedResolve&) = delete;
+  ScopedResolve& operator=(const ScopedResolve&) = delete;
+
+ private:
+  const ResolveScope* saved_;
+};
+
 // Resolves `path` relative to dirfd (AT_FDCWD for the cwd).
 int64_t resolve(Task& t, int dirfd, const std::string& path, int flags, PathRef& out);
 

@@ -297,7 +297,7 @@ InodePtr make_pid_dir(SyntheticSuperBlock* sb, InodePtr root, std::weak_ptr<Proc
       }, wf));
     }
     return out;
-  });
+  }, true);
   d->add("fd", fd);
   d->add("mem", make_proc_mem(sb, wp));
   // /proc/PID/task/TID: the threads (their memory is the process's).
@@ -357,7 +357,7 @@ std::shared_ptr<Mount> make_procfs(uint64_t dev_id) {
   root->add("version", b.file([] { return std::string("Linux version 6.1.0-um (umkernel) #1 SMP\n"); }));
   // The file systems mount(2) knows.
   root->add("filesystems", b.file([] {
-    return std::string("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tcgroup2\n\text3\n\text2\n\text4\n");
+    return std::string("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\tcgroup2\nnodev\tmqueue\n\text3\n\text2\n\text4\n");
   }));
   add_proc_system_entries(sb.get(), root);  // vfs/procfs_system.cpp
   root->add("stat", b.file([] {

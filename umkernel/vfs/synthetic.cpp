@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <poll.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace um::kernel {
@@ -66,6 +67,7 @@ int64_t SyntheticDir::lookup(std::string_view name, InodePtr& out) {
 }
 
 int64_t SyntheticDir::readdir(uint64_t pos, const DirFiller& fill) {
+  if (numbered_) return readdir_numbered(pos, fill);
   auto list = entries();
   uint64_t i = pos;
   if (i == 0) {
@@ -82,6 +84,36 @@ int64_t SyntheticDir::readdir(uint64_t pos, const DirFiller& fill) {
     Stat st;
     inode->getattr(st);
     if (!fill(name, inode->ino(), dtype_of(st.mode), i + 1)) return 0;
+  }
+  return 0;
+}
+
+int64_t SyntheticDir::readdir_numbered(uint64_t pos, const DirFiller& fill) {
+  if (pos == 0) {
+    if (!fill(".", ino_, DT_DIR, 1)) return 0;
+    pos = 1;
+  }
+  if (pos == 1) {
+    auto p = parent.lock();
+    if (!fill("..", p ? p->ino() : ino_, DT_DIR, 2)) return 0;
+    pos = 2;
+  }
+  // Fixed children: cookies 2..; computed ones: base + their number.
+  uint64_t base = 2 + children_.size();
+  uint64_t i = 2;
+  for (auto& [name, inode] : children_) {
+    if (i++ < pos) continue;
+    Stat st;
+    inode->getattr(st);
+    if (!fill(name, inode->ino(), dtype_of(st.mode), i)) return 0;
+  }
+  if (!dynamic_) return 0;
+  for (auto& [name, inode] : dynamic_()) {
+    uint64_t cookie = base + strtoull(name.c_str(), nullptr, 10);
+    if (cookie < pos) continue;
+    Stat st;
+    inode->getattr(st);
+    if (!fill(name, inode->ino(), dtype_of(st.mode), cookie + 1)) return 0;
   }
   return 0;
 }

@@ -49,7 +49,13 @@ class SyntheticDir : public SyntheticInode {
   void remove(std::string_view name) {
     if (auto it = children_.find(name); it != children_.end()) children_.erase(it);
   }
-  void set_dynamic(Lister l) { dynamic_ = std::move(l); }
+  // `numbered`: the computed entries are named by numbers in increasing order (fds, pids) and
+  // their readdir cookies are those numbers, so a scan resumed while entries come and go
+  // neither skips nor repeats one (as Linux's proc_readfd).
+  void set_dynamic(Lister l, bool numbered = false) {
+    dynamic_ = std::move(l);
+    numbered_ = numbered;
+  }
   int64_t lookup(std::string_view name, InodePtr& out) override;
   int64_t readdir(uint64_t pos, const DirFiller& fill) override;
   // For ".."; empty = self. Weak: a parent owns its children, and a strong link back made
@@ -58,8 +64,10 @@ class SyntheticDir : public SyntheticInode {
 
  private:
   std::vector<std::pair<std::string, InodePtr>> entries();
+  int64_t readdir_numbered(uint64_t pos, const DirFiller& fill);
   std::map<std::string, InodePtr, std::less<>> children_;
   Lister dynamic_;
+  bool numbered_ = false;
 };
 
 // Something a generated file's readers can wait for: a count of changes and the queue woken

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "umkernel/kernel/kernel.h"
@@ -36,6 +37,7 @@ class TmpSuperBlock : public SuperBlock {
   uint64_t next_ino = 2;
   uint64_t used = 0, inodes = 0;
   uint64_t limit_;
+  std::unordered_map<uint64_t, Inode*> by_ino;  // live inodes (open_by_handle_at); numbers are never reused
 };
 
 timespec now() {
@@ -57,8 +59,10 @@ class TmpInode : public Inode {
     st_.nlink = S_ISDIR(mode) ? 2 : 1;
     st_.atime = st_.mtime = st_.ctime = st_.btime = now();
     sb->inodes++;
+    sb->by_ino[ino_] = this;
   }
   ~TmpInode() override {
+    tsb_->by_ino.erase(ino_);
     tsb_->inodes--;
     tsb_->used -= std::min<uint64_t>(tsb_->used, size_);
     if (S_ISREG(st_.mode)) uncharge_file_data(size_);
@@ -310,5 +314,13 @@ InodePtr make_anonymous_tmpfs_file(uint32_t mode) {
   return std::make_shared<TmpInode>(sb.get(), S_IFREG | (mode & 07777), 0, 0);
 }
 
-}  // namespace um::kernel
+InodePtr tmpfs_inode_by_number(SuperBlock& sb, uint64_t ino) {
+  auto* t = dynamic_cast<TmpSuperBlock*>(&sb);
+  if (!t) return nullptr;
+  auto it = t->by_ino.find(ino);
+  return it == t->by_ino.end() ? nullptr : it->second->weak_from_this().lock();
+}
 
+bool is_tmpfs(SuperBlock& sb) { return dynamic_cast<TmpSuperBlock*>(&sb) != nullptr; }
+
+}  // namespace um::kernel
