@@ -36,3 +36,27 @@ user_dir() {
   chmod 0777 "$d"
   echo "$d"
 }
+
+# Guest programs print facts only, so their output under umkernel must equal their native output.
+# expect_native_output NATIVE ARGS...: boots umkernel with ARGS (quiet, 120 s at most, no input)
+# and checks that the guest printed NATIVE and exited 0; else prints the status and a diff.
+expect_native_output() {
+  local native=$1
+  shift
+  run timeout -k 10 120 "$UMKERNEL" quiet "$@" </dev/null
+  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
+    echo "status: $status"
+    diff <(echo "$native") <(echo "$output") || true
+    return 1
+  fi
+}
+
+# guest_program_image PROG: a busybox root image $W/root.img (W: a new directory) holding
+# guest program PROG as /bin/<its name>, and an empty /tmp.
+guest_program_image() {
+  W=$(mktemp -d "/tmp/umkernel-$(basename "$1").XXXXXX")
+  export W
+  "$UMIMAGE" create "$W/root.img" --busybox >/dev/null
+  "$UMIMAGE" put "$W/root.img" "$1" "/bin/$(basename "$1")" >/dev/null
+  "$UMIMAGE" mkdir -p "$W/root.img" /tmp >/dev/null
+}

@@ -8,11 +8,7 @@ ABI="$UM_GUEST_BIN/abi_calls"
 
 setup_file() {
   [ -x "$ABI" ] || skip "guest program abi_calls not built (target guest_abi_calls)"
-  W=$(mktemp -d /tmp/umkernel-abi.XXXXXX)
-  export W
-  "$UMIMAGE" create "$W/root.img" --busybox >/dev/null
-  "$UMIMAGE" put "$W/root.img" "$ABI" /bin/abi_calls >/dev/null
-  "$UMIMAGE" mkdir -p "$W/root.img" /tmp >/dev/null
+  guest_program_image "$ABI"
 }
 
 teardown_file() {
@@ -20,15 +16,7 @@ teardown_file() {
 }
 
 same_as_native() {
-  local part="$1"
-  local native
-  native=$("$ABI" "$part" 2>&1)
-  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/abi_calls -- "$part"
-  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
-    echo "status: $status"
-    diff <(echo "$native") <(echo "$output") || true
-    return 1
-  fi
+  expect_native_output "$("$ABI" "$1" 2>&1)" "ubd0=$W/root.img" init=/bin/abi_calls -- "$1"
 }
 
 @test "sched_*: affinity (getaffinity(-1) is ESRCH), policies, params, RESET_ON_FORK, sched_attr, ioprio" { same_as_native sched; }

@@ -20,15 +20,7 @@ teardown_file() {
 
 # Runs one part of the program natively and in the guest and compares the outputs.
 same_as_native() {
-  local part="$1"
-  local native guest
-  native=$("$EVENTS" "$part" 2>&1)
-  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/events -- "$part"
-  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
-    echo "status: $status"
-    diff <(echo "$native") <(echo "$output") || true
-    return 1
-  fi
+  expect_native_output "$("$EVENTS" "$1" 2>&1)" "ubd0=$W/root.img" init=/bin/events -- "$1"
 }
 
 @test "epoll: ctl errors match Linux" { same_as_native epoll_errors; }

@@ -17,14 +17,7 @@ teardown_file() {
 }
 
 same_as_native() {
-  local part="$1" native
-  native=$("$UM_GUEST_BIN/fifo_open" "$part" 2>&1)
-  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/fifo_open -- "$part"
-  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
-    echo "status: $status"
-    diff <(echo "$native") <(echo "$output") || true
-    return 1
-  fi
+  expect_native_output "$("$UM_GUEST_BIN/fifo_open" "$1" 2>&1)" "ubd0=$W/root.img" init=/bin/fifo_open -- "$1"
 }
 
 @test "a FIFO's reader waits for a writer and gets its data" { same_as_native reader_first; }

@@ -7,11 +7,7 @@ IPC="$UM_GUEST_BIN/ipc_calls"
 
 setup_file() {
   [ -x "$IPC" ] || skip "guest program ipc_calls not built (target guest_ipc_calls)"
-  W=$(mktemp -d /tmp/umkernel-ipc.XXXXXX)
-  export W
-  "$UMIMAGE" create "$W/root.img" --busybox >/dev/null
-  "$UMIMAGE" put "$W/root.img" "$IPC" /bin/ipc_calls >/dev/null
-  "$UMIMAGE" mkdir -p "$W/root.img" /tmp >/dev/null
+  guest_program_image "$IPC"
 }
 
 teardown_file() {
@@ -19,15 +15,7 @@ teardown_file() {
 }
 
 same_as_native() {
-  local part="$1"
-  local native
-  native=$("$IPC" "$part" 2>&1)
-  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/ipc_calls -- "$part"
-  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
-    echo "status: $status"
-    diff <(echo "$native") <(echo "$output") || true
-    return 1
-  fi
+  expect_native_output "$("$IPC" "$1" 2>&1)" "ubd0=$W/root.img" init=/bin/ipc_calls -- "$1"
 }
 
 @test "SysV shm: keys, IPC_EXCL, attach across fork and exec, SHM_RND/SHM_REMAP, splits, IPC_RMID while attached, permissions" { same_as_native shm; }

@@ -51,15 +51,8 @@ need_prog() { [ -x "$PROG" ] || skip "guest program inet_sockets not built (targ
 
 # Runs one part of the program natively and in the guest and compares the outputs.
 same_as_native() {
-  local part=$1 native
-  native=$(cd "$BATS_TEST_TMPDIR" && "$PROG" "$part" 2>&1)
-  run timeout -k 10 120 "$UMKERNEL" quiet ro "ubd0=$W/root.img" init=/bin/sh -- -c \
-    "mount -t proc proc /proc; /bin/inet_sockets $part" </dev/null
-  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
-    echo "status: $status"
-    diff <(echo "$native") <(echo "$output") || true
-    return 1
-  fi
+  expect_native_output "$(cd "$BATS_TEST_TMPDIR" && "$PROG" "$1" 2>&1)" ro "ubd0=$W/root.img" init=/bin/sh -- -c \
+    "mount -t proc proc /proc; /bin/inet_sockets $1"
 }
 
 @test "inet tcp: bind/listen/connect/accept4, names, send/recv, MSG_PEEK/DONTWAIT/WAITALL, shutdown, refused, resets" {

@@ -41,15 +41,7 @@ teardown_file() {
 }
 
 same_as_native() {
-  local part="$1"
-  local native
-  native=$("$PT" "$part" 2>&1)
-  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/ptrace_calls -- "$part"
-  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
-    echo "status: $status"
-    diff <(echo "$native") <(echo "$output") || true
-    return 1
-  fi
+  expect_native_output "$("$PT" "$1" 2>&1)" "ubd0=$W/root.img" init=/bin/ptrace_calls -- "$1"
 }
 
 @test "syscall stops: arguments, results, skipping a call, changing it, TRACEEXIT" { same_as_native syscalls; }

@@ -21,15 +21,7 @@ teardown_file() {
 
 # Runs one part of the program natively and in the guest and compares the outputs.
 same_as_native() {
-  local part="$1"
-  local native
-  native=$(TMPDIR="$BATS_TEST_TMPDIR" "$PROG" "$part" 2>&1)
-  run timeout 120 "$UMKERNEL" quiet "ubd0=$W/root.img" init=/bin/unix_sockets -- "$part"
-  if [ "$status" -ne 0 ] || [ "$output" != "$native" ]; then
-    echo "status: $status"
-    diff <(echo "$native") <(echo "$output") || true
-    return 1
-  fi
+  expect_native_output "$(TMPDIR="$BATS_TEST_TMPDIR" "$PROG" "$1" 2>&1)" "ubd0=$W/root.img" init=/bin/unix_sockets -- "$1"
 }
 
 @test "socketpair: ping-pong with a child for each type, flags, fstat, readv/writev, FIONREAD" { same_as_native pair; }
